@@ -1,4 +1,4 @@
-import { A, createAsync, useSearchParams } from "@solidjs/router";
+import { A, createAsync, useNavigate, useSearchParams } from "@solidjs/router";
 import { createSignal, Show } from "solid-js";
 import { useWrite, type Write } from "../actions";
 import type { ContactList } from "../api";
@@ -15,6 +15,7 @@ import { formatDate, formatDateTime, formatNumber } from "../format";
 import { createListAction, deleteListAction, getListsPage, renameListAction } from "../queries/lists";
 import { usePageTitle } from "../title";
 import { SearchField } from "../components/SearchField";
+import { SequencePicker } from "./people/SequencePicker";
 
 /** Create or rename: one name field, its error under it. */
 function NameDialog(props: {
@@ -77,6 +78,9 @@ export default function Lists() {
   const [creating, setCreating] = createSignal(false);
   const [renaming, setRenaming] = createSignal<ContactList | null>(null);
   const [deleting, setDeleting] = createSignal<ContactList | null>(null);
+  // The list whose contacts are being added to a sequence: the picker, then that sequence's add flow with the list picked.
+  const [adding, setAdding] = createSignal<ContactList | null>(null);
+  const navigate = useNavigate();
   const create = useWrite(createListAction, { form: "list-name-form", done: (_, name) => `List “${name}” created` });
   const rename = useWrite(renameListAction, { form: "list-name-form", done: (_, __, name) => `Renamed to “${name}”` });
   const remove = useWrite(deleteListAction, { failed: () => "Couldn't delete the list" });
@@ -127,6 +131,15 @@ export default function Lists() {
               </time>
             </td>
             <td class="cell-nowrap">
+              <button
+                type="button"
+                class="btn btn-ghost btn-sm"
+                onClick={() => setAdding(l)}
+                disabled={l.contact_count === 0}
+                aria-label={`Add ${l.name} to a sequence`}
+              >
+                Add to sequence
+              </button>
               <Show when={l.can_manage} fallback={<span class="muted small">Its creator or an admin can rename or delete it</span>}>
                 <button type="button" class="btn btn-ghost btn-sm" onClick={() => setRenaming(l)} aria-label={`Rename ${l.name}`}>
                   Rename
@@ -171,6 +184,16 @@ export default function Lists() {
           />
         )}
       </Show>
+      <SequencePicker
+        open={!!adding()}
+        title={`Add “${adding()?.name ?? ""}” (${formatNumber(adding()?.contact_count ?? 0)} contacts) to a sequence`}
+        onClose={() => setAdding(null)}
+        onPick={(s) => {
+          const l = adding();
+          setAdding(null);
+          if (l) navigate(`/sequences/${s.id}/add?${new URLSearchParams({ step: "options", list_id: l.id })}`);
+        }}
+      />
       <ConfirmDialog
         open={!!deleting()}
         title={`Delete “${deleting()?.name ?? ""}”?`}
