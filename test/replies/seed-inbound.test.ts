@@ -58,6 +58,16 @@ describe("the demo seed's inbound emails", () => {
       .first<{ retry_attempt: number; retry_at: number | null }>())!;
     expect(soft.retry_attempt).toBe(1);
     expect(soft.retry_at).not.toBeNull();
+    // On a run the engine retries for (MailboxDO.resendVerdict: active, or through its steps), none of whose
+    // emails was answered (an email answered by an out-of-office was delivered): not a paused one, whose
+    // inbox row promised a next try beside "Paused · Out of office".
+    const softRun = of("bounce_soft").enrollment!.id;
+    expect(await row(softRun)).toMatchObject({ status: "finished", reason: "completed_all_steps" });
+    expect(
+      (await env.DB.prepare("SELECT count(*) n FROM messages WHERE enrollment_id = ? AND replied_at IS NOT NULL")
+        .bind(softRun)
+        .first<{ n: number }>())!.n,
+    ).toBe(0);
     expect(["out_of_office", "completed_all_steps"]).toContain((await row(of("auto_reply").enrollment!.id))!.reason);
 
     // Correcting the seeded reply undoes it for real: that contact was paused (out of office), and is again.
