@@ -477,7 +477,6 @@ export async function saveImport(env: Env, d: Db, caller: Caller, row: ImportRow
     await listFor(d, caller, settings.list_id, "contact.edit").catch((e: unknown) => {
       if (!(e instanceof ApiError && e.status === 404)) throw e;
     });
-  if (settings.list_name && !settings.list_id) settings.list_id = (await ensureLists(d, caller, [settings.list_name]))[0] ?? null;
   const t = now();
   // One import of a team saves at a time: two at once each look up an address, find no contact and both
   // create one (the same person twice, then in a sequence twice). One that has made no progress for
@@ -493,6 +492,23 @@ export async function saveImport(env: Env, d: Db, caller: Caller, row: ImportRow
     if (current.status === "uploaded" || current.status === "failed")
       throw new ApiError("conflict", "Another import of your team is being saved right now; save this one when it is done");
     return current;
+  }
+  // A new list is made only once this import holds the team's saving: made first, a 409 (another import
+  // saving) left an empty list behind. Failing to make it gives the claim back, as it was.
+  if (settings.list_name && !settings.list_id) {
+    try {
+      settings.list_id = (await ensureLists(d, caller, [settings.list_name]))[0] ?? null;
+    } catch (e) {
+      await d
+        .update(imports)
+        .set({ status: row.status, error: row.error, updatedAt: now() })
+        .where(and(eq(imports.id, row.id), eq(imports.status, "saving"), eq(imports.partsDone, started.partsDone)));
+      throw e;
+    }
+    if (settings.list_id) {
+      await d.update(imports).set({ settings }).where(eq(imports.id, row.id));
+      started.settings = settings;
+    }
   }
   // A failed import resumes at the part it stopped at.
   const part = started.partsDone;
