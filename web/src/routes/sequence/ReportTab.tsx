@@ -26,6 +26,12 @@ function Filters(props: { q: ReportQuery; onChange: (q: ReportQuery) => void }) 
   return (
     <form class="report-filters" aria-label="Report filters" onSubmit={(e) => e.preventDefault()}>
       <DateRange from={props.q.from} to={props.q.to} onChange={(r) => props.onChange({ ...props.q, ...r })} />
+      {/* Without a range the report counts the sequence's whole life: said beside the empty boxes. */}
+      <Show when={!props.q.from && !props.q.to}>
+        <span class="muted small" data-testid="report-range-note">
+          All time
+        </span>
+      </Show>
       <label>
         <span>Added by</span>
         <select
@@ -142,7 +148,9 @@ function Kpis(props: { r: SequenceReport; sequenceId: string }) {
           <span class="stat-value" data-testid="report-meetings">
             {formatNumber(t().meetings)}
           </span>
-          <span class="stat-note">booked in the range</span>
+          <span class="stat-note">
+            {props.r.filters.from !== null || props.r.filters.to !== null ? "booked in the range" : "booked, all time"}
+          </span>
         </div>
       </div>
       <div class="stat-card" classList={{ "kpi-danger": bounceOver() }}>
