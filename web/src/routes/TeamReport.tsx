@@ -7,12 +7,21 @@ import { rateText, teamExportUrl, type TeamReportData } from "../reports";
 import { getTeamReport } from "../queries/reports";
 import { usePageTitle } from "../title";
 
+const DAY_MS = 86_400_000;
+
 /** The team report: per user and per sequence, what was added, sent, replied, booked and bounced over a date range. */
 export default function TeamReport() {
   usePageTitle("Team report");
   const [params, setParams] = useSearchParams();
   const q = () => ({ from: (params.from as string | undefined) || undefined, to: (params.to as string | undefined) || undefined });
   const report = createAsync(() => getTeamReport(q()));
+  // The boxes show the days the figures cover: without a range in the URL, the server's default
+  // (the last 30 days, its `from` and its exclusive `to`), not two empty boxes.
+  const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+  const shown = () => {
+    const r = report();
+    return { from: q().from ?? (r ? day(r.from) : undefined), to: q().to ?? (r ? day(r.to - DAY_MS) : undefined) };
+  };
   return (
     <div class="page report">
       <header class="page-header">
@@ -20,7 +29,7 @@ export default function TeamReport() {
       </header>
       <div class="report-toolbar">
         <form class="report-filters" aria-label="Date range" onSubmit={(e) => e.preventDefault()}>
-          <DateRange from={q().from} to={q().to} onChange={(r) => setParams({ from: r.from, to: r.to }, { replace: true })} />
+          <DateRange from={shown().from} to={shown().to} onChange={(r) => setParams({ from: r.from, to: r.to }, { replace: true })} />
           <span class="muted small">{q().from || q().to ? "" : "The last 30 days"}</span>
         </form>
         <div class="report-exports">
