@@ -157,7 +157,7 @@ function Kpis(props: { r: SequenceReport; sequenceId: string }) {
         <div>
           <span class="stat-label">Bounce rate</span>
           <span class="stat-value" data-testid="report-bounce-rate">
-            {rateText(t().bounce_rate, t().sent, 2)}
+            {rateText(t().bounce_rate, t().sent)}
           </span>
           <span class="stat-note" data-testid="report-bounce-note">
             {/* Nothing sent is neither under nor over the limit. */}
@@ -387,7 +387,7 @@ function ReportBody(props: { r: SequenceReport; sequenceId: string; canEdit: boo
               testId="chart-rates"
               title="Reply and bounce rate per day"
               percent
-              summary={`Reply rate ${pct(r().totals.reply_rate)}, bounce rate ${pct(r().totals.bounce_rate, 2)}. Stay under ${pct(th().bounce_rate_max, 0)} bounces and ${pct(th().spam_rate_max, 1)} spam complaints (aim for ${pct(th().spam_rate_target, 1)}).`}
+              summary={`Reply rate ${pct(r().totals.reply_rate)}, bounce rate ${pct(r().totals.bounce_rate)}. Stay under ${pct(th().bounce_rate_max, 0)} bounces and ${pct(th().spam_rate_max, 1)} spam complaints (aim for ${pct(th().spam_rate_target, 1)}).`}
               x={x()}
               series={[
                 { label: "Reply rate", color: "#067647", values: rates().map((v) => v.reply) },
@@ -408,7 +408,7 @@ function ReportBody(props: { r: SequenceReport; sequenceId: string; canEdit: boo
               table={[
                 { label: "Day", values: days() },
                 { label: "Reply rate", values: rates().map((v) => pct(v.reply)) },
-                { label: "Bounce rate", values: rates().map((v) => pct(v.bounce, 2)) },
+                { label: "Bounce rate", values: rates().map((v) => pct(v.bounce)) },
               ]}
             />
           </section>
@@ -463,7 +463,7 @@ function ReportBody(props: { r: SequenceReport; sequenceId: string; canEdit: boo
           { label: "Replied", value: (s) => formatNumber(s.replied) },
           { label: "Reply rate", value: (s) => rateText(s.reply_rate, s.sent - s.bounced) },
           { label: "Bounced", value: (s) => formatNumber(s.bounced) },
-          { label: "Bounce rate", value: (s) => rateText(s.bounce_rate, s.sent, 2), over: (s) => s.bounce_rate > th().bounce_rate_max },
+          { label: "Bounce rate", value: (s) => rateText(s.bounce_rate, s.sent), over: (s) => s.bounce_rate > th().bounce_rate_max },
           { label: "Unsubscribed", value: (s) => formatNumber(s.unsubscribed) },
           { label: "Tasks done", value: (s) => formatNumber(s.tasks_done) },
         ]}
@@ -480,7 +480,7 @@ function ReportBody(props: { r: SequenceReport; sequenceId: string; canEdit: boo
             { label: "Replies", value: (m) => formatNumber(m.replied) },
             { label: "Reply rate", value: (m) => rateText(m.reply_rate, m.sent - m.bounced) },
             { label: "Bounced", value: (m) => formatNumber(m.bounced) },
-            { label: "Bounce rate", value: (m) => rateText(m.bounce_rate, m.sent, 2), over: (m) => m.bounce_rate > th().bounce_rate_max },
+            { label: "Bounce rate", value: (m) => rateText(m.bounce_rate, m.sent), over: (m) => m.bounce_rate > th().bounce_rate_max },
           ]}
         />
       </Show>
