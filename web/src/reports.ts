@@ -41,5 +41,9 @@ export const teamExportUrl = (by: "users" | "sequences", q: { from?: string; to?
   `/api/reports/team/export?${new URLSearchParams({ ...clean(q), by })}`;
 
 export const pct = (x: number, digits = 1) => `${(x * 100).toFixed(digits)}%`;
-/** A rate over `of` (what it was drawn from): "—" when there was nothing to draw it from, never a made-up 0%. */
-export const rateText = (x: number, of: number, digits = 1) => (of > 0 ? pct(x, digits) : "—");
+/**
+ * A rate over `of` (what it was drawn from): "—" when there was nothing to draw it from, never a made-up 0%.
+ * Every rate has one decimal, as pct's default that Home's bounce alert shows: no screen's own precision
+ * (the reports' bounce rates said 2.69% where Home said 2.7%).
+ */
+export const rateText = (x: number, of: number) => (of > 0 ? pct(x) : "—");
