@@ -12,7 +12,7 @@ import { Meter } from "../components/Meter";
 import { PageHeader } from "../components/PageHeader";
 import { TableSkeleton } from "../components/Status";
 import { notify } from "../components/Toast";
-import { formatDay, formatFull, formatNumber, formatRelative, plural } from "../format";
+import { formatDay, formatFull, formatNumber, formatRelative, formatTime, isToday, plural } from "../format";
 import { connectMailboxAction, disconnectMailboxAction, getMailboxes } from "../queries/mailboxes";
 import { getMe } from "../queries/session";
 import { usePageTitle } from "../title";
@@ -67,13 +67,31 @@ function MailboxCard(props: {
   const m = () => props.m;
   // Signed in again: nothing is sent until the reply check has read the inbox (the API's held_for_reply_check).
   const waiting = () => (m().status === "connected" ? m().held_for_reply_check : null);
-  // The badge says what the mailbox does now: held for its reply check it sends nothing, so not a green Connected.
+  // Held by the provider (its rate limit, or a sign-in that could not be refreshed): nothing is sent until `until`.
+  const hold = () => (m().status === "connected" ? m().capacity.hold : null);
+  // The badge says what the mailbox does now: held (for its reply check or by its provider) it sends nothing,
+  // so not a green Connected.
   const badge = (): { label: string; tone: Tone; title?: string } => {
     const w = waiting();
-    if (!w) return STATUS[m().status];
-    return w.error
-      ? { label: "Reply check failing", tone: "danger", title: "Connected, but nothing is sent until the reply check reads the inbox" }
-      : { label: "Held: checking replies", tone: "warning", title: "Connected, but nothing is sent until the reply check reads the inbox" };
+    if (w)
+      return w.error
+        ? { label: "Reply check failing", tone: "danger", title: "Connected, but nothing is sent until the reply check reads the inbox" }
+        : {
+            label: "Held: checking replies",
+            tone: "warning",
+            title: "Connected, but nothing is sent until the reply check reads the inbox",
+          };
+    const h = hold();
+    if (h) {
+      // A time of day when the hold ends today, else with its day ("Tomorrow 8:00 AM").
+      const until = isToday(h.until) ? formatTime(h.until) : formatDay(h.until);
+      return {
+        label: `Held: ${h.cause === "rate_limited" ? "provider limit" : "sign-in failing"} until ${until}`,
+        tone: "warning",
+        title: `Connected, but nothing is sent until ${formatFull(h.until)}`,
+      };
+    }
+    return STATUS[m().status];
   };
   const connect = useWrite(connectMailboxAction, {
     done: () => `${m().email} reconnected: held emails resume on their own`,
@@ -87,7 +105,7 @@ function MailboxCard(props: {
   return (
     <article
       class="mailbox-card"
-      classList={{ "mailbox-down": m().status !== "connected" || !!waiting() }}
+      classList={{ "mailbox-down": m().status !== "connected" || !!waiting() || !!hold() }}
       aria-labelledby={`mb-${m().id}`}
       data-testid="mailbox-card"
       data-email={m().email}
@@ -135,7 +153,7 @@ function MailboxCard(props: {
         </div>
       </Show>
 
-      <Show when={m().status === "connected" && m().capacity.hold}>
+      <Show when={hold()}>
         {(hold) => (
           <div class="mailbox-alert mailbox-alert-paused" role="status">
             <Icon name="alert" size={16} />
