@@ -348,8 +348,11 @@ export default function Mailboxes() {
   // only connected limits could read "120 of 50".
   const totals = () => {
     const connected = list().filter((m) => m.status === "connected");
+    // Held (by its provider, or for its reply check after a reconnect): connected but sending nothing.
+    const held = connected.filter((m) => !!m.capacity.hold || !!m.held_for_reply_check).length;
     return {
-      connected: connected.length,
+      sending: connected.length - held,
+      held,
       used: connected.reduce((a, m) => a + m.capacity.used_last_24h, 0),
       limit: connected.reduce((a, m) => a + m.daily_limit, 0),
       queued: list().reduce((a, m) => a + m.capacity.queued, 0),
@@ -415,12 +418,20 @@ export default function Mailboxes() {
             }
           >
             <div class="stat-row stat-row-compact">
-              <div class="stat-card">
+              <div
+                class="stat-card"
+                data-testid="mailboxes-sending"
+                title="Sending: connected and not held. Held: connected, but waiting for the provider's limit, a sign-in or the reply check"
+              >
                 <div>
-                  <span class="stat-label">Connected</span>
+                  <span class="stat-label">Mailboxes</span>
                   <span class="stat-value">
-                    {totals().connected}
-                    <span class="stat-of"> of {list().length}</span>
+                    {totals().sending}
+                    <span class="stat-of">
+                      {" "}
+                      of {list().length} sending
+                      <Show when={totals().held > 0}> · {formatNumber(totals().held)} held</Show>
+                    </span>
                   </span>
                 </div>
               </div>
