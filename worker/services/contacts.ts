@@ -196,6 +196,20 @@ function doNotContactRuns(d: Db, teamId: string, contactIds: readonly string[]):
   );
 }
 
+/** The contact's own open runs (scheduled, active, paused, held). */
+function openRunsOf(d: Db, teamId: string, contactId: string): Promise<OpenRun[]> {
+  return d
+    .select({ id: enrollments.id, sequenceId: enrollments.sequenceId, contactId: enrollments.contactId })
+    .from(enrollments)
+    .where(
+      and(
+        eq(enrollments.contactId, contactId),
+        eq(enrollments.teamId, teamId),
+        sql`${enrollments.status} IN ('scheduled', 'active', 'paused', 'held')`,
+      ),
+    );
+}
+
 /**
  * Contacts just put in a Do Not Contact stage leave their sequences now: their open runs (and their address's,
  * doNotContactRuns) finish with reason do_not_contact through each SequenceDO (which cancels their open tasks).
@@ -517,6 +531,12 @@ export async function updateContact(env: Env, d: Db, caller: Caller, id: string,
   if (emailChanged) await assertNotSuppressed(d, caller.teamId, email);
   if (refs.stage?.category === "dnc")
     await refuseLockedRuns(d, caller, await doNotContactRuns(d, caller.teamId, [id]), "moving them to Do Not Contact", [id]);
+  // The address is where a sequence's queued and next emails go, and its status whether they go at all: only
+  // the editors of every sequence the contact is running in may change them. Otherwise a member with a view
+  // share (or none) of another's sequence could redirect its emails to an address of their own.
+  const emailStatusChanged = input.email_status !== undefined && input.email_status !== current.emailStatus;
+  if (emailChanged || emailStatusChanged)
+    await refuseLockedRuns(d, caller, await openRunsOf(d, caller.teamId, id), "changing their email address", [id]);
   const merged = input.custom_fields && { ...current.customFields, ...input.custom_fields };
   if (merged && customFieldCount(merged) > MAX_CUSTOM_FIELDS) throw tooManyCustomFields(customFieldCount(merged));
   const customPatch = JSON.stringify(input.custom_fields ?? {});
