@@ -72,9 +72,14 @@ describe("replies inbox: mine and sequence filters", () => {
     // mailbox in a sequence they can't see.
     expect(await ids(memberS, { mine: "true" })).toEqual(sorted(sharedFromMember, membersFromAdmin));
     expect(await ids(memberS, { mine: "false" })).toEqual(sorted(sharedFromMember, membersFromAdmin));
-    // Through sequence_id too: a sequence the member can't see answers nothing, with or without mine.
-    expect(await ids(memberS, { sequence_id: hiddenFromMember.sequenceId, mine: "true" })).toEqual([]);
-    expect(await ids(memberS, { sequence_id: hiddenFromMember.sequenceId })).toEqual([]);
+    // Through sequence_id too: a sequence the member can't see answers 404, with or without mine, as its own page does.
+    for (const query of [
+      { sequence_id: hiddenFromMember.sequenceId, mine: "true" as const },
+      { sequence_id: hiddenFromMember.sequenceId },
+    ]) {
+      const res = await client(memberS).api.replies.$get({ query });
+      expect([res.status, await res.json()]).toEqual([404, { error: { code: "not_found", message: "Sequence not found" } }]);
+    }
     // Both filters at once narrow to both.
     expect(await ids(adminS, { sequence_id: others.sequenceId, mine: "true" })).toEqual([]);
     expect(await ids(adminS, { sequence_id: others.sequenceId })).toEqual(sorted(others));
