@@ -30,6 +30,10 @@ export const TaskSchema = z
         }),
       })
       .nullable(),
+    cancelled_because: z.enum(["left_sequence", "step_removed"]).nullable().openapi({
+      description:
+        "Why a cancelled task was: its contact left the sequence, or its step was deleted or turned off; null when the task is not cancelled or neither shows now",
+    }),
     sequence: z.object({ id: z.string(), name: z.string() }).nullable(),
     draft: z
       .object({

@@ -77,6 +77,25 @@ export interface TaskQuery {
   time_zone: string;
 }
 
+/** A run's statuses while it is in its sequence (its tasks stay open). */
+const OPEN_RUN = new Set(["scheduled", "active", "paused", "held"]);
+
+/**
+ * Why a cancelled task was, as its row shows it now: its step is gone or turned off (the run went on without
+ * it, and may have finished since), else its run is closed (the contact left the sequence: 0035's trigger);
+ * null when neither shows (a step turned off and on again). A closed run alone doesn't tell: one whose step
+ * was deleted moves on, at once, and may finish in the same moment.
+ */
+function cancelledBecause(r: {
+  t: { status: string; enrollmentId: string | null };
+  runStatus: string | null;
+  stepOn: boolean | null;
+}): "left_sequence" | "step_removed" | null {
+  if (r.t.status !== "cancelled" || !r.t.enrollmentId || !r.runStatus) return null;
+  if (!r.stepOn) return "step_removed";
+  return OPEN_RUN.has(r.runStatus) ? null : "left_sequence";
+}
+
 /** One page of tasks with counts per view. Tasks of sequences the caller can't see stay hidden, except the ones assigned to them. */
 export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
   const [startOfDay, endOfDay] = localDayBounds(now(), q.time_zone);
@@ -105,11 +124,13 @@ export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
         assignee: users.name,
         senderName: mailboxes.senderName,
         runStatus: enrollments.status,
+        stepOn: steps.enabled,
       })
       .from(tasks)
       .leftJoin(contacts, and(eq(contacts.id, tasks.contactId), eq(contacts.teamId, tasks.teamId)))
       .leftJoin(sequences, eq(sequences.id, tasks.sequenceId))
       .leftJoin(enrollments, eq(enrollments.id, tasks.enrollmentId))
+      .leftJoin(steps, and(eq(steps.id, tasks.stepId), eq(steps.sequenceId, tasks.sequenceId)))
       .leftJoin(mailboxes, eq(mailboxes.id, enrollments.mailboxId))
       .leftJoin(sequenceShares, and(eq(sequenceShares.sequenceId, tasks.sequenceId), eq(sequenceShares.userId, caller.userId)))
       .leftJoin(users, eq(users.id, tasks.assigneeId))
@@ -191,6 +212,7 @@ export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
           : r.t.type === "manual_email" && r.c && blocked.has(r.c.id)
             ? `${blocked.get(r.c.id)}: don't email them; skip this task`
             : null,
+      cancelled_because: cancelledBecause(r),
       sequence: r.s?.id ? { id: r.s.id, name: r.s.name } : null,
       draft: drafts.get(r.t.id) ?? null,
       // A paused run keeps its open task: completing it records the step, and the next one waits for the resume.

@@ -508,9 +508,13 @@ export default function Tasks() {
                             <Badge tone={t.status === "completed" ? "success" : "neutral"} dot>
                               {t.status === "completed"
                                 ? "Completed"
-                                : t.status === "cancelled"
-                                  ? "Cancelled: left the sequence"
-                                  : "Skipped"}
+                                : t.status !== "cancelled"
+                                  ? "Skipped"
+                                  : t.cancelled_because === "left_sequence"
+                                    ? "Cancelled: left the sequence"
+                                    : t.cancelled_because === "step_removed"
+                                      ? "Cancelled: step deleted or turned off"
+                                      : "Cancelled"}
                             </Badge>
                             <Show when={t.completed_at}>{(at) => <span class="muted small">{formatDay(at())}</span>}</Show>
                           </>
