@@ -154,6 +154,9 @@ describe("CSV imports: bad files", () => {
     ["a binary file renamed .csv", new Uint8Array([0x50, 0x4b, 0x03, 0x04, 0, 0, 0, 8, 0, 0x21, 0x00, 0x11]), /binary/],
     ["an unterminated quote", 'Email,Name\na@x.io,"Ann\nb@x.io,Bob\n', /quote/],
     ["UTF-16 text", new Uint8Array([0xff, 0xfe, 0x45, 0, 0x6d, 0]), /UTF-16/],
+    // Without a byte order mark (some exports write none), every other byte of its ASCII text is zero.
+    ["UTF-16LE text without a BOM", new Uint8Array([...Buffer.from("Email,Name\r\na@x.io,Ann\r\n", "utf16le")]), /UTF-16/],
+    ["UTF-16BE text without a BOM", new Uint8Array([...Buffer.from("Email,Name\r\na@x.io,Ann\r\n", "utf16le").swap16()]), /UTF-16/],
   ];
   for (const [what, body, message] of cases) {
     it(`answers ${what} with 422 invalid_file saying why`, async () => {

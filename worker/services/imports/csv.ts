@@ -23,6 +23,21 @@ export const PART_ROWS = 5000;
  * parsed cells and its rows as written, several times its size, in a 128 MB isolate. Cut by rows only,
  * 5,000 rows of a 300-column export (9 KB a row) made a 45 MB part that could never be saved.
  */
+/**
+ * UTF-16 text with no byte order mark: in the first 512 bytes every other byte (the odd ones for
+ * little-endian, the even ones for big-endian) is zero, as text in Latin letters is. Such a file was
+ * called binary data, which sent people looking for the wrong fix.
+ */
+function utf16WithoutBom(head: Uint8Array): boolean {
+  const n = Math.min(head.length, 512) & ~1;
+  if (n < 4) return false;
+  const zeroAt = (start: number) => {
+    for (let i = start; i < n; i += 2) if (head[i] !== 0) return false;
+    return true;
+  };
+  return zeroAt(1) || zeroAt(0);
+}
+
 export const PART_BYTES = 4 * 1024 * 1024;
 /** Longest record (bytes) before the file is treated as not CSV. */
 const MAX_RECORD_BYTES = 256 * 1024;
@@ -248,7 +263,7 @@ export async function scanCsv(
   }
   let head = Buffer.concat(pending);
   if (head.length === 0) throw invalid("The file is empty", { fix: "Export the contacts again with a header row and at least one row" });
-  if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)) {
+  if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff) || utf16WithoutBom(head)) {
     throw invalid("The file is UTF-16 text; save it as CSV UTF-8 and upload it again", { fix: "In Excel: File → Save As → CSV UTF-8" });
   }
   if (looksBinary(head))
