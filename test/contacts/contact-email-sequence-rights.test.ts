@@ -55,7 +55,7 @@ describe("changing the address of a contact in a sequence the caller can't edit"
         const e = await errorOf(await attempt());
         expect({ i, status: e.status, code: e.code }).toEqual({ i, status: 403, code: "forbidden" });
         expect(e.message).toMatch(
-          /^1 of these contacts is in a sequence you can't edit; changing their email address would take them out of it/,
+          /^1 of these contacts is in a sequence you can't edit; changing their email address would change where its emails go/,
         );
       }
       expect(await contactRow(id)).toEqual(before);

@@ -135,11 +135,19 @@ export type OpenRun = { id: string; sequenceId: string; contactId: string };
  * Only a sequence's editors change its contacts (invariant 9): an action that would take contacts out of
  * sequences (deleting them, moving them to Do Not Contact) is refused whole, before anything changes, when
  * one of their open runs is in a sequence the caller can't edit. `doing` names the action ("deleting").
+ * `effect` says what the action would do to the run (taking them out of it, unless told otherwise).
  * `selected` are the contacts the caller chose (all of `open`'s when not given); a run of another contact
  * (one with the same address, which Do Not Contact ends too) is named as that contact's, not counted as
  * one of theirs: "1 of these contacts is in a sequence" was false when only its twin was.
  */
-export async function refuseLockedRuns(d: Db, caller: Caller, open: readonly OpenRun[], doing: string, selected?: readonly string[]) {
+export async function refuseLockedRuns(
+  d: Db,
+  caller: Caller,
+  open: readonly OpenRun[],
+  doing: string,
+  selected?: readonly string[],
+  effect = "would take them out of it",
+) {
   const locked = new Set<string>();
   // Every sequence's check in one D1 round trip per 50 sequences (sequenceFor's query and decision, batched):
   // one round trip per sequence, one after another, made every Do Not Contact change as slow as its contacts' sequences were many.
@@ -160,8 +168,7 @@ export async function refuseLockedRuns(d: Db, caller: Caller, open: readonly Ope
   const lockedContacts = new Set(open.filter((e) => locked.has(e.sequenceId)).map((e) => e.contactId));
   const n = [...lockedContacts].filter((id) => !chosen || chosen.has(id)).length;
   const twins = lockedContacts.size - n;
-  const theirs =
-    n > 0 && `${n} of these contacts ${n === 1 ? "is" : "are"} in a sequence you can't edit; ${doing} would take them out of it.`;
+  const theirs = n > 0 && `${n} of these contacts ${n === 1 ? "is" : "are"} in a sequence you can't edit; ${doing} ${effect}.`;
   const others =
     twins > 0 &&
     `${twins === 1 ? "Another contact" : `${twins} other contacts`} with the same address ${twins === 1 ? "is" : "are"} in a sequence you can't edit; ${doing} would take ${twins === 1 ? "it" : "them"} out of it too (Do Not Contact holds for the address).`;
@@ -536,7 +543,14 @@ export async function updateContact(env: Env, d: Db, caller: Caller, id: string,
   // share (or none) of another's sequence could redirect its emails to an address of their own.
   const emailStatusChanged = input.email_status !== undefined && input.email_status !== current.emailStatus;
   if (emailChanged || emailStatusChanged)
-    await refuseLockedRuns(d, caller, await openRunsOf(d, caller.teamId, id), "changing their email address", [id]);
+    await refuseLockedRuns(
+      d,
+      caller,
+      await openRunsOf(d, caller.teamId, id),
+      "changing their email address",
+      [id],
+      "would change where its emails go",
+    );
   const merged = input.custom_fields && { ...current.customFields, ...input.custom_fields };
   if (merged && customFieldCount(merged) > MAX_CUSTOM_FIELDS) throw tooManyCustomFields(customFieldCount(merged));
   const customPatch = JSON.stringify(input.custom_fields ?? {});
