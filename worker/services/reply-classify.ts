@@ -134,6 +134,40 @@ export function htmlToText(html: string): string {
  */
 const textOf = (email: { text?: string; html?: string }) => (email.text ?? "").trim() || htmlToText(email.html ?? "");
 
+/** An address as a report names it: `rfc822; <a@b.test>`, `<a@b.test>`, `Name <a@b.test>`. */
+function addressIn(value: string | undefined): string | null {
+  const m = /<?([^\s<>;,"]+@[^\s<>;,"]+?)>?(?=[\s,;]|$)/.exec((value ?? "").replace(/^\s*rfc822\s*;/i, " ").trim());
+  return m ? m[1]!.toLowerCase() : null;
+}
+
+/**
+ * Where a delivery report's copy of our email starts (MIME's returned part, or the line qmail, Exim,
+ * Exchange and others write above the copy): what follows is our own email, its words not the report's.
+ */
+const RETURNED_COPY = [
+  /^Content-Type:\s*(?:message\/rfc822|text\/rfc822-headers)/im,
+  /^[\s-]*Below this line is a copy of the message/im,
+  /^[\s-]*This is a copy of the message/im,
+  /^[\s-]*(?:Original|Returned|Undelivered) message(?: follows)?[\s-]*$/im,
+  /^[\s-]*The original message (?:was|is|follows)/im,
+];
+function returnedCopyAt(text: string): number {
+  return Math.min(text.length, ...RETURNED_COPY.map((r) => r.exec(text)?.index ?? text.length));
+}
+
+/**
+ * A report about a forward of our email (RFC 3464): its Final-Recipient is not the address we sent to,
+ * which is its Original-Recipient, else the To: of the returned copy. Null when they agree or either is
+ * missing (then the report is about the address we wrote to, as before).
+ */
+function forwardedCopy(text: string): { final: string; sentTo: string } | null {
+  const at = returnedCopyAt(text);
+  const head = text.slice(0, at);
+  const final = addressIn(/^\s*Final-Recipient:\s*(.+)$/im.exec(head)?.[1]);
+  const sentTo = addressIn(/^\s*Original-Recipient:\s*(.+)$/im.exec(head)?.[1]) ?? addressIn(/^To:\s*(.+)$/im.exec(text.slice(at))?.[1]);
+  return final && sentTo && final !== sentTo ? { final, sentTo } : null;
+}
+
 /**
  * Classifies an inbound email and finds the Seqflare emails it answers. A delivery-status report
  * whose Status is 5.x.x (or 4.x.x with Action: failed) is a bounce; a report that only says the
@@ -184,7 +218,26 @@ async function classify(raw: ArrayBuffer | string, t: number): Promise<Classifie
     const snippet = snippetOf(body);
     const status = /^\s*Status:\s*([245]\.\d{1,3}\.\d{1,3})/im.exec(text)?.[1];
     const action = /^\s*Action:\s*([a-z]+)/im.exec(text)?.[1]?.toLowerCase();
-    if (status && (status.startsWith("5.") || (status.startsWith("4.") && action === "failed"))) {
+    const failed = status && (status.startsWith("5.") || (status.startsWith("4.") && action === "failed"));
+    const forwarded = failed ? forwardedCopy(text) : null;
+    if (failed && forwarded)
+      // The address we wrote to forwards to one that failed: the report is about the forward, not about
+      // our contact, whose own mailbox took the email. Kept (the inbox shows both addresses) and nothing
+      // done: suppressing the contact for a dead forward would stop a live address.
+      return {
+        ...base,
+        kind: "auto_reply",
+        ids,
+        snippet,
+        bounceStatus: status,
+        evidence: {
+          rule: "forwarded_copy_bounced",
+          header: `Final-Recipient: ${forwarded.final}`,
+          phrase: `sent to ${forwarded.sentTo}`,
+          status,
+        },
+      };
+    if (failed) {
       return {
         ...base,
         kind: bounceKind(status),

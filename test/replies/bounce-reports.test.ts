@@ -1,0 +1,69 @@
+// Delivery reports as real mail servers write them: whose address failed, and why.
+import { beforeEach, describe, expect, it } from "vitest";
+import { handleInbound } from "../../worker/inbound";
+import { classifyInbound } from "../../worker/services/reply-classify";
+import { startSimulation } from "../fixtures";
+import { env } from "../helpers";
+import { enrollmentRow, sentFirst, type Sent } from "./mail";
+
+const t = Date.UTC(2027, 2, 1);
+const sentM: Sent = {
+  id: "m1",
+  enrollment_id: "e1",
+  contact_id: "c1",
+  to_email: "kyle.dubois@acme.test",
+  subject: "Quick question",
+  message_id_header: `<sf.${"a".repeat(24)}.${"b".repeat(24)}@sender.test>`,
+};
+
+/** A Postfix-style RFC 3464 report for `m`, about `finalRecipient`, with the returned headers of our email. */
+const report = (m: Sent, o: { status: string; finalRecipient?: string; originalRecipient?: string; diagnostic?: string }) =>
+  `From: Mail Delivery System <MAILER-DAEMON@mx.oldhost.test>\r\nTo: sender@x.test\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: <d-${crypto.randomUUID()}@mx.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="b1"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nThis is the mail system at host mx.oldhost.test.\r\n\r\nI'm sorry to have to inform you that your message could not be delivered.\r\n--b1\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.oldhost.test\r\n\r\n${o.originalRecipient ? `Original-Recipient: rfc822;${o.originalRecipient}\r\n` : ""}Final-Recipient: rfc822;${o.finalRecipient ?? m.to_email}\r\nAction: failed\r\nStatus: ${o.status}\r\nDiagnostic-Code: smtp; ${o.diagnostic ?? `550 ${o.status} User unknown`}\r\n--b1\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: Sam <sam@sender.test>\r\nTo: Kyle <${m.to_email}>\r\nMessage-ID: ${m.message_id_header}\r\nSubject: ${m.subject}\r\n--b1--\r\n`;
+
+const contactState = (id: string) =>
+  env.DB.prepare("SELECT bounced_at FROM contacts WHERE id = ?").bind(id).first<{ bounced_at: number | null }>();
+const suppressed = (teamId: string, email: string) =>
+  env.DB.prepare("SELECT count(*) n FROM suppressions WHERE team_id = ? AND email = lower(?)").bind(teamId, email).first<{ n: number }>();
+
+describe("bounce reports", () => {
+  beforeEach(() => startSimulation());
+
+  it("a report about the address ours forwards to is kept without marking or suppressing the contact", async () => {
+    const c = await classifyInbound(report(sentM, { status: "5.1.1", finalRecipient: "kyle.personal@oldhost.test" }), t);
+    expect(c).toMatchObject({
+      kind: "auto_reply",
+      ids: [sentM.message_id_header],
+      bounceStatus: "5.1.1",
+      evidence: {
+        rule: "forwarded_copy_bounced",
+        header: "Final-Recipient: kyle.personal@oldhost.test",
+        phrase: "sent to kyle.dubois@acme.test",
+      },
+    });
+    // Original-Recipient, when the report gives it, is the address we sent to.
+    const orig = await classifyInbound(
+      report(sentM, { status: "5.1.1", finalRecipient: "kyle.personal@oldhost.test", originalRecipient: "kyle.dubois@acme.test" }),
+      t,
+    );
+    expect(orig.evidence.rule).toBe("forwarded_copy_bounced");
+    // The same report about the address itself (any case) is still a hard bounce.
+    const own = await classifyInbound(report(sentM, { status: "5.1.1", finalRecipient: "Kyle.Dubois@ACME.test" }), t);
+    expect(own).toMatchObject({ kind: "bounce_hard", evidence: { rule: "dsn_status" } });
+
+    // Through the email() handler: stored, the contact neither bounced nor suppressed, the run going on.
+    const s = await sentFirst({ emails: () => "kyle.dubois@acme.test" });
+    const r = await handleInbound(env, report(s.m, { status: "5.1.1", finalRecipient: "kyle.personal@oldhost.test" }));
+    expect(r).toMatchObject({ kind: "auto_reply", enrollmentId: s.m.enrollment_id });
+    expect(
+      await env.DB.prepare("SELECT classification, bounce_status, json_extract(evidence, '$.rule') rule FROM inbound_messages WHERE id = ?")
+        .bind(r.inboundId)
+        .first(),
+    ).toEqual({ classification: "auto_reply", bounce_status: "5.1.1", rule: "forwarded_copy_bounced" });
+    expect((await contactState(s.contactIds[0]!))!.bounced_at).toBeNull();
+    expect((await suppressed(s.teamId, "kyle.dubois@acme.test"))!.n).toBe(0);
+    expect((await enrollmentRow(s.m.enrollment_id))!.status).not.toBe("finished");
+    expect((await env.DB.prepare("SELECT status FROM messages WHERE id = ?").bind(s.m.id).first<{ status: string }>())!.status).toBe(
+      "sent",
+    );
+  });
+});
