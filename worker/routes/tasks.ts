@@ -28,6 +28,9 @@ export const TaskSchema = z
         do_not_email: z.string().nullable().openapi({
           description: "Why this contact may not be emailed (suppressed, unsubscribed, bounced), in words; null: they may",
         }),
+        deleted: z
+          .boolean()
+          .openapi({ description: "The contact was deleted: named 'Deleted contact', with no details (its page is gone)" }),
       })
       .nullable(),
     cancelled_because: z.enum(["left_sequence", "step_removed"]).nullable().openapi({

@@ -155,7 +155,7 @@ export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
   const blocked = await doNotEmail(
     d,
     caller.teamId,
-    rows.flatMap((r) => (r.c ? [r.c] : [])),
+    rows.flatMap((r) => (r.c && !r.c.deletedAt ? [r.c] : [])),
   );
   const drafts = await manualEmailDrafts(
     d,
@@ -192,18 +192,32 @@ export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
       completed_at: r.t.completedAt,
       assignee_id: r.t.assigneeId,
       assignee_name: r.assignee,
-      contact: r.c
+      // A deleted contact's page is a 404: the row names no one and links nowhere (the task stays, the work done).
+      contact: r.c?.deletedAt
         ? {
             id: r.c.id,
-            name: `${r.c.firstName} ${r.c.lastName}`.trim(),
-            email: r.c.email,
-            title: r.c.title,
-            company: r.c.company,
-            phone: r.c.phone,
-            linkedin_url: r.c.linkedinUrl,
-            do_not_email: blocked.get(r.c.id) ?? null,
+            name: "Deleted contact",
+            email: null,
+            title: null,
+            company: null,
+            phone: null,
+            linkedin_url: null,
+            do_not_email: null,
+            deleted: true,
           }
-        : null,
+        : r.c
+          ? {
+              id: r.c.id,
+              name: `${r.c.firstName} ${r.c.lastName}`.trim(),
+              email: r.c.email,
+              title: r.c.title,
+              company: r.c.company,
+              phone: r.c.phone,
+              linkedin_url: r.c.linkedinUrl,
+              do_not_email: blocked.get(r.c.id) ?? null,
+              deleted: false,
+            }
+          : null,
       // A call with no number to dial, or an email to someone who may not be emailed, says so up front
       // instead of when the rep opens it; such an email has no draft (nor its mail-app link) to send anyway.
       warning:

@@ -452,15 +452,24 @@ export default function Tasks() {
                         <Show when={t.contact}>
                           {(c) => (
                             <>
-                              <span class="muted">with</span>{" "}
-                              <A href={`/contacts/${c().id}`}>
-                                <strong>{c().name || c().email}</strong>
-                              </A>
+                              <span class="muted">with</span> {/* A deleted contact's page is gone: named, not linked. */}
+                              <Show
+                                when={!c().deleted}
+                                fallback={
+                                  <span class="muted" data-testid="task-contact-deleted">
+                                    {c().name}
+                                  </span>
+                                }
+                              >
+                                <A href={`/contacts/${c().id}`}>
+                                  <strong>{c().name || c().email}</strong>
+                                </A>
+                              </Show>
                             </>
                           )}
                         </Show>
                       </div>
-                      <Show when={t.contact}>
+                      <Show when={t.contact?.deleted === false && t.contact}>
                         {(c) => (
                           <div class="task-contact">
                             <span class="muted small">{[c().title, c().company].filter(Boolean).join(" at ") || c().email}</span>
