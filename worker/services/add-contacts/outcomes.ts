@@ -2,7 +2,7 @@ import { and, count, desc, eq, isNull, or, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { jobs, sequences, sequenceShares } from "../../db/schema";
 import type { Caller } from "../../env";
-import { csvCell } from "../../lib/csv";
+import { csvLine } from "../../lib/csv";
 import { sequenceAllows, visibleSequence } from "../access";
 import { maskEmail } from "../people-search";
 import type { JobRow } from "./jobs";
@@ -91,20 +91,17 @@ export async function* outcomesCsv(d: Db, job: JobRow): AsyncGenerator<string> {
     let chunk = "";
     for (const r of rows) {
       const reasons = JSON.parse(r.reasons) as (keyof typeof OUTCOME_REASONS)[];
-      chunk +=
-        [
-          r.contact_id,
-          r.person_id,
-          r.name,
-          outcomeEmail(r),
-          r.outcome,
-          reasons.join(";"),
-          reasons.map((x) => OUTCOME_REASONS[x]?.label ?? x).join("; "),
-          r.credit_cost,
-          r.mailbox_id,
-        ]
-          .map(csvCell)
-          .join(",") + "\r\n";
+      chunk += csvLine([
+        r.contact_id,
+        r.person_id,
+        r.name,
+        outcomeEmail(r),
+        r.outcome,
+        reasons.join(";"),
+        reasons.map((x) => OUTCOME_REASONS[x]?.label ?? x).join("; "),
+        r.credit_cost,
+        r.mailbox_id,
+      ]);
     }
     if (chunk) yield chunk;
   }
