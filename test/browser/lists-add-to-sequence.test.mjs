@@ -41,7 +41,7 @@ describe("a list added to a sequence from the Lists page", () => {
     // The list is taken once: a reload of the flow's URL does not pick it again behind the user's back.
     await page.waitForFunction(() => !new URL(location.href).searchParams.has("list_id"));
     // And it is the list the wizard holds: back on the source step, the Saved lists tab has it ticked.
-    await page.getByRole("button", { name: "Back" }).click();
+    await page.getByRole("button", { name: "Back", exact: true }).click();
     await page.getByRole("tab", { name: "Saved lists · 1" }).waitFor();
     assert.equal(
       await page.getByRole("checkbox", { name: new RegExp(list.name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")) }).isChecked(),
