@@ -70,6 +70,7 @@ const TaskQuery = Pagination.extend({
   assignee: z.enum(["me", "all"]).default("me"),
   time_zone: z
     .string()
+    .max(64)
     .refine(isValidTimeZone, "Unknown IANA time zone")
     .default("UTC")
     .openapi({ description: "The caller's IANA zone: what 'today' means" }),

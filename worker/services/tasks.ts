@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, isNull, lt, or, sql, type SQL } from "drizzle-orm";
 import { openerSubject, pickVariant, templateContext } from "../../durable-objects/compose";
 import { engine, loadSendContext } from "../../durable-objects/engine";
 import { runEnding } from "../../durable-objects/tasks";
@@ -96,6 +96,23 @@ function cancelledBecause(r: {
   return OPEN_RUN.has(r.runStatus) ? null : "left_sequence";
 }
 
+/**
+ * The open tasks matching `where`, counted per view of the caller's day [start, end): the Tasks page's tabs
+ * and Home's task counts (the caller's own), one reading of "due today" and "overdue" for both.
+ */
+export async function openTaskCounts(d: Db, where: SQL | undefined, [startOfDay, endOfDay]: [number, number]) {
+  const [c] = await d
+    .select({
+      due_today: sql<number | null>`sum(case when ${tasks.dueAt} >= ${startOfDay} and ${tasks.dueAt} < ${endOfDay} then 1 else 0 end)`,
+      overdue: sql<number | null>`sum(case when ${tasks.dueAt} < ${startOfDay} then 1 else 0 end)`,
+      upcoming: sql<number | null>`sum(case when ${tasks.dueAt} >= ${endOfDay} then 1 else 0 end)`,
+      open: sql<number>`count(*)`,
+    })
+    .from(tasks)
+    .where(and(where, eq(tasks.status, "open")));
+  return { due_today: c?.due_today ?? 0, overdue: c?.overdue ?? 0, upcoming: c?.upcoming ?? 0, open: c?.open ?? 0 };
+}
+
 /** One page of tasks with counts per view. Tasks of sequences the caller can't see stay hidden, except the ones assigned to them. */
 export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
   const [startOfDay, endOfDay] = localDayBounds(now(), q.time_zone);
@@ -142,15 +159,7 @@ export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
       .select({ n: sql<number>`count(*)` })
       .from(tasks)
       .where(where),
-    d
-      .select({
-        due_today: sql<number>`sum(case when ${tasks.dueAt} >= ${startOfDay} and ${tasks.dueAt} < ${endOfDay} then 1 else 0 end)`,
-        overdue: sql<number>`sum(case when ${tasks.dueAt} < ${startOfDay} then 1 else 0 end)`,
-        upcoming: sql<number>`sum(case when ${tasks.dueAt} >= ${endOfDay} then 1 else 0 end)`,
-        open: sql<number>`count(*)`,
-      })
-      .from(tasks)
-      .where(and(...base, open)),
+    openTaskCounts(d, and(...base), [startOfDay, endOfDay]),
   ]);
   const blocked = await doNotEmail(
     d,
@@ -177,12 +186,7 @@ export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
   );
   return {
     total: total[0]?.n ?? 0,
-    counts: {
-      due_today: counts[0]?.due_today ?? 0,
-      overdue: counts[0]?.overdue ?? 0,
-      upcoming: counts[0]?.upcoming ?? 0,
-      open: counts[0]?.open ?? 0,
-    },
+    counts,
     tasks: rows.map((r) => ({
       id: r.t.id,
       type: r.t.type,
@@ -492,10 +496,7 @@ export async function finishTask(
   if (effect.run === "sending") {
     // Sent from this task meanwhile (a teammate's Send, or one whose request ended before it completed the
     // task): the run took neither, the email goes, so the task is done by its email and this click did nothing.
-    await d
-      .update(tasks)
-      .set({ status: "completed", completedAt: t, outcome: null, note: task.note })
-      .where(and(eq(tasks.id, task.id), eq(tasks.status, status)));
+    await completeByItsEmail(d, task, t, [status]);
     if (entries.length)
       await d.delete(auditLog).where(
         and(
@@ -509,6 +510,19 @@ export async function finishTask(
     throw new ApiError("conflict", "This email is already being sent from this task: it can't be completed or skipped now");
   }
   return { id: row.id, status: row.status, completed_at: row.completedAt, due_at: row.dueAt, ...effect };
+}
+
+/**
+ * A manual email's task completed by its email (sent from the task): no call outcome, and the note as it was
+ * before a click that the run refused; only from the statuses given (the row as it may be now).
+ */
+async function completeByItsEmail(d: Db, task: TaskRow, t: number, from: ("open" | "skipped" | "completed")[]) {
+  const [row] = await d
+    .update(tasks)
+    .set({ status: "completed", completedAt: t, outcome: null, note: task.note })
+    .where(and(eq(tasks.id, task.id), inArray(tasks.status, from)))
+    .returning();
+  return row;
 }
 
 /** A manual email's task sent: the task as finishTask answers it (its run "queued": it moves on once sent), and when the mailbox will send the email. */
@@ -625,12 +639,7 @@ export async function sendTaskEmail(
   const complete = async () => {
     const t = now();
     // Open, or skipped by a teammate's click the run refused (finishTask) because the email was already the mailbox's.
-    const [row] = await d
-      .update(tasks)
-      .set({ status: "completed", completedAt: t, outcome: null, note: task.note })
-      .where(and(eq(tasks.id, task.id), inArray(tasks.status, ["open", "skipped"])))
-      .returning();
-    return row;
+    return completeByItsEmail(d, task, t, ["open", "skipped"]);
   };
   if (task.status !== "open") throw notOpen(task.status);
   const [run] = await d

@@ -1,5 +1,7 @@
-import { sql, type SQL } from "drizzle-orm";
+import { and, eq, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../../db/client";
+import { tasks as tasksTable } from "../../db/schema";
+import { openTaskCounts } from "../tasks";
 import type { Caller } from "../../env";
 import { canSeeAllSequences, visibleJob, visibleSequence } from "../access";
 import { meetingAttribution } from "./meetings";
@@ -164,9 +166,8 @@ export async function homeDashboard(d: Db, caller: Caller, t: number, [startOfDa
   const since = t - 30 * DAY_MS;
   const [team, tasks, replies, jobs, bounces] = await Promise.all([
     d.get<{ credit_balance: number }>(sql`SELECT credit_balance FROM teams WHERE id = ${caller.teamId}`),
-    d.get<{ overdue: number | null; today: number | null }>(
-      sql`SELECT sum(due_at < ${startOfDay}) AS overdue, sum(due_at >= ${startOfDay} AND due_at < ${endOfDay}) AS today FROM tasks WHERE team_id = ${caller.teamId} AND assignee_id = ${caller.userId} AND status = 'open' AND due_at < ${endOfDay}`,
-    ),
+    // The caller's own open tasks, counted as the Tasks page's tabs count them.
+    openTaskCounts(d, and(eq(tasksTable.teamId, caller.teamId), eq(tasksTable.assigneeId, caller.userId)), [startOfDay, endOfDay]),
     d.all<ReplyRow>(
       // A deleted contact's reply stays (it happened) without the person's name or email, as in the CSV exports.
       sql`SELECT m.id, m.replied_at, m.subject, m.sequence_id, s.name AS sequence_name, c.id AS contact_id, trim(c.first_name || ' ' || c.last_name) AS contact_name, c.email
@@ -189,7 +190,7 @@ export async function homeDashboard(d: Db, caller: Caller, t: number, [startOfDa
   ]);
   return {
     credits: team?.credit_balance ?? 0,
-    tasks: { overdue: tasks?.overdue ?? 0, due_today: tasks?.today ?? 0 },
+    tasks: { overdue: tasks.overdue, due_today: tasks.due_today },
     recent_replies: replies.map((r) => ({
       message_id: r.id,
       replied_at: r.replied_at,
