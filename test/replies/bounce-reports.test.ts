@@ -66,4 +66,32 @@ describe("bounce reports", () => {
       "sent",
     );
   });
+
+  it("a policy or routing refusal (5.7.x, 5.4.x) is retried like a soft bounce, the address not suppressed", async () => {
+    for (const [status, diagnostic] of [
+      ["5.7.1", "554 5.7.1 Service unavailable; Client host [203.0.113.9] blocked using zen.spamhaus.org"],
+      ["5.7.26", "550 5.7.26 Unauthenticated email from sender.test is not accepted due to domain's DMARC policy"],
+      ["5.4.1", "550 5.4.1 Recipient address rejected: Access denied"],
+    ])
+      expect(await classifyInbound(report(sentM, { status: status!, diagnostic }), t), status).toMatchObject({
+        kind: "bounce_soft",
+        bounceStatus: status,
+        evidence: { rule: "dsn_blocked", status },
+      });
+    expect((await classifyInbound(report(sentM, { status: "5.1.1" }), t)).kind).toBe("bounce_hard");
+
+    const s = await sentFirst();
+    const r = await handleInbound(env, report(s.m, { status: "5.7.1", diagnostic: "554 5.7.1 Client host blocked" }));
+    expect(r).toMatchObject({ kind: "bounce_soft", enrollmentId: s.m.enrollment_id });
+    const row = await env.DB.prepare("SELECT classification, retry_attempt, retry_at FROM inbound_messages WHERE id = ?")
+      .bind(r.inboundId)
+      .first<{ classification: string; retry_attempt: number; retry_at: number | null }>();
+    expect(row).toMatchObject({ classification: "bounce_soft", retry_attempt: 1 });
+    expect(row!.retry_at).not.toBeNull();
+    expect((await contactState(s.contactIds[0]!))!.bounced_at).toBeNull();
+    expect((await suppressed(s.teamId, s.m.to_email))!.n).toBe(0);
+    expect((await env.DB.prepare("SELECT status FROM messages WHERE id = ?").bind(s.m.id).first<{ status: string }>())!.status).toBe(
+      "sent",
+    );
+  });
 });

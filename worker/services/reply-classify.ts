@@ -46,11 +46,20 @@ export function returnDate(text: string, t: number): number | null {
 }
 
 /**
- * Soft: the address exists but could not take the email now (a 4.x.x reported as failed, or a full
- * mailbox, 5.2.2): retried before it counts. Everything else with a 5 is hard.
+ * A refusal of the sender, not of the address: x.7.x security or policy (a listed sending IP, SPF or
+ * DMARC, "5.7.1 client host blocked") and x.4.x routing. Every recipient at that provider gets it, so
+ * as a hard bounce it suppressed them all for our IP's reputation (the send path reads 5.7.x as the
+ * mailbox's problem too, transports/smtp-classify.ts).
+ */
+export const isBlocked = (status: string) => /^[45]\.[47]\./.test(status);
+
+/**
+ * Soft: the address exists but could not take the email now (a 4.x.x reported as failed, a full
+ * mailbox, 5.2.2), or the receiving server refused the sender (isBlocked): retried before it counts.
+ * Everything else with a 5 is hard.
  */
 export function bounceKind(status: string): "bounce_hard" | "bounce_soft" {
-  return status.startsWith("4.") || status === "5.2.2" ? "bounce_soft" : "bounce_hard";
+  return status.startsWith("4.") || status === "5.2.2" || isBlocked(status) ? "bounce_soft" : "bounce_hard";
 }
 
 const OOO_PHRASE =
@@ -244,7 +253,11 @@ async function classify(raw: ArrayBuffer | string, t: number): Promise<Classifie
         ids,
         snippet,
         bounceStatus: status,
-        evidence: { rule: "dsn_status", header: `Status: ${status}${action ? ` (Action: ${action})` : ""}`, status },
+        evidence: {
+          rule: isBlocked(status) ? "dsn_blocked" : "dsn_status",
+          header: `Status: ${status}${action ? ` (Action: ${action})` : ""}`,
+          status,
+        },
       };
     }
     const smtp = /^(5\d\d)\b.*$/m.exec(text);
