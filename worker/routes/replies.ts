@@ -4,6 +4,7 @@ import { router } from "../lib/openapi";
 import { errorResponses, Id, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 import { correctClassification, getReply, listReplies, replyText } from "../services/replies";
 import { confirmReplies, MAX_CONFIRM } from "../services/replies-bulk";
+import { withContactWork } from "../services/reply-work";
 
 const Classification = z.enum(INBOUND_CLASSIFICATIONS).openapi({
   description:
@@ -54,7 +55,22 @@ const ReplySchema = z
       description:
         "Whether you may correct it to another classification: taking back an unsubscribe request or a hard bounce lifts the address's suppression, which needs suppressions.manage (team admins); otherwise the same as can_correct",
     }),
-    contact: z.object({ id: z.string(), name: z.string(), email: z.string().nullable(), company: z.string().nullable() }).nullable(),
+    contact: z
+      .object({
+        id: z.string(),
+        name: z.string(),
+        email: z.string().nullable(),
+        company: z.string().nullable(),
+        stage: z
+          .object({ id: z.string(), name: z.string(), category: z.string() })
+          .nullable()
+          .openapi({ description: "The contact's stage now (POST /contacts/stage moves it)" }),
+        meeting_booked_at: z
+          .number()
+          .nullable()
+          .openapi({ description: "When its latest meeting was booked (POST /contacts/{id}/meeting-booked marks one); null: none" }),
+      })
+      .nullable(),
     sequence: z.object({ id: z.string(), name: z.string() }).nullable(),
     answered: z
       .object({ subject: z.string(), sent_at: z.number().nullable(), step: z.number().nullable(), mailbox: z.string().nullable() })
@@ -124,7 +140,8 @@ export const replyRoutes = router()
     async (c) => {
       const q = c.req.valid("query");
       const r = await listReplies(c.var.db, c.get("caller"), { ...q, unhandled: q.unhandled === "true", mine: q.mine === "true" });
-      return c.json({ replies: r.replies, pagination: paginationMeta(q.page, q.per_page, r.total), counts: r.counts }, 200);
+      const replies = await withContactWork(c.var.db, c.get("caller"), r.replies);
+      return c.json({ replies, pagination: paginationMeta(q.page, q.per_page, r.total), counts: r.counts }, 200);
     },
   )
   .openapi(
@@ -167,7 +184,12 @@ export const replyRoutes = router()
       request: { params: IdParam },
       responses: { 200: json(z.object({ reply: ReplySchema })), 404: errorResponses[404] },
     }),
-    async (c) => c.json({ reply: await getReply(c.var.db, c.get("caller"), c.req.valid("param").id) }, 200),
+    async (c) => {
+      const [reply] = await withContactWork(c.var.db, c.get("caller"), [
+        await getReply(c.var.db, c.get("caller"), c.req.valid("param").id),
+      ]);
+      return c.json({ reply: reply! }, 200);
+    },
   )
   .openapi(
     createRoute({
@@ -220,6 +242,7 @@ export const replyRoutes = router()
         b.classification,
         b.confirm === true,
       );
-      return c.json(r, 200);
+      const [reply] = await withContactWork(c.var.db, c.get("caller"), [r.reply]);
+      return c.json({ ...r, reply: reply! }, 200);
     },
   );
