@@ -681,7 +681,7 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
       parts.push(`the ${formatNumber(countOf("bounced"))} bounced are among the ${formatNumber(countOf("finished"))} finished`);
     if (shown.has("blocked")) parts.push(`the ${formatNumber(countOf("blocked"))} blocked by a rule are finished or held`);
     if (shown.has("not_sent")) parts.push(`the ${formatNumber(countOf("not_sent"))} not sent also count under their own status`);
-    return parts.length ? `Not more contacts: ${parts.join("; ")}.` : "";
+    return parts.length ? `Tabs that overlap: ${parts.join("; ")}.` : "";
   };
 
   const toggle = (id: string, on: boolean) => {
