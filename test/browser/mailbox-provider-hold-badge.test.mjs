@@ -58,6 +58,12 @@ describe("a mailbox held by its provider", () => {
     assert.ok(text.endsWith(await clock(until)), `"${text}" ends with the hold's end`);
     assert.match((await badge().getAttribute("class")) ?? "", /badge-warning/);
     assert.doesNotMatch((await card().locator(".mailbox-badges").textContent()) ?? "", /Connected/);
+
+    // On a phone the long badge leaves the address its room (it wraps below rather than squeezing it away).
+    await page.setViewportSize({ width: 390, height: 900 });
+    const name = await card().locator(".mailbox-who").boundingBox();
+    assert.ok(name && name.width >= 160, `the address has ${name?.width.toFixed(0)}px beside the badge`);
+    await page.setViewportSize({ width: 1440, height: 900 });
   });
 
   it("says Held: sign-in when the provider's sign-in could not be refreshed", async () => {
