@@ -64,6 +64,8 @@ const CONNECT_ERROR_WORDS: Record<string, string> = {
   not_configured: "Sign-in with this provider is not configured on this server.",
   refused:
     "The provider refused the sign-in, or sending email or offline access was not allowed on its consent screen. Try Connect again and allow both.",
+  read_not_granted:
+    "Reading email was not allowed on the consent screen. Seqflare reads the mailbox only to find replies, so it stops writing to people who answered: try Connect again and allow reading email.",
   verify_failed: "The provider refused the check of the signed-in account. Try again in a moment.",
   wrong_account: "You signed in with another account than this mailbox's. Sign in with the mailbox's own account.",
   already_connected: "This address is already connected.",
