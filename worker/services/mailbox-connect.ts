@@ -46,6 +46,8 @@ export const CONNECT_ERRORS = [
   "no_code",
   "not_configured",
   "refused",
+  // Reading email was unticked on the consent screen: the mailbox could send but never see a reply.
+  "read_not_granted",
   "verify_failed",
   "wrong_account",
   "already_connected",
@@ -207,7 +209,7 @@ export async function connectFinish(
   // Refused, no offline access, or sending unticked on the consent screen: the words say all three.
   if (!tokens.ok) {
     console.warn(`${PROVIDER_NAME[provider]} refused the sign-in: ${tokens.message}`);
-    return { ok: false, code: "refused" };
+    return { ok: false, code: tokens.notGranted === "read" ? "read_not_granted" : "refused" };
   }
   const account = await signedInAs(cfg, tokens.tokens.accessToken);
   if (!account.ok) {
@@ -233,6 +235,7 @@ export async function connectFinish(
   // mailbox and the cron reads again) must not fail the sign-in.
   try {
     if (held) await catchUpReplies(env, d, { id, transport: TRANSPORT_OF[provider] });
+    // A start that fails keeps its reason on the mailbox and holds it until a round starts the cursor.
     else await startCursor(env, { id, transport: TRANSPORT_OF[provider] }, cfg.apiUrl, tokens.tokens.accessToken, d);
   } catch (e) {
     console.error(`mailbox ${id}: reading replies after the sign-in failed`, e);

@@ -161,7 +161,14 @@ async function releaseLease(d: Db, mailboxId: string, lease: string) {
     .where(and(eq(mailboxes.id, mailboxId), leaseHeld(lease)));
 }
 
-/** The starting point of a mailbox's reply polling, set when it is connected: from now on. */
+/**
+ * The starting point of a mailbox's reply polling, set when it is connected: from now on. When the
+ * provider won't give it (the profile / delta call fails), the mailbox has no cursor, so no reply it gets
+ * is ever read: the reason is kept on the mailbox (poll_error, its "Replies could not be checked") and
+ * the mailbox is held as after a reconnect (release_pending: the MailboxDO sends nothing), since a reply
+ * finishes the run and its follow-ups would go to people who replied. The first round that does start
+ * the cursor releases it (leasedRound). Answers the failure, or null.
+ */
 export async function startCursor(
   env: Env,
   mb: { id: string; transport: "gmail" | "graph" },
@@ -169,14 +176,30 @@ export async function startCursor(
   token: string,
   d: Db = db(env.DB),
   lease?: string,
-): Promise<void> {
+): Promise<{ revoked: boolean; message: string } | null> {
+  let failed: { revoked: boolean; message: string };
   if (mb.transport === "gmail") {
     const p = await gmailProfile(apiUrl, token);
-    if (p.ok) await saveCursor(d, mb.id, { history_id: p.body.historyId, polled_at: now(), poll_error: null }, lease);
-    return;
+    if (p.ok)
+      return await saveCursor(d, mb.id, { history_id: p.body.historyId, polled_at: now(), poll_error: null }, lease).then(() => null);
+    failed = { revoked: p.status === 401, message: p.message };
+  } else {
+    const r = await graphDelta(graphDeltaStart(apiUrl, now()), token, Number.POSITIVE_INFINITY);
+    if (r.ok) return await saveCursor(d, mb.id, { delta_link: r.deltaLink, polled_at: now(), poll_error: null }, lease).then(() => null);
+    failed = { revoked: r.revoked, message: r.message };
   }
-  const r = await graphDelta(graphDeltaStart(apiUrl, now()), token, Number.POSITIVE_INFINITY);
-  if (r.ok) await saveCursor(d, mb.id, { delta_link: r.deltaLink, polled_at: now(), poll_error: null }, lease);
+  const t = now();
+  const error = `The reply check could not start, so the mailbox sends nothing until it does: ${failed.message}`.slice(0, 300);
+  await d
+    .update(mailboxes)
+    .set({
+      // A mark already there (a reconnect's) stays: its release is the same.
+      transportConfig: sql`CASE WHEN json_type(${mailboxes.transportConfig}, '$.release_pending') = 'text'
+        THEN json_set(${mailboxes.transportConfig}, '$.poll_error', ${error})
+        ELSE json_set(${mailboxes.transportConfig}, '$.poll_error', ${error}, '$.release_pending', ${crypto.randomUUID()}, '$.release_pending_at', ${t}) END`,
+    })
+    .where(and(eq(mailboxes.id, mb.id), lease ? leaseHeld(lease) : undefined));
+  return failed;
 }
 
 /** One mailbox's round, under its lease; `busy` (nothing read) when another round holds it. */
@@ -221,10 +244,7 @@ async function leasedRound(env: Env, d: Db, mb: PolledMailbox, lease: string, co
     // A resync under way: its next messages, the history point only once all were read.
     ({ ids, next } = resyncRound(cfg.resync_ids.split(",").filter(Boolean), cfg.resync_history_id));
   } else if (mb.transport === "gmail") {
-    if (!cfg.history_id) {
-      await startCursor(env, mb, apiUrl, tok.accessToken, d, lease);
-      return out;
-    }
+    if (!cfg.history_id) return await startRound(env, d, mb, apiUrl, tok.accessToken, lease, config, out);
     const h = await gmailHistory(apiUrl, tok.accessToken, cfg.history_id, MAX_MESSAGES_PER_TICK);
     if (h.ok) {
       ids = h.ids;
@@ -241,10 +261,7 @@ async function leasedRound(env: Env, d: Db, mb: PolledMailbox, lease: string, co
         note = `Reply check restarted: Gmail forgot its place and more than ${GMAIL_RESYNC_MAX} messages arrived since the last check; the earlier ones were not read`;
     }
   } else {
-    if (!cfg.delta_link) {
-      await startCursor(env, mb, apiUrl, tok.accessToken, d, lease);
-      return out;
-    }
+    if (!cfg.delta_link) return await startRound(env, d, mb, apiUrl, tok.accessToken, lease, config, out);
     let delta = await graphDelta(cfg.delta_link, tok.accessToken, MAX_MESSAGES_PER_TICK);
     if (!delta.ok && delta.expired && resyncFrom !== null)
       delta = await graphDelta(graphDeltaStart(apiUrl, resyncFrom), tok.accessToken, MAX_MESSAGES_PER_TICK);
@@ -305,6 +322,30 @@ async function leasedRound(env: Env, d: Db, mb: PolledMailbox, lease: string, co
   if (caughtUp && typeof config.release_pending === "string") {
     if (await releaseHeld(env, d, mb.id, config.release_pending, lease)) out.released = true;
   }
+  return out;
+}
+
+/**
+ * A round of a mailbox with no cursor: it starts one from now. Nothing before it is read, so a mailbox
+ * held for its reply check (its reconnect, or a start that failed) has caught up once it has one. A 401
+ * gets the forced refresh that tells a revoked grant (pollFailed).
+ */
+async function startRound(
+  env: Env,
+  d: Db,
+  mb: PolledMailbox,
+  apiUrl: string,
+  token: string,
+  lease: string,
+  config: Record<string, unknown>,
+  out: PollOutcome,
+): Promise<PollOutcome> {
+  const failed = await startCursor(env, mb, apiUrl, token, d, lease);
+  if (failed) {
+    if (failed.revoked) await accessTokenFor(env, mb, { force: true }, d);
+    return { ...out, error: failed.message };
+  }
+  if (typeof config.release_pending === "string" && (await releaseHeld(env, d, mb.id, config.release_pending, lease))) out.released = true;
   return out;
 }
 

@@ -327,6 +327,18 @@ interface TokenResponse {
 
 /** The granted scope that lets the mailbox send (Gmail's full-mailbox scope also does). */
 const SENDS = { google: /gmail\.send|mail\.google\.com/i, microsoft: /\bMail\.Send\b/i } as const;
+/**
+ * The granted scope that lets the cron read the mailbox's replies: gmail.readonly (or the full-mailbox
+ * scope); Mail.Read or Mail.ReadWrite (not Mail.ReadBasic, which has no bodies, nor Mail.Read.Shared,
+ * which is other people's mailboxes).
+ */
+const READS = {
+  google: /gmail\.readonly|mail\.google\.com/i,
+  microsoft: /(?:^|[\s/])Mail\.Read(?:Write)?(?=\s|$)/i,
+} as const;
+
+/** A sign-in refused because a permission Seqflare needs was unticked on the consent screen: which one. */
+export type NotGranted = ApiFailure & { notGranted?: "send" | "read" };
 
 function tokenRequest(cfg: ProviderConfig, params: Record<string, string>) {
   return providerFetchWithin<TokenResponse>(
@@ -352,7 +364,7 @@ export async function exchangeCode(
   cfg: ProviderConfig,
   code: string,
   verifier: string,
-): Promise<{ ok: true; tokens: OAuthTokens } | ApiFailure> {
+): Promise<{ ok: true; tokens: OAuthTokens } | NotGranted> {
   const r = await tokenRequest(cfg, { grant_type: "authorization_code", code, redirect_uri: cfg.redirectUri, code_verifier: verifier });
   if (!r.ok) return r;
   const tokens = tokensFrom(r.body);
@@ -370,6 +382,17 @@ export async function exchangeCode(
       status: r.status,
       kind: "client",
       message: `permission to send email was not granted (it was unticked on the consent screen): sign in again and allow sending`,
+      notGranted: "send",
+    };
+  // Nor may it send without reading its replies: the reply check could never start, and its follow-ups
+  // would go to people who replied (a reply finishes the run).
+  if (r.body.scope !== undefined && !READS[cfg.provider].test(r.body.scope))
+    return {
+      ok: false,
+      status: r.status,
+      kind: "client",
+      message: `permission to read email was not granted (it was unticked on the consent screen): sign in again and allow reading, which finds the replies`,
+      notGranted: "read",
     };
   return { ok: true, tokens };
 }

@@ -1,0 +1,131 @@
+// A Gmail / Microsoft 365 mailbox must read its replies before it sends: a reply finishes the run, so a
+// mailbox whose replies are never read emails people who answered. Against the local provider fakes
+// (test/fixtures/oauth-providers.mjs): a sign-in with reading unticked on the consent screen is refused,
+// and a reply check that can't start (the profile / delta call fails) is said on the mailbox and holds it.
+import { beforeEach, describe, expect, it } from "vitest";
+import { runCron } from "../../worker/cron";
+import { now } from "../../worker/lib/clock";
+import { pollReplies } from "../../worker/services/reply-polling";
+import { HOUR, enroll, makeContacts, makeSequence, makeTeam, runUntil, sessionFor, startSimulation } from "../fixtures";
+import { call, client, env, ok, type Session } from "../helpers";
+
+const FAKE = env.GMAIL_API_URL!;
+const control = (path: string, body: unknown) =>
+  fetch(`${FAKE}/control/${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+const sentBy = async (account: string) =>
+  ((await (await fetch(`${FAKE}/control/state?account=${encodeURIComponent(account)}`)).json()) as { sent: unknown[] }).sent.length;
+const uniqueAccount = (p: string) => `${p}-${crypto.randomUUID().slice(0, 8)}@acme.test`;
+const config = async (id: string) =>
+  JSON.parse(
+    (await env.DB.prepare("SELECT transport_config FROM mailboxes WHERE id = ?").bind(id).first<{ transport_config: string }>())!
+      .transport_config,
+  ) as Record<string, unknown>;
+
+/** Start → the provider's consent screen (as `account`, with `scopes` granted when given) → our callback. */
+async function signIn(s: Session, provider: "google" | "microsoft", account: string, scopes?: string) {
+  const start = await ok(client(s).api.oauth[":provider"].start.$post({ param: { provider }, json: {} }));
+  const url = new URL(start.url);
+  url.searchParams.set("test_account", account);
+  if (scopes) url.searchParams.set("test_scopes", scopes);
+  const consented = await fetch(url, { redirect: "manual" });
+  if (consented.status !== 302) throw new Error(`consent ${consented.status} ${await consented.text()}`);
+  const back = new URL(consented.headers.get("location")!);
+  const res = await call(`${back.pathname}${back.search}`, { headers: { cookie: s.cookie }, redirect: "manual" });
+  const to = new URL(res.headers.get("location")!, "http://x");
+  return { id: to.searchParams.get("connected"), error: to.searchParams.get("connect_error") };
+}
+
+beforeEach(() => startSimulation());
+
+describe("a mailbox that can't read its replies", () => {
+  it("is refused at sign-in when reading email was unticked on the consent screen, and accepted with a scope that reads", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    for (const [provider, scopes] of [
+      ["google", "https://www.googleapis.com/auth/gmail.send openid email"],
+      // Mail.ReadBasic has no bodies (no In-Reply-To to match), Mail.Read.Shared is other people's mail.
+      [
+        "microsoft",
+        "offline_access https://graph.microsoft.com/Mail.Send https://graph.microsoft.com/Mail.ReadBasic https://graph.microsoft.com/User.Read",
+      ],
+      [
+        "microsoft",
+        "offline_access https://graph.microsoft.com/Mail.Send https://graph.microsoft.com/Mail.Read.Shared https://graph.microsoft.com/User.Read",
+      ],
+    ] as const) {
+      const account = uniqueAccount(`noread-${provider}`);
+      const r = await signIn(s, provider, account, scopes);
+      expect(r, scopes).toEqual({ id: null, error: "read_not_granted" });
+      expect(await env.DB.prepare("SELECT count(*) n FROM mailboxes WHERE email = ?").bind(account).first(), scopes).toEqual({ n: 0 });
+    }
+    for (const [provider, scopes] of [
+      ["google", "https://mail.google.com/ openid email"],
+      [
+        "microsoft",
+        "offline_access https://graph.microsoft.com/Mail.Send https://graph.microsoft.com/Mail.ReadWrite https://graph.microsoft.com/User.Read",
+      ],
+    ] as const) {
+      const r = await signIn(s, provider, uniqueAccount(`reads-${provider}`), scopes);
+      expect(r.error, scopes).toBeNull();
+      expect(await config(r.id!), scopes).toMatchObject({ poll_error: null });
+    }
+  });
+
+  it("whose reply check can't start says so on the mailbox and sends nothing until it has started", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const account = uniqueAccount("nostart");
+    // Microsoft answers the sign-in's check but refuses the Inbox delta that starts the reply check.
+    await control("fail", { match: "/messages/delta", status: 403, account, times: 1000 });
+    const r = await signIn(s, "microsoft", account);
+    expect(r.error).toBeNull();
+    const id = r.id!;
+    const cfg = await config(id);
+    expect(cfg.delta_link).toBeUndefined();
+    expect(cfg.poll_error).toEqual(expect.stringContaining("The reply check could not start"));
+    expect(typeof cfg.release_pending).toBe("string");
+    const shown = (await ok(client(s).api.mailboxes[":id"].$get({ param: { id } }))).mailbox;
+    expect(shown.held_for_reply_check).toEqual({ since: expect.any(Number), error: expect.stringContaining("could not start") });
+    // The cron's rounds keep failing the same way: it stays held, and nothing goes out.
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 1, unit: "days" }], null);
+    const [contactId] = await makeContacts(teamId, 1);
+    await enroll(teamId, sequenceId, [contactId!], [id]);
+    await pollReplies(env);
+    await runUntil(now() + HOUR);
+    expect(await sentBy(account)).toBe(0);
+    expect(await env.DB.prepare("SELECT status, reason FROM enrollments WHERE sequence_id = ?").bind(sequenceId).first()).toEqual({
+      status: "active",
+      reason: "queued_for_mailbox",
+    });
+    expect((await config(id)).poll_error).toEqual(expect.stringContaining("could not start"));
+    // Microsoft answers again: the round that starts the cursor releases the mailbox, which sends.
+    await control("clear", { account });
+    await runCron({} as ScheduledController, env);
+    const after = await config(id);
+    expect(after).toMatchObject({ delta_link: expect.stringContaining("$deltatoken="), poll_error: null });
+    expect(after.release_pending).toBeUndefined();
+    await runUntil(now() + HOUR);
+    expect(await sentBy(account)).toBe(1);
+  });
+
+  it("a Gmail mailbox whose reply cursor can't be started on the cron is held with the reason", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const account = uniqueAccount("gstart");
+    const r = await signIn(s, "google", account);
+    const id = r.id!;
+    await env.DB.prepare("UPDATE mailboxes SET transport_config = json_remove(transport_config, '$.history_id') WHERE id = ?")
+      .bind(id)
+      .run();
+    await control("fail", { match: "/profile", status: 403, account, times: 3 });
+    await pollReplies(env);
+    const cfg = await config(id);
+    expect(cfg.history_id).toBeUndefined();
+    expect(cfg.poll_error).toEqual(expect.stringContaining("The reply check could not start"));
+    expect(typeof cfg.release_pending).toBe("string");
+    await control("clear", { account });
+    await pollReplies(env);
+    expect(await config(id)).toMatchObject({ history_id: expect.any(String), poll_error: null });
+    expect((await config(id)).release_pending).toBeUndefined();
+  });
+});
