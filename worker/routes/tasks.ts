@@ -59,6 +59,10 @@ export const TaskSchema = z
         "The contact's run in the sequence is paused: completing the task records the step; the next one waits until it is resumed",
     }),
     overdue: z.boolean(),
+    assignable_ids: z.array(z.string()).openapi({
+      description:
+        "Users an open task may be reassigned to (active, and may edit its sequence: PATCH refuses others with 422); empty for a task that is done",
+    }),
     can_work: z.boolean().openapi({
       description: "Whether you may complete, skip, log, reschedule or reassign this task (its assignee, the sequence's editors, admins)",
     }),

@@ -113,6 +113,52 @@ export async function openTaskCounts(d: Db, where: SQL | undefined, [startOfDay,
   return { due_today: c?.due_today ?? 0, overdue: c?.overdue ?? 0, upcoming: c?.upcoming ?? 0, open: c?.open ?? 0 };
 }
 
+/**
+ * Who could be given each open task (updateTask's rule): the team's active users who could work it without it
+ * being theirs, i.e. any active user for a task of no sequence, else an admin, the sequence's owner or an editor.
+ */
+async function whoMayTake(
+  d: Db,
+  caller: Caller,
+  rows: { t: { id: string; sequenceId: string | null }; s: { id: string | null; ownerId: string | null } | null }[],
+): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (!rows.length) return out;
+  const seqIds = [...new Set(rows.flatMap((r) => (r.t.sequenceId ? [r.t.sequenceId] : [])))];
+  const [team, shares] = await Promise.all([
+    d
+      .select({ id: users.id, role: users.role })
+      .from(users)
+      .where(and(eq(users.teamId, caller.teamId), isNull(users.disabledAt)))
+      .orderBy(asc(users.name)),
+    seqIds.length
+      ? d
+          .select({ sequenceId: sequenceShares.sequenceId, userId: sequenceShares.userId, access: sequenceShares.access })
+          .from(sequenceShares)
+          .where(inList(sequenceShares.sequenceId, seqIds))
+      : Promise.resolve([]),
+  ]);
+  const shareOf = new Map(shares.map((x) => [`${x.sequenceId}:${x.userId}`, x.access]));
+  for (const r of rows)
+    out.set(
+      r.t.id,
+      team
+        .filter((u) =>
+          mayWorkTask(
+            { teamId: caller.teamId, userId: u.id, role: u.role as Caller["role"], via: "session" },
+            {
+              assigneeId: null,
+              sequenceId: r.t.sequenceId,
+              seqOwnerId: r.s?.ownerId ?? null,
+              share: r.t.sequenceId ? (shareOf.get(`${r.t.sequenceId}:${u.id}`) ?? null) : null,
+            },
+          ),
+        )
+        .map((u) => u.id),
+    );
+  return out;
+}
+
 /** One page of tasks with counts per view. Tasks of sequences the caller can't see stay hidden, except the ones assigned to them. */
 export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
   const [startOfDay, endOfDay] = localDayBounds(now(), q.time_zone);
@@ -184,6 +230,11 @@ export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
         : [],
     ),
   );
+  const takers = await whoMayTake(
+    d,
+    caller,
+    rows.filter((r) => r.t.status === "open"),
+  );
   return {
     total: total[0]?.n ?? 0,
     counts,
@@ -237,6 +288,8 @@ export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
       run_paused: r.runStatus === "paused",
       overdue: r.t.status === "open" && r.t.dueAt < startOfDay,
       // The Everyone view lists tasks of sequences shared view-only too: their buttons would answer 403.
+      // Whom Reassign may offer: updateTask's rule (active, and may edit the task's sequence), so the picker lists no one it refuses.
+      assignable_ids: r.t.status === "open" ? (takers.get(r.t.id) ?? []) : [],
       can_work: mayWorkTask(caller, {
         assigneeId: r.t.assigneeId,
         sequenceId: r.t.sequenceId,

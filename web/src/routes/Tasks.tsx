@@ -251,7 +251,10 @@ function ChangeTask(props: { t: Task }) {
               <label class="call-log-field">
                 <span class="small muted">Assign to</span>
                 <select class="input input-sm" value={who()} onChange={(e) => setWho(e.currentTarget.value)} data-testid="task-assignee">
-                  <For each={users()?.users ?? []}>{(u) => <option value={u.id}>{u.name}</option>}</For>
+                  {/* Only those who can take it (active, may edit its sequence): anyone else the API refuses. */}
+                  <For each={(users()?.users ?? []).filter((u) => props.t.assignable_ids.includes(u.id))}>
+                    {(u) => <option value={u.id}>{u.name}</option>}
+                  </For>
                 </select>
               </label>
             }
