@@ -92,12 +92,18 @@ export default function Imports() {
             <td class="num tabular">{formatNumber(i.saved)}</td>
             <td class="num tabular">
               <Show when={i.failed > 0} fallback={formatNumber(0)}>
+                {/* The report holds the rows saved with a warning too: the link says so, or "1,000" downloaded 6,500 rows. */}
                 <a
                   href={`/api/imports/${i.id}/errors.csv`}
                   download=""
-                  aria-label={`Download the ${i.failed} rows of ${i.file_name} not imported`}
+                  aria-label={
+                    i.warned > 0
+                      ? `Download the report of ${i.file_name}: ${i.failed} rows not imported and ${i.warned} saved with a warning`
+                      : `Download the ${i.failed} rows of ${i.file_name} not imported`
+                  }
+                  data-testid="import-report"
                 >
-                  {formatNumber(i.failed)}
+                  {i.warned > 0 ? `${formatNumber(i.failed)} + ${formatNumber(i.warned)} warnings` : formatNumber(i.failed)}
                 </a>
               </Show>
             </td>
