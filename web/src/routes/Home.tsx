@@ -7,7 +7,7 @@ import { TableSkeleton } from "../components/Status";
 import { formatDay, formatFull, formatNumber, formatRelative, plural } from "../format";
 import { holdHeadline } from "./mailboxes/hold";
 import { getMailboxes } from "../queries/mailboxes";
-import { pct } from "../reports";
+import { pct, rateText } from "../reports";
 import { getHome } from "../queries/reports";
 import "./Home.css";
 import { Card } from "../components/Card";
@@ -75,7 +75,7 @@ export default function Home() {
                         {(s) => (
                           <li>
                             <A href={`/sequences/${s.sequence_id}?tab=report`}>{s.name}</A>
-                            {s.active ? "" : " (off)"}: {pct(s.bounce_rate, 1)} ({formatNumber(s.bounced)} of {formatNumber(s.sent)})
+                            {s.active ? "" : " (off)"}: {rateText(s.bounce_rate, s.sent)} ({formatNumber(s.bounced)} of {formatNumber(s.sent)})
                           </li>
                         )}
                       </For>
