@@ -94,4 +94,42 @@ describe("bounce reports", () => {
       "sent",
     );
   });
+
+  it("a report without a DSN part is read from its own text, not from the copy of our email it returns", async () => {
+    const qmail = (m: Sent, said: string, ourBody: string) =>
+      `From: MAILER-DAEMON@mx.qmailhost.test\r\nTo: sender@x.test\r\nSubject: failure notice\r\nMessage-ID: <q-${crypto.randomUUID()}@mx.test>\r\nContent-Type: text/plain\r\n\r\nHi. This is the qmail-send program at mx.qmailhost.test.\r\nI'm afraid I wasn't able to deliver your message to the following addresses.\r\nThis is a permanent error; I've given up. Sorry it didn't work out.\r\n\r\n<${m.to_email}>:\r\n203.0.113.5 failed after I sent the message.\r\nRemote host said: ${said}\r\n\r\n--- Below this line is a copy of the message.\r\n\r\nReturn-Path: <sam@sender.test>\r\nFrom: Sam <sam@sender.test>\r\nTo: ${m.to_email}\r\nMessage-ID: ${m.message_id_header}\r\nSubject: ${m.subject}\r\n\r\n${ourBody}\r\n`;
+    const pitch = "Hi Ana,\r\n\r\n500 teams already use Seqflare to book meetings.\r\nStatus: 5.1.1 is what we show for a dead address.";
+    const full = await classifyInbound(qmail(sentM, "452 4.2.2 The email account that you tried to reach is over quota.", pitch), t);
+    expect(full).toMatchObject({
+      kind: "bounce_soft",
+      ids: [sentM.message_id_header],
+      bounceStatus: "4.2.2",
+      evidence: { rule: "smtp_reply_in_report", status: "4.2.2" },
+    });
+    expect(full.evidence.phrase).toContain("452 4.2.2");
+    // A bare 4xx is soft, a 5xx with 5.1.1 hard, whatever our email said below.
+    expect(await classifyInbound(qmail(sentM, "421 Too many connections, try later", pitch), t)).toMatchObject({
+      kind: "bounce_soft",
+      bounceStatus: "421",
+    });
+    expect(await classifyInbound(qmail(sentM, "550 5.1.1 <ana@acme.test>: Recipient address rejected", pitch), t)).toMatchObject({
+      kind: "bounce_hard",
+      bounceStatus: "5.1.1",
+    });
+    // Only our email's words: nothing in the report itself, so nothing is concluded.
+    expect(await classifyInbound(qmail(sentM, "the remote server closed the connection", pitch), t)).toMatchObject({
+      kind: "ignored",
+      evidence: { rule: "report_without_status" },
+    });
+    // An Exim warning that it is still trying is a delay, not a bounce to retry.
+    const warning = `From: Mail Delivery System <Mailer-Daemon@mx.test>\r\nTo: sender@x.test\r\nSubject: Warning: message delayed\r\nMessage-ID: <w-1@mx.test>\r\nContent-Type: text/plain\r\n\r\nThis message was created automatically by mail delivery software.\r\nA message that you sent has not yet been delivered to one or more of its recipients after more than 24 hours on the queue.\r\n\r\n  ${sentM.to_email}\r\n    host mx.acme.test said: 451 4.3.0 Temporary server error\r\n\r\nNo action is required on your part. Delivery attempts will continue for some time.\r\n\r\n------ This is a copy of the message's headers. ------\r\n\r\nMessage-ID: ${sentM.message_id_header}\r\n`;
+    expect(await classifyInbound(warning, t)).toMatchObject({ kind: "ignored", evidence: { rule: "dsn_delayed" } });
+
+    // Through the email() handler: a soft bounce, retried; the contact not marked.
+    const s = await sentFirst();
+    const r = await handleInbound(env, qmail(s.m, "452 4.2.2 mailbox full", pitch));
+    expect(r).toMatchObject({ kind: "bounce_soft", enrollmentId: s.m.enrollment_id });
+    expect((await contactState(s.contactIds[0]!))!.bounced_at).toBeNull();
+    expect((await suppressed(s.teamId, s.m.to_email))!.n).toBe(0);
+  });
 });

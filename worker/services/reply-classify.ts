@@ -164,6 +164,13 @@ function returnedCopyAt(text: string): number {
   return Math.min(text.length, ...RETURNED_COPY.map((r) => r.exec(text)?.index ?? text.length));
 }
 
+/** A server reply quoted in a report: its code and, when given, its enhanced status ("550 5.1.1 …"). */
+const SMTP_SAID = /\bsaid:\s*([45]\d\d)(?:[ -]+([245]\.\d{1,3}\.\d{1,3}))?(?![\d.])[^\n]*/i;
+const SMTP_LINE = /^[ \t]*([45]\d\d)(?:[ -]+([245]\.\d{1,3}\.\d{1,3}))?(?![\d.])[^\n]*$/m;
+/** A warning that delivery is only delayed (Exim's, Postfix's and Exchange's wordings). */
+const DELAY_NOTICE =
+  /has not (?:yet )?been delivered|not been delivered yet|will (?:keep|continue) (?:trying|to try)|still trying|is delayed|been delayed|delivery (?:is )?delayed|Delay(?:ed)? notification/i;
+
 /**
  * A report about a forward of our email (RFC 3464): its Final-Recipient is not the address we sent to,
  * which is its Original-Recipient, else the To: of the returned copy. Null when they agree or either is
@@ -225,8 +232,10 @@ async function classify(raw: ArrayBuffer | string, t: number): Promise<Classifie
   if (isReport) {
     const ids = [...new Set(text.match(OUR_ID) ?? [])];
     const snippet = snippetOf(body);
-    const status = /^\s*Status:\s*([245]\.\d{1,3}\.\d{1,3})/im.exec(text)?.[1];
-    const action = /^\s*Action:\s*([a-z]+)/im.exec(text)?.[1]?.toLowerCase();
+    // The report's own words: the returned copy of our email after them may say anything ("500 teams…").
+    const head = text.slice(0, returnedCopyAt(text));
+    const status = /^\s*Status:\s*([245]\.\d{1,3}\.\d{1,3})/im.exec(head)?.[1];
+    const action = /^\s*Action:\s*([a-z]+)/im.exec(head)?.[1]?.toLowerCase();
     const failed = status && (status.startsWith("5.") || (status.startsWith("4.") && action === "failed"));
     const forwarded = failed ? forwardedCopy(text) : null;
     if (failed && forwarded)
@@ -260,16 +269,28 @@ async function classify(raw: ArrayBuffer | string, t: number): Promise<Classifie
         },
       };
     }
-    const smtp = /^(5\d\d)\b.*$/m.exec(text);
-    if (!status && smtp)
+    // A report without a DSN part (qmail, Exim, some Exchange): the server's reply it quotes, first the
+    // one after "said:" ("Remote host said: 452 4.2.2 mailbox full"), else a line starting with a code.
+    const smtp = SMTP_SAID.exec(head) ?? SMTP_LINE.exec(head);
+    if (!status && smtp) {
+      const [line, code, enhanced] = smtp as unknown as [string, string, string | undefined];
+      // A 4xx in a notice that the server is still trying is a delay, not a bounce: retrying now would send it twice.
+      if (code.startsWith("4") && DELAY_NOTICE.test(head))
+        return { ...base, kind: "ignored", ids, snippet, evidence: { rule: "dsn_delayed", phrase: line.trim().slice(0, 200) } };
+      const bounceStatus = enhanced ?? code;
       return {
         ...base,
-        kind: "bounce_hard",
+        kind: enhanced ? bounceKind(enhanced) : code.startsWith("4") ? "bounce_soft" : "bounce_hard",
         ids,
         snippet,
-        bounceStatus: smtp[1],
-        evidence: { rule: "smtp_reply_in_report", phrase: smtp[0].slice(0, 200), status: smtp[1] },
+        bounceStatus,
+        evidence: {
+          rule: enhanced && isBlocked(enhanced) ? "dsn_blocked" : "smtp_reply_in_report",
+          phrase: line.trim().slice(0, 200),
+          status: bounceStatus,
+        },
       };
+    }
     return {
       ...base,
       kind: "ignored",
