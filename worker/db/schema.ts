@@ -1118,6 +1118,11 @@ export interface InboundEffect {
     from?: { status: "paused"; reason: string | null; until: number | null };
   }[];
   suppressed?: "bounced" | "unsubscribed";
+  /**
+   * An unsubscribe request from someone other than the address emailed (ours was forwarded): their own
+   * address was suppressed (this row, which a correction deletes), not the contact's.
+   */
+  senderSuppressed?: { email: string; id: string };
   contactMarked?: "bounced" | "unsubscribed";
   stageFrom?: string | null;
   messageStatusFrom?: string;
