@@ -23,6 +23,7 @@ import {
 import { getMailboxes } from "../queries/mailboxes";
 import { getSequences } from "../queries/sequences";
 import { usePageTitle } from "../title";
+import { WorkIt } from "./replies/WorkIt";
 import "./Replies.css";
 
 /** Each classification in words: its badge, and what it did to the contact (the effect "correct it" undoes). */
@@ -41,6 +42,15 @@ export const CLASSIFICATION: Record<ReplyClassification, { label: string; tone: 
     effect: "The email is tried again (after 1 h, 4 h, 24 h); one more soft bounce counts as hard",
   },
   unsubscribe: { label: "Unsubscribe request", tone: "danger", effect: "Address suppressed and every open enrollment of it finished" },
+};
+/** A stage's colour by its category (its name says what it is; the colour only repeats it). */
+const STAGE_TONE: Record<string, Tone> = {
+  open: "neutral",
+  in_progress: "info",
+  succeeded: "success",
+  failed: "warning",
+  blocked: "danger",
+  dnc: "danger",
 };
 const ORDER: ReplyClassification[] = ["reply", "out_of_office", "auto_reply", "bounce_hard", "bounce_soft", "unsubscribe"];
 
@@ -88,11 +98,21 @@ function Evidence(props: { r: Reply }) {
   );
 }
 
-/** The whole email, read when asked (the inbox row shows 300 characters of it). */
+/**
+ * The whole email, read when asked (the inbox row shows 300 characters of it), and worked from there:
+ * its contact's stage and meeting booked (WorkIt) when it has a contact.
+ */
 function ReadReply(props: { r: Reply; onClose: () => void }) {
   const text = createAsync(() => getReplyText(props.r.id));
   return (
-    <Dialog open title={props.r.subject || "(no subject)"} onClose={props.onClose} size="lg" testId="reply-text-dialog">
+    <Dialog
+      open
+      title={props.r.subject || "(no subject)"}
+      onClose={props.onClose}
+      size="lg"
+      testId="reply-text-dialog"
+      footer={<Show when={props.r.contact}>{(_) => <WorkIt r={props.r} />}</Show>}
+    >
       <p class="muted">
         From <Address email={props.r.from_email} /> · {formatFull(props.r.received_at)}
       </p>
@@ -487,6 +507,25 @@ export default function Replies() {
                         </A>
                       )}
                     </Show>
+                    {/* What working the reply changed: the contact's stage now, and its meeting booked. */}
+                    <Show when={r.contact && (r.contact.stage || r.contact.meeting_booked_at)}>
+                      <span class="reply-contact-work" data-testid="reply-contact-work">
+                        <Show when={r.contact!.stage}>
+                          {(st) => (
+                            <Badge tone={STAGE_TONE[st().category] ?? "neutral"} title="The contact's stage">
+                              {st().name}
+                            </Badge>
+                          )}
+                        </Show>
+                        <Show when={r.contact!.meeting_booked_at}>
+                          {(at) => (
+                            <span class="muted" title={formatFull(at())} data-testid="reply-meeting-booked">
+                              Meeting booked {formatDay(at())}
+                            </span>
+                          )}
+                        </Show>
+                      </span>
+                    </Show>
                     {/* Someone else answered for the contact (an assistant, a colleague): say who wrote it. */}
                     <Show when={r.contact && r.from_email && r.from_email.toLowerCase() !== (r.contact.email ?? "").toLowerCase()}>
                       <span class="muted reply-address reply-sender" data-testid="reply-sender">
@@ -557,7 +596,10 @@ export default function Replies() {
           </Show>
         </ErrorBoundary>
       </section>
-      <Show when={reading()}>{(r) => <ReadReply r={r()} onClose={() => setReading(null)} />}</Show>
+      {/* The reply as the inbox last read it: after a stage change or a meeting, the dialog shows them too. */}
+      <Show when={reading()}>
+        {(r) => <ReadReply r={result()?.replies.find((x) => x.id === r().id) ?? r()} onClose={() => setReading(null)} />}
+      </Show>
     </div>
   );
 }
