@@ -46,4 +46,22 @@ describe("Apollo contacts/search", () => {
     const err = await errorOf(await post(key, "/contacts/search", { emailer_campaign_ids: [other.sequenceId] }));
     expect(err).toMatchObject({ status: 404, code: "not_found" });
   });
+
+  it("counts emailer_campaign_ids by distinct id: the caller's own sequence sent twice is no 404", async () => {
+    const x = await addContactsSetup();
+    const key = await masterKey(x.teamId, x.userId);
+    const [a] = await makeContacts(x.teamId, 2);
+    await post(key, `/emailer_campaigns/${x.sequenceId}/add_contact_ids`, { contact_ids: [a] });
+    const found = await post(key, "/contacts/search", { emailer_campaign_ids: [x.sequenceId, x.sequenceId] });
+    expect(found.status).toBe(200);
+    expect((await json<{ contacts: { id: string }[] }>(found)).contacts.map((r) => r.id)).toEqual([a]);
+    const messages = await post(key, "/emailer_messages/search", { emailer_campaign_ids: [x.sequenceId, x.sequenceId] });
+    expect(messages.status).toBe(200);
+    // A repeated own id does not hide another team's sequence sent with it.
+    const other = await addContactsSetup();
+    for (const path of ["/contacts/search", "/emailer_messages/search"]) {
+      const err = await errorOf(await post(key, path, { emailer_campaign_ids: [x.sequenceId, x.sequenceId, other.sequenceId] }));
+      expect(err, path).toMatchObject({ status: 404, code: "not_found" });
+    }
+  });
 });
