@@ -73,6 +73,8 @@ interface Target {
   stepId: string;
   toEmail: string;
   settings: Record<string, unknown>;
+  /** Who wrote the inbound email (its From address), when known: not always the address emailed. */
+  fromEmail?: string | null;
 }
 
 // Enrollment transitions, through the SequenceDO of the enrollment's sequence.
@@ -109,8 +111,9 @@ export async function recordInbound(env: Env, d: Db, c: Classified, t = now(), p
   if (c.kind === "ignored" || !c.ids.length) return none;
   // A polled inbox holds the answers to its own emails: what it finds about another mailbox's (another
   // team's, when the same person is a contact there) is that mailbox's to handle, never this one's.
-  const target = await findTarget(d, c.ids, polledMailboxId);
-  if (!target) return none;
+  const found = await findTarget(d, c.ids, polledMailboxId);
+  if (!found) return none;
+  const target: Target = { ...found, fromEmail: c.from };
   let kind: InboundClassification = c.kind;
   let evidence = c.evidence;
   let retryAttempt = 0;
@@ -281,6 +284,7 @@ export async function applyUnapplied(env: Env, d: Db, t = now()): Promise<number
       returnAt: inboundMessages.returnAt,
       receivedAt: inboundMessages.receivedAt,
       retryAttempt: inboundMessages.retryAttempt,
+      fromEmail: inboundMessages.fromEmail,
       teamId: inboundMessages.teamId,
       sequenceId: inboundMessages.sequenceId,
       enrollmentId: inboundMessages.enrollmentId,
@@ -347,6 +351,19 @@ async function applyEffect(
   };
   const finish = async (sequenceId: string, ids: string[], reason: ReasonCode) =>
     effect.enrollments!.push(...(await finishRemembering(env, d, sequenceId, x.teamId, ids, reason)));
+  const sender = x.fromEmail?.trim().toLowerCase() ?? "";
+  if (kind === "unsubscribe" && sender.includes("@") && sender !== x.toEmail.toLowerCase()) {
+    // Someone else asked to be removed (the email was forwarded, and its reader answered): they asked for
+    // their own address, so that one is suppressed, not the contact's, who never asked. For the run it
+    // is an answer to the email, as anyone's reply in the thread is: it finishes as replied.
+    const [own] = await d
+      .insert(suppressions)
+      .values({ id: newId(), teamId: x.teamId, email: sender, reason: "unsubscribed", source: "reply", createdAt: t })
+      .onConflictDoNothing()
+      .returning({ id: suppressions.id });
+    if (own) effect.senderSuppressed = { email: sender, id: own.id };
+    kind = "reply";
+  }
   if (kind === "reply" || kind === "out_of_office") {
     // The first answer to an email is what the reports count as its reply (or out-of-office), dated
     // when it came in; a reply outranks an out-of-office (the person came back and answered: that is a
@@ -1098,6 +1115,16 @@ async function undoEffect(
           : `${email} was not suppressed any more`,
     );
   }
+  if (e.senderSuppressed) {
+    // The forwarded reader's own request: only the suppression it wrote goes (by its id).
+    const gone = await d
+      .delete(suppressions)
+      .where(and(eq(suppressions.teamId, r.teamId), eq(suppressions.id, e.senderSuppressed.id)))
+      .returning({ id: suppressions.id });
+    said.push(
+      gone.length ? `${e.senderSuppressed.email} is no longer suppressed` : `${e.senderSuppressed.email} was not suppressed any more`,
+    );
+  }
   const rights = await sequenceRights(d, caller, r.teamId, [...new Set((e.enrollments ?? []).map((x) => x.sequenceId))]);
   for (const [sequenceId, group] of groupBy(e.enrollments ?? [], (x) => x.sequenceId)) {
     const seq = sequence(env, sequenceId, r.teamId);
@@ -1230,6 +1257,8 @@ function describe(e: InboundEffect): string[] {
   const out: string[] = [];
   for (const x of e.enrollments ?? []) out.push(`Enrollment ${x.id} ${x.action === "finish" ? "finished" : "paused"} (${x.reason})`);
   if (e.suppressed) out.push(`Address suppressed (${e.suppressed})`);
+  if (e.senderSuppressed)
+    out.push(`Sender's address suppressed (${e.senderSuppressed.email}): not the contact's, who was not the one asking`);
   if (e.contactMarked) out.push(`Contact marked ${e.contactMarked}`);
   if (e.stageFrom !== undefined) out.push("Contact moved to the Replied stage");
   if (e.messageStatusFrom) out.push("Email marked bounced");
@@ -1312,6 +1341,7 @@ export async function correctClassification(env: Env, d: Db, caller: Caller, id:
     stepId: target.stepId,
     toEmail: target.toEmail,
     settings: target.settings,
+    fromEmail: r.fromEmail,
   };
   const returnAt =
     to === "out_of_office" ? (claimed.returnAt && claimed.returnAt > t ? claimed.returnAt : t + OOO_DEFAULT_MS) : claimed.returnAt;
