@@ -34,7 +34,7 @@ function header(headers: { key: string; value: string }[], key: string) {
 /** "I'm back on December 2" / "returning 2026-12-02" → that instant (09:00 UTC), if it lies ahead. */
 export function returnDate(text: string, t: number): number | null {
   const m = text.match(
-    /(?:back|return(?:ing)?|until|through)\s+(?:on\s+)?(?:[A-Za-z]+day,?\s+)?([A-Za-z]+\s+\d{1,2}(?:,?\s+\d{4})?|\d{4}-\d{2}-\d{2}|\d{1,2}\s+[A-Za-z]+(?:\s+\d{4})?)/i,
+    /(?:(?:back|return(?:ing)?)(?:\s+(?:in|to)\s+(?:the\s+)?office)?|until|through)\s+(?:on\s+)?(?:[A-Za-z]+day,?\s+)?([A-Za-z]+\s+\d{1,2}(?:,?\s+\d{4})?|\d{4}-\d{2}-\d{2}|\d{1,2}\s+[A-Za-z]+(?:\s+\d{4})?)/i,
   );
   if (!m) return null;
   const year = new Date(t).getUTCFullYear();
@@ -62,8 +62,23 @@ export function bounceKind(status: string): "bounce_hard" | "bounce_soft" {
   return status.startsWith("4.") || status === "5.2.2" || isBlocked(status) ? "bounce_soft" : "bounce_hard";
 }
 
-const OOO_PHRASE =
-  /out of (?:the )?office|on (?:vacation|holiday|leave|parental leave)|away from (?:the )?office|currently away|limited access to (?:my )?email|i am away|i'm away|annual leave/i;
+/**
+ * Out-of-office wordings, in English and as German, French, Spanish, Italian, Dutch and Portuguese
+ * auto-replies write them ("Ich bin bis … nicht im Büro", "Je suis absente", "fuera de la oficina"…).
+ * Read only in mail an auto-reply header or subject already marks as automatic.
+ */
+const OOO_PHRASE = new RegExp(
+  [
+    "out of (?:the )?office|on (?:vacation|holiday|leave|parental leave)|away from (?:the )?office|currently away|limited access to (?:my )?email|i am away|i'm away|annual leave",
+    "nicht im büro|nicht im hause|außer haus|ausser haus|abwesend|im urlaub|abwesenheitsnotiz",
+    "je suis absente?|absente? du bureau|hors du bureau|en congé|en vacances",
+    "fuera de la oficina|estaré ausente|estoy ausente|de vacaciones",
+    "fuori ufficio|fuori sede|in ferie|sarò assente|sono assente",
+    "afwezig|niet op kantoor|met vakantie|op vakantie",
+    "fora do escritório|estarei ausente|estou ausente|de férias|ausente",
+  ].join("|"),
+  "i",
+);
 /** An auto-reply's own words at the start of its subject ("Automatic reply: …", "Out of office until …"). */
 const AUTO_SUBJECT =
   /^(?:automatic reply|auto(?:matic)?[- ]?reply|autoreply|auto[- ]?response|out of (?:the )?office|abwesenheitsnotiz|réponse automatique|respuesta automática|risposta automatica)\b/i;
@@ -80,8 +95,19 @@ export function autoSubjectLead(subject: string): string {
   return subject.trim().split(":")[0]!.trim();
 }
 /** A human asking to be left alone, in the new part of a reply (quoted text is cut off first). */
-const UNSUBSCRIBE_PHRASE =
-  /\b(?:unsubscribe(?: me)?|remove me|take me off|opt(?:[- ])?out|stop (?:emailing|contacting|sending|writing)|do not (?:email|contact) me|don't (?:email|contact) me|no more emails)\b/i;
+const UNSUBSCRIBE_PHRASE = new RegExp(
+  [
+    "\\b(?:unsubscribe(?: me)?|remove me|take me off|opt(?:[- ])?out|stop (?:emailing|contacting|sending|writing)|do not (?:email|contact) me|don't (?:email|contact) me|no more emails)\\b",
+    // de, fr, es, it, nl, pt: "Bitte abmelden", "désabonnez-moi", "darme de baja", "cancellami"…
+    "\\b(?:abmelden|austragen|keine (?:weiteren )?e-?mails mehr|nicht mehr (?:anschreiben|kontaktieren|schreiben))",
+    "désabonne|désinscri|ne plus (?:m'envoyer|me contacter|m'écrire)|(?:retirez|supprimez)-moi",
+    "\\b(?:darme de baja|denme de baja|dar(?:me)? de baja|no me (?:escriba|contacte|envíe)|quit(?:ar|en)me de)",
+    "\\b(?:cancellami|disiscriv|non (?:scrivermi|contattarmi)|rimuovetemi|rimuovimi)",
+    "\\b(?:afmelden|uitschrijven|verwijder (?:mij|me)|geen e-?mails meer)",
+    "\\b(?:descadastr|remova-me|me remova|cancelar (?:a )?inscrição|não me (?:envie|contate))",
+  ].join("|"),
+  "i",
+);
 
 /**
  * Where a quoted original starts, as mail clients write it in the languages our customers' prospects
@@ -322,10 +348,19 @@ async function classify(raw: ArrayBuffer | string, t: number): Promise<Classifie
             : undefined;
   // Only the subject's own lead counts: the rest of it is our subject, which a human reply repeats.
   const lead = autoSubjectLead(base.subject);
-  if (autoHeader || lead) {
+  // Headers some auto-responders send instead of Auto-Submitted, but mailing lists and bulk senders
+  // too: they make an out-of-office only beside its wording, never an auto-reply on their own.
+  const precedence = header(h, "precedence").toLowerCase();
+  const weakHeader = /^(?:bulk|junk)$/.test(precedence.trim())
+    ? `Precedence: ${precedence.trim()}`
+    : h.some((x) => x.key === "x-autoresponse")
+      ? "X-Autoresponse"
+      : undefined;
+  const weakOoo = !autoHeader && !lead && weakHeader ? OOO_PHRASE.exec(fresh || body)?.[0] : undefined;
+  if (autoHeader || lead || weakOoo) {
     const oooPhrase = OOO_PHRASE.exec(lead)?.[0] ?? OOO_PHRASE.exec(fresh || body)?.[0];
     const back = returnDate(`${lead}\n${fresh || body}`, t);
-    const why = autoHeader ?? `Subject: ${base.subject}`;
+    const why = autoHeader ?? (lead ? `Subject: ${base.subject}` : weakHeader!);
     if (oooPhrase || back) {
       return {
         ...base,
