@@ -195,11 +195,40 @@ function DueField(props: { label: string; value: string; onInput: (v: string) =>
   );
 }
 
+/** A form a task row opens on a full-width row of its own under the task (in the auto-width actions column it squeezed the task's text to a word a line). */
+type Panel = "call" | "reschedule" | "reassign";
+
+/** Reschedule and Reassign, which open their form on the row's panel. */
+function ChangeTaskButtons(props: { t: Task; open: (p: Panel) => void }) {
+  const contactName = () => props.t.contact?.name ?? "contact";
+  return (
+    <>
+      <button
+        type="button"
+        class="btn btn-ghost btn-sm"
+        onClick={() => props.open("reschedule")}
+        aria-label={`Reschedule ${doLabel(props.t.type)} with ${contactName()}`}
+        data-testid="task-reschedule"
+      >
+        <Icon name="clock" size={14} /> Reschedule
+      </button>
+      <button
+        type="button"
+        class="btn btn-ghost btn-sm"
+        onClick={() => props.open("reassign")}
+        aria-label={`Reassign ${doLabel(props.t.type)} with ${contactName()}`}
+        data-testid="task-reassign"
+      >
+        <Icon name="user" size={14} /> Reassign
+      </button>
+    </>
+  );
+}
+
 /** Reschedule (a new due time) or Reassign (another user, who must be able to edit the task's sequence: the API says so otherwise). */
-function ChangeTask(props: { t: Task }) {
-  const [mode, setMode] = createSignal<"reschedule" | "reassign" | null>(null);
-  const [at, setAt] = createSignal("");
-  const [who, setWho] = createSignal("");
+function ChangeTaskForm(props: { t: Task; mode: "reschedule" | "reassign"; close: () => void }) {
+  const [at, setAt] = createSignal(suggestedDue(props.t));
+  const [who, setWho] = createSignal(props.t.assignee_id);
   const users = createAsync(() => getUsers());
   const save = useWrite(updateTaskAction, {
     done: (r, _id, patch) =>
@@ -208,76 +237,46 @@ function ChangeTask(props: { t: Task }) {
         : `Reassigned to ${users()?.users.find((u) => u.id === patch.assignee_id)?.name ?? "them"}`,
     failed: (_id, patch) => (patch.due_at !== undefined ? "Couldn't reschedule the task" : "Couldn't reassign the task"),
   });
-  const contactName = () => props.t.contact?.name ?? "contact";
   return (
-    <Show
-      when={mode()}
-      fallback={
-        <>
-          <button
-            type="button"
-            class="btn btn-ghost btn-sm"
-            onClick={() => (setAt(suggestedDue(props.t)), setMode("reschedule"))}
-            aria-label={`Reschedule ${doLabel(props.t.type)} with ${contactName()}`}
-            data-testid="task-reschedule"
-          >
-            <Icon name="clock" size={14} /> Reschedule
-          </button>
-          <button
-            type="button"
-            class="btn btn-ghost btn-sm"
-            onClick={() => (setWho(props.t.assignee_id), setMode("reassign"))}
-            aria-label={`Reassign ${doLabel(props.t.type)} with ${contactName()}`}
-            data-testid="task-reassign"
-          >
-            <Icon name="user" size={14} /> Reassign
-          </button>
-        </>
-      }
+    <form
+      class="call-log"
+      data-testid={`task-${props.mode}-form`}
+      onSubmit={async (e) => {
+        e.preventDefault();
+        const patch = props.mode === "reschedule" ? { due_at: localInputToMs(at()) ?? Number.NaN } : { assignee_id: who() };
+        if (await save.run(props.t.id, patch)) props.close();
+      }}
     >
-      {(m) => (
-        <form
-          class="call-log"
-          data-testid={`task-${m()}-form`}
-          onSubmit={async (e) => {
-            e.preventDefault();
-            const patch = m() === "reschedule" ? { due_at: localInputToMs(at()) ?? Number.NaN } : { assignee_id: who() };
-            if (await save.run(props.t.id, patch)) setMode(null);
-          }}
-        >
-          <Show
-            when={m() === "reschedule"}
-            fallback={
-              <label class="call-log-field">
-                <span class="small muted">Assign to</span>
-                <select class="input input-sm" value={who()} onChange={(e) => setWho(e.currentTarget.value)} data-testid="task-assignee">
-                  {/* Only those who can take it (active, may edit its sequence): anyone else the API refuses. */}
-                  <For each={(users()?.users ?? []).filter((u) => props.t.assignable_ids.includes(u.id))}>
-                    {(u) => <option value={u.id}>{u.name}</option>}
-                  </For>
-                </select>
-              </label>
-            }
-          >
-            <DueField label="Due" value={at()} onInput={setAt} testId="task-due-input" />
-          </Show>
-          <div class="call-log-actions">
-            <button type="submit" class="btn btn-primary btn-sm" disabled={save.pending()}>
-              {m() === "reschedule" ? "Save new time" : "Reassign"}
-            </button>
-            <button type="button" class="btn btn-ghost btn-sm" onClick={() => setMode(null)}>
-              Cancel
-            </button>
-          </div>
-        </form>
-      )}
-    </Show>
+      <Show
+        when={props.mode === "reschedule"}
+        fallback={
+          <label class="call-log-field">
+            <span class="small muted">Assign to</span>
+            <select class="input input-sm" value={who()} onChange={(e) => setWho(e.currentTarget.value)} data-testid="task-assignee">
+              {/* Only those who can take it (active, may edit its sequence): anyone else the API refuses. */}
+              <For each={(users()?.users ?? []).filter((u) => props.t.assignable_ids.includes(u.id))}>
+                {(u) => <option value={u.id}>{u.name}</option>}
+              </For>
+            </select>
+          </label>
+        }
+      >
+        <DueField label="Due" value={at()} onInput={setAt} testId="task-due-input" />
+      </Show>
+      <div class="call-log-actions">
+        <button type="submit" class="btn btn-primary btn-sm" disabled={save.pending()}>
+          {props.mode === "reschedule" ? "Save new time" : "Reassign"}
+        </button>
+        <button type="button" class="btn btn-ghost btn-sm" onClick={() => props.close()}>
+          Cancel
+        </button>
+      </div>
+    </form>
   );
 }
 
 /** A call's outcome and notes (they land on the contact's timeline); logging it completes the task, or keeps it open. */
-function CallLog(props: { t: Task; onDone: () => void }) {
-  const [open, setOpen] = createSignal(false);
+function CallLogForm(props: { t: Task; onDone: () => void; close: () => void }) {
   const [outcome, setOutcome] = createSignal<CallOutcome>("connected");
   const [notes, setNotes] = createSignal("");
   const log = useWrite(logCallAction, {
@@ -298,80 +297,63 @@ function CallLog(props: { t: Task; onDone: () => void }) {
     const r = await log.run(props.t.id, at === undefined ? { ...call, complete } : { ...call, callback_at: at });
     if (!r) return;
     if (complete && !later()) props.onDone();
-    else {
-      setNotes("");
-      setOpen(false);
-    }
+    else props.close();
   };
   return (
-    <Show
-      when={open()}
-      fallback={
-        <button type="button" class="btn btn-primary btn-sm" onClick={() => setOpen(true)} data-testid="log-call">
-          <Icon name="phone" size={14} /> Log call
-        </button>
-      }
+    <form
+      class="call-log"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void submit(true);
+      }}
+      data-testid="call-log-form"
     >
-      <form
-        class="call-log"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void submit(true);
-        }}
-        data-testid="call-log-form"
-      >
-        <label class="call-log-field">
-          <span class="small muted">Outcome</span>
-          <select
-            class="input input-sm"
-            value={outcome()}
-            onChange={(e) => setOutcome(e.currentTarget.value as CallOutcome)}
-            name="outcome"
-          >
-            <For each={CALL_OUTCOMES}>{([id, label]) => <option value={id}>{label}</option>}</For>
-          </select>
-        </label>
-        <Show when={ENDS_RUN.has(outcome())}>
-          <p class="small muted" data-testid="call-ends-run">
-            {outcome() === "meeting_booked" ? "Books the meeting and takes" : "Takes"} {props.t.contact?.name || "the contact"} out of the
-            sequence: no more steps.
-          </p>
-        </Show>
-        <Show when={later()}>
-          <DueField label="Call back on" value={callBack()} onInput={setCallBack} testId="call-back-at" />
-        </Show>
-        <label class="call-log-field">
-          <span class="small muted">Notes</span>
-          <textarea
-            class="input"
-            rows={2}
-            maxLength={5000}
-            value={notes()}
-            onInput={(e) => setNotes(e.currentTarget.value)}
-            name="notes"
-            placeholder="What was said, what's next"
-          />
-        </label>
-        <div class="call-log-actions">
-          <button type="submit" class="btn btn-primary btn-sm" disabled={log.pending()}>
-            {later() ? "Log call and call back then" : "Log call and complete"}
-          </button>
-          <button
-            type="button"
-            class="btn btn-secondary btn-sm"
-            hidden={later()}
-            disabled={log.pending() || ENDS_RUN.has(outcome())}
-            title={ENDS_RUN.has(outcome()) ? "This outcome ends the contact's run, so the task can't stay open" : undefined}
-            onClick={() => void submit(false)}
-          >
-            Log call, keep the task open
-          </button>
-          <button type="button" class="btn btn-ghost btn-sm" onClick={() => setOpen(false)}>
-            Cancel
-          </button>
-        </div>
-      </form>
-    </Show>
+      <label class="call-log-field">
+        <span class="small muted">Outcome</span>
+        <select class="input input-sm" value={outcome()} onChange={(e) => setOutcome(e.currentTarget.value as CallOutcome)} name="outcome">
+          <For each={CALL_OUTCOMES}>{([id, label]) => <option value={id}>{label}</option>}</For>
+        </select>
+      </label>
+      <Show when={ENDS_RUN.has(outcome())}>
+        <p class="small muted" data-testid="call-ends-run">
+          {outcome() === "meeting_booked" ? "Books the meeting and takes" : "Takes"} {props.t.contact?.name || "the contact"} out of the
+          sequence: no more steps.
+        </p>
+      </Show>
+      <Show when={later()}>
+        <DueField label="Call back on" value={callBack()} onInput={setCallBack} testId="call-back-at" />
+      </Show>
+      <label class="call-log-field">
+        <span class="small muted">Notes</span>
+        <textarea
+          class="input"
+          rows={2}
+          maxLength={5000}
+          value={notes()}
+          onInput={(e) => setNotes(e.currentTarget.value)}
+          name="notes"
+          placeholder="What was said, what's next"
+        />
+      </label>
+      <div class="call-log-actions">
+        <button type="submit" class="btn btn-primary btn-sm" disabled={log.pending()}>
+          {later() ? "Log call and call back then" : "Log call and complete"}
+        </button>
+        <button
+          type="button"
+          class="btn btn-secondary btn-sm"
+          hidden={later()}
+          disabled={log.pending() || ENDS_RUN.has(outcome())}
+          title={ENDS_RUN.has(outcome()) ? "This outcome ends the contact's run, so the task can't stay open" : undefined}
+          onClick={() => void submit(false)}
+        >
+          Log call, keep the task open
+        </button>
+        <button type="button" class="btn btn-ghost btn-sm" onClick={() => props.close()}>
+          Cancel
+        </button>
+      </div>
+    </form>
   );
 }
 
@@ -446,135 +428,154 @@ export default function Tasks() {
           {(tasks) => (
             <ul class="task-list" aria-label="Tasks" data-testid="task-list">
               <For each={tasks()}>
-                {(t) => (
-                  <li class="task-row" classList={{ "task-overdue": t.overdue }}>
-                    <StepIcon type={t.type} />
-                    <div class="task-main">
-                      <div class="task-title">
-                        <strong>{stepMeta(t.type).label}</strong>
-                        <Show when={t.contact}>
+                {(t) => {
+                  const [panel, setPanel] = createSignal<Panel | null>(null);
+                  return (
+                    <li class="task-row" classList={{ "task-overdue": t.overdue }}>
+                      <StepIcon type={t.type} />
+                      <div class="task-main">
+                        <div class="task-title">
+                          <strong>{stepMeta(t.type).label}</strong>
+                          <Show when={t.contact}>
+                            {(c) => (
+                              <>
+                                <span class="muted">with</span> {/* A deleted contact's page is gone: named, not linked. */}
+                                <Show
+                                  when={!c().deleted}
+                                  fallback={
+                                    <span class="muted" data-testid="task-contact-deleted">
+                                      {c().name}
+                                    </span>
+                                  }
+                                >
+                                  <A href={`/contacts/${c().id}`}>
+                                    <strong>{c().name || c().email}</strong>
+                                  </A>
+                                </Show>
+                              </>
+                            )}
+                          </Show>
+                        </div>
+                        <Show when={t.contact?.deleted === false && t.contact}>
                           {(c) => (
-                            <>
-                              <span class="muted">with</span> {/* A deleted contact's page is gone: named, not linked. */}
-                              <Show
-                                when={!c().deleted}
-                                fallback={
-                                  <span class="muted" data-testid="task-contact-deleted">
-                                    {c().name}
-                                  </span>
-                                }
-                              >
-                                <A href={`/contacts/${c().id}`}>
-                                  <strong>{c().name || c().email}</strong>
-                                </A>
-                              </Show>
-                            </>
+                            <div class="task-contact">
+                              <span class="muted small">{[c().title, c().company].filter(Boolean).join(" at ") || c().email}</span>
+                              <ContactLinks c={c()} noEmail={t.status === "open" && !!t.draft} />
+                            </div>
                           )}
                         </Show>
+                        <Show when={t.note}>
+                          <p class="task-note">{t.note}</p>
+                        </Show>
+                        <Show when={t.status === "open" && t.draft}>{(d) => <Draft draft={d()} to={t.contact?.email ?? null} />}</Show>
+                        <Show when={t.status === "open" && t.run_paused}>
+                          <p class="task-warning small" data-testid="task-run-paused">
+                            <Icon name="pause" size={13} /> Paused in the sequence: completing this records the step, and the next one waits
+                            until the contact's run is resumed.
+                          </p>
+                        </Show>
+                        <Show when={t.status === "open" && t.warning}>
+                          {(w) => (
+                            <p class="task-warning small" data-testid="task-warning">
+                              <Icon name="alert" size={13} /> {w()}
+                            </p>
+                          )}
+                        </Show>
+                        <div class="task-meta small">
+                          <Show when={t.sequence}>
+                            {(s) => (
+                              <A href={`/sequences/${s().id}`} class="task-seq">
+                                <Icon name="sequences" size={13} /> {s().name}
+                              </A>
+                            )}
+                          </Show>
+                          <Show when={assignee() === "all" && t.assignee_name}>
+                            <span class="muted">
+                              <Icon name="user" size={13} /> {t.assignee_name}
+                            </span>
+                          </Show>
+                        </div>
                       </div>
-                      <Show when={t.contact?.deleted === false && t.contact}>
-                        {(c) => (
-                          <div class="task-contact">
-                            <span class="muted small">{[c().title, c().company].filter(Boolean).join(" at ") || c().email}</span>
-                            <ContactLinks c={c()} noEmail={t.status === "open" && !!t.draft} />
+                      <div class="task-due">
+                        <Show
+                          when={t.status === "open"}
+                          fallback={
+                            <>
+                              <Badge tone={t.status === "completed" ? "success" : "neutral"} dot>
+                                {t.status === "completed"
+                                  ? "Completed"
+                                  : t.status !== "cancelled"
+                                    ? "Skipped"
+                                    : t.cancelled_because === "left_sequence"
+                                      ? "Cancelled: left the sequence"
+                                      : t.cancelled_because === "step_removed"
+                                        ? "Cancelled: step deleted or turned off"
+                                        : "Cancelled"}
+                              </Badge>
+                              <Show when={t.completed_at}>{(at) => <span class="muted small">{formatDay(at())}</span>}</Show>
+                            </>
+                          }
+                        >
+                          <time
+                            datetime={new Date(t.due_at).toISOString()}
+                            title={formatFull(t.due_at)}
+                            classList={{ "due-overdue": t.overdue }}
+                          >
+                            <Show when={t.overdue}>
+                              <Icon name="alert" size={13} /> Overdue ·{" "}
+                            </Show>
+                            {t.overdue ? formatRelative(t.due_at) : `Due ${formatDay(t.due_at)}`}
+                          </time>
+                        </Show>
+                      </div>
+                      <Show when={t.status === "open" && t.can_work}>
+                        <div class="task-actions">
+                          <Show when={t.type === "call" && panel() !== "call"}>
+                            <button type="button" class="btn btn-primary btn-sm" onClick={() => setPanel("call")} data-testid="log-call">
+                              <Icon name="phone" size={14} /> Log call
+                            </button>
+                          </Show>
+                          <Show when={t.type === "manual_email" && t.draft}>
+                            {(d) => <TaskEmailSend t={t} draft={d()} onSent={() => done(t)} />}
+                          </Show>
+                          <button
+                            type="button"
+                            class="btn btn-primary btn-sm"
+                            disabled={finishing(t)}
+                            onClick={async () => (await finish.run(t, "complete")) && done(t)}
+                            aria-label={`Complete ${doLabel(t.type)} with ${t.contact?.name ?? "contact"}`}
+                          >
+                            <Icon name="check" size={14} /> Complete
+                          </button>
+                          <button
+                            type="button"
+                            class="btn btn-secondary btn-sm"
+                            disabled={finishing(t)}
+                            onClick={async () => (await finish.run(t, "skip")) && done(t)}
+                            aria-label={`Skip ${doLabel(t.type)} with ${t.contact?.name ?? "contact"}`}
+                          >
+                            <Icon name="skip" size={14} /> Skip
+                          </button>
+                          <Show when={panel() !== "reschedule" && panel() !== "reassign"}>
+                            <ChangeTaskButtons t={t} open={setPanel} />
+                          </Show>
+                        </div>
+                      </Show>
+                      <Show when={t.status === "open" && t.can_work && panel()}>
+                        {(p) => (
+                          <div class="task-panel">
+                            <Show
+                              when={p() === "call"}
+                              fallback={<ChangeTaskForm t={t} mode={p() as "reschedule" | "reassign"} close={() => setPanel(null)} />}
+                            >
+                              <CallLogForm t={t} onDone={() => done(t)} close={() => setPanel(null)} />
+                            </Show>
                           </div>
                         )}
                       </Show>
-                      <Show when={t.note}>
-                        <p class="task-note">{t.note}</p>
-                      </Show>
-                      <Show when={t.status === "open" && t.draft}>{(d) => <Draft draft={d()} to={t.contact?.email ?? null} />}</Show>
-                      <Show when={t.status === "open" && t.run_paused}>
-                        <p class="task-warning small" data-testid="task-run-paused">
-                          <Icon name="pause" size={13} /> Paused in the sequence: completing this records the step, and the next one waits
-                          until the contact's run is resumed.
-                        </p>
-                      </Show>
-                      <Show when={t.status === "open" && t.warning}>
-                        {(w) => (
-                          <p class="task-warning small" data-testid="task-warning">
-                            <Icon name="alert" size={13} /> {w()}
-                          </p>
-                        )}
-                      </Show>
-                      <div class="task-meta small">
-                        <Show when={t.sequence}>
-                          {(s) => (
-                            <A href={`/sequences/${s().id}`} class="task-seq">
-                              <Icon name="sequences" size={13} /> {s().name}
-                            </A>
-                          )}
-                        </Show>
-                        <Show when={assignee() === "all" && t.assignee_name}>
-                          <span class="muted">
-                            <Icon name="user" size={13} /> {t.assignee_name}
-                          </span>
-                        </Show>
-                      </div>
-                    </div>
-                    <div class="task-due">
-                      <Show
-                        when={t.status === "open"}
-                        fallback={
-                          <>
-                            <Badge tone={t.status === "completed" ? "success" : "neutral"} dot>
-                              {t.status === "completed"
-                                ? "Completed"
-                                : t.status !== "cancelled"
-                                  ? "Skipped"
-                                  : t.cancelled_because === "left_sequence"
-                                    ? "Cancelled: left the sequence"
-                                    : t.cancelled_because === "step_removed"
-                                      ? "Cancelled: step deleted or turned off"
-                                      : "Cancelled"}
-                            </Badge>
-                            <Show when={t.completed_at}>{(at) => <span class="muted small">{formatDay(at())}</span>}</Show>
-                          </>
-                        }
-                      >
-                        <time
-                          datetime={new Date(t.due_at).toISOString()}
-                          title={formatFull(t.due_at)}
-                          classList={{ "due-overdue": t.overdue }}
-                        >
-                          <Show when={t.overdue}>
-                            <Icon name="alert" size={13} /> Overdue ·{" "}
-                          </Show>
-                          {t.overdue ? formatRelative(t.due_at) : `Due ${formatDay(t.due_at)}`}
-                        </time>
-                      </Show>
-                    </div>
-                    <Show when={t.status === "open" && t.can_work}>
-                      <div class="task-actions">
-                        <Show when={t.type === "call"}>
-                          <CallLog t={t} onDone={() => done(t)} />
-                        </Show>
-                        <Show when={t.type === "manual_email" && t.draft}>
-                          {(d) => <TaskEmailSend t={t} draft={d()} onSent={() => done(t)} />}
-                        </Show>
-                        <button
-                          type="button"
-                          class="btn btn-primary btn-sm"
-                          disabled={finishing(t)}
-                          onClick={async () => (await finish.run(t, "complete")) && done(t)}
-                          aria-label={`Complete ${doLabel(t.type)} with ${t.contact?.name ?? "contact"}`}
-                        >
-                          <Icon name="check" size={14} /> Complete
-                        </button>
-                        <button
-                          type="button"
-                          class="btn btn-secondary btn-sm"
-                          disabled={finishing(t)}
-                          onClick={async () => (await finish.run(t, "skip")) && done(t)}
-                          aria-label={`Skip ${doLabel(t.type)} with ${t.contact?.name ?? "contact"}`}
-                        >
-                          <Icon name="skip" size={14} /> Skip
-                        </button>
-                        <ChangeTask t={t} />
-                      </div>
-                    </Show>
-                  </li>
-                )}
+                    </li>
+                  );
+                }}
               </For>
             </ul>
           )}
