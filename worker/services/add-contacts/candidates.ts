@@ -118,12 +118,22 @@ export const companyKeySql = (t: string): SQL =>
 function candidatesCte(teamId: string, source: Source, rules?: CandidateRules): SQL {
   const sameCompany = !!rules?.skipSameCompany;
   const fromSearch = source.search ? sql`UNION SELECT p.id FROM people p WHERE ${peopleWhere(source.search, teamId)}` : sql``;
+  // An earlier job's candidates it did not process: skipped as not_processed, or with no outcome (a failed job stopped before them).
+  const retry = source.not_processed_of_job;
+  const unprocessed = (col: "person_id" | "contact_id", extra: SQL) =>
+    retry
+      ? sql`UNION SELECT jc.${sql.raw(col)} FROM job_candidates jc WHERE jc.job_id = ${retry} AND jc.team_id = ${teamId} ${extra}
+              AND NOT EXISTS (SELECT 1 FROM job_outcomes o WHERE o.job_id = jc.job_id AND o.idx = jc.idx
+                AND NOT (o.outcome = 'skipped' AND EXISTS (SELECT 1 FROM json_each(o.reasons) WHERE value = 'not_processed')))`
+      : sql``;
   return sql`WITH
-    pe(pid) AS (SELECT DISTINCT value FROM json_each(${listParam(source.people_ids ?? [])}) ${fromSearch}),
+    pe(pid) AS (SELECT DISTINCT value FROM json_each(${listParam(source.people_ids ?? [])}) ${fromSearch}
+                ${unprocessed("person_id", sql`AND jc.contact_id IS NULL AND jc.person_id IS NOT NULL`)}),
     saved(pid, cid) AS (SELECT pe.pid, ${contactOfPerson(teamId, "pe.pid", "x.email")} FROM pe LEFT JOIN people x ON x.id = pe.pid),
     cs(cid) AS (SELECT value FROM json_each(${listParam(source.contact_ids ?? [])})
                 UNION SELECT lm.contact_id FROM json_each(${listParam(source.list_ids ?? [])}) l CROSS JOIN list_members lm ON lm.list_id = l.value WHERE lm.team_id = ${teamId}
                 UNION SELECT contact_id FROM import_rows WHERE team_id = ${teamId} AND import_id = ${source.import_id ?? ""} AND contact_id IS NOT NULL
+                ${unprocessed("contact_id", sql`AND jc.contact_id IS NOT NULL`)}
                 UNION SELECT cid FROM saved WHERE cid IS NOT NULL),
     cand0(person_id, contact_id, k, score, em, co, out) AS (
       SELECT NULL, cs.cid, cs.cid, coalesce(c.score, -1), lower(c.email), ${sameCompany ? sql`${companyKeySql("c")}, ${certainSkipSql(teamId, "c", rules!)}` : sql`NULL, 0`}

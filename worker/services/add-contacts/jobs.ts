@@ -48,15 +48,17 @@ function sourceSummary(req: AddContactsRequest, via?: string) {
   const kind =
     via === "workflow"
       ? "workflow"
-      : s.import_id
-        ? "csv"
-        : s.search
-          ? "search"
-          : s.list_ids?.length
-            ? "lists"
-            : s.people_ids?.length
-              ? "people"
-              : "contacts";
+      : s.not_processed_of_job
+        ? "retry"
+        : s.import_id
+          ? "csv"
+          : s.search
+            ? "search"
+            : s.list_ids?.length
+              ? "lists"
+              : s.people_ids?.length
+                ? "people"
+                : "contacts";
   return {
     kind,
     list_ids: s.list_ids ?? [],
@@ -65,6 +67,7 @@ function sourceSummary(req: AddContactsRequest, via?: string) {
     contacts: new Set(s.contact_ids).size,
     search: s.search ?? null,
     ...(s.import_id ? { import_id: s.import_id } : {}),
+    ...(s.not_processed_of_job ? { retry_of: s.not_processed_of_job } : {}),
   };
 }
 

@@ -5,7 +5,7 @@ import { mailboxes } from "../../db/schema";
 import type { Caller, Env } from "../../env";
 import { now } from "../../lib/clock";
 import { ApiError, type ErrorCode } from "../../lib/errors";
-import { sendableMailboxes, sequenceFor, teamUser } from "../access";
+import { jobWithAccess, sendableMailboxes, sequenceFor, teamUser } from "../access";
 import { importReady } from "../imports/imports";
 import { variableUses } from "../templates";
 import { configFromRow, configStatement, type ConfigRow, type SequenceConfig } from "../../../durable-objects/sequence-config";
@@ -207,6 +207,24 @@ export interface Prepared {
 }
 
 /**
+ * A job whose contacts not processed may be added again: one the caller can see (404 otherwise), an add-contacts
+ * job, and ended. A job still running has contacts with no outcome yet that its own chunks are about to add; a
+ * cancelled one processed nobody (add its source again instead).
+ */
+async function jobToRetry(d: Db, caller: Caller, jobId: string) {
+  const { job } = await jobWithAccess(d, caller, jobId);
+  if (job.kind !== "add_contacts") throw new ApiError("not_found", "Job not found", { field: "source.not_processed_of_job" });
+  if (job.status !== "completed" && job.status !== "failed")
+    throw new ApiError(
+      "conflict",
+      job.status === "cancelled"
+        ? "This job was cancelled before it started: add its contacts again from where you picked them"
+        : "This job is still adding its contacts: retry the ones not processed when it has finished",
+      { job_id: jobId, status: job.status },
+    );
+}
+
+/**
  * The checks that need no candidate (DESIGN.md "Add contacts" step 2, except credits), run once per
  * request: the caller may edit the sequence, it is active with a step on, the mailboxes are
  * connected, the owner exists, the lists and the import are the caller's to use.
@@ -221,6 +239,7 @@ export async function checkPreconditions(
 ): Promise<Prepared> {
   const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.edit");
   if (req.source.import_id) await importReady(d, caller, req.source.import_id);
+  if (req.source.not_processed_of_job) await jobToRetry(d, caller, req.source.not_processed_of_job);
   // The sequence's config, the mailboxes and the lists in one D1 round trip; their checks in the order they always ran.
   const listIds = req.source.list_ids ?? [];
   const [configRes, mailboxRes, templatesRes, listRes] = await batchSql(d, [

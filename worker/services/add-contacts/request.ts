@@ -113,13 +113,22 @@ export const Source = z
       .max(64)
       .optional()
       .openapi({ description: "An uploaded CSV whose contacts are saved (POST /imports/{id}/save): every contact it saved" }),
+    // A job's failures are read where they are kept (job_candidates, job_outcomes): a 100,000-contact job's could
+    // not be carried as contact_ids (10,000 at most), and the page would have to download its outcomes to list them.
+    not_processed_of_job: z.string().min(1).max(64).optional().openapi({
+      description:
+        "An earlier add-contacts job (GET /jobs/{id}): its contacts that were not processed, those skipped as not_processed and those a failed job never reached",
+    }),
   })
   // Strict like the request around it: a misspelt source would otherwise read as "pick something".
   .strict()
-  .refine((s) => !!(s.people_ids?.length || s.contact_ids?.length || s.list_ids?.length || s.search || s.import_id), {
-    message: "Pick people, contacts, lists, a search or a CSV import",
-    path: [],
-  })
+  .refine(
+    (s) => !!(s.people_ids?.length || s.contact_ids?.length || s.list_ids?.length || s.search || s.import_id || s.not_processed_of_job),
+    {
+      message: "Pick people, contacts, lists, a search, a CSV import or a job to retry",
+      path: [],
+    },
+  )
   .openapi("AddContactsSource");
 
 export const Overrides = z
