@@ -2,9 +2,11 @@ import { and, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
 import { suppressionMatches, suppressionWords } from "../suppressions";
 import { bulkInsertSql, packRows, type Row } from "../../db/bulk";
 import { batchSql, db, type Db } from "../../db/client";
-import { inChunks, inList } from "../../db/in-list";
-import { contacts, contactStages, importRows, imports, lists, users } from "../../db/schema";
-import type { Env } from "../../env";
+import { chunked, inChunks, inList } from "../../db/in-list";
+import { contacts, contactStages, enrollments, importRows, imports, lists, users } from "../../db/schema";
+import { sequenceFromBatch, sequenceRowQuery } from "../access";
+import { ApiError } from "../../lib/errors";
+import type { Caller, Env } from "../../env";
 import { now } from "../../lib/clock";
 import { orderedIdFrom } from "../../lib/ids";
 import type { QueueMessage } from "../../queue/messages";
@@ -67,6 +69,49 @@ function mergeCustom(
     changed = true;
   }
   return changed ? next : null;
+}
+
+/**
+ * Of these contacts, those with an open run (scheduled, active, paused, held) in a sequence the importer (the
+ * import's user, as their role is now) can't edit: an address this import would give them is left as it is.
+ */
+async function runsImporterCantEdit(d: Db, imp: typeof imports.$inferSelect, contactIds: readonly string[]): Promise<Set<string>> {
+  const locked = new Set<string>();
+  if (!contactIds.length) return locked;
+  const u = await d
+    .select({ role: users.role })
+    .from(users)
+    .where(and(eq(users.id, imp.userId), eq(users.teamId, imp.teamId)))
+    .get();
+  if (u?.role === "admin") return locked;
+  const caller: Caller = { teamId: imp.teamId, userId: imp.userId, role: "member", via: "session" };
+  const open = await inChunks(contactIds, (chunk) =>
+    d
+      .select({ sequenceId: enrollments.sequenceId, contactId: enrollments.contactId })
+      .from(enrollments)
+      .where(
+        and(
+          inList(enrollments.contactId, chunk),
+          eq(enrollments.teamId, imp.teamId),
+          inArray(enrollments.status, ["scheduled", "active", "paused", "held"]),
+        ),
+      ),
+  );
+  const cantEdit = new Set<string>();
+  for (const ids of chunked([...new Set(open.map((e) => e.sequenceId))], 50)) {
+    const queries = ids.map((id) => sequenceRowQuery(d, caller, id));
+    const results = await batchSql(d, queries);
+    ids.forEach((seqId, i) => {
+      try {
+        sequenceFromBatch(caller, queries[i]!, results[i], "sequence.edit");
+      } catch (e) {
+        if (!(e instanceof ApiError)) throw e;
+        cantEdit.add(seqId);
+      }
+    });
+  }
+  for (const e of open) if (cantEdit.has(e.sequenceId)) locked.add(e.contactId);
+  return locked;
 }
 
 type Outcome = {
@@ -246,6 +291,7 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
     true,
   ))
     emaillessByName.set(nameKey(seekers[i]!.row)!, f);
+  const lockedForImporter = await runsImporterCantEdit(d, imp, [...new Set([...emaillessByName.values()].map((f) => f.id))]);
   // A deleted contact's suppression outlives it: its address is not imported again (invariant 5).
   const suppressed = await suppressionMatches(
     d,
@@ -314,6 +360,7 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
   for (const g of unique) {
     const r = g.row;
     let found = one(r.email ? existing.get(r.email) : byName.get(g.key));
+    let lockedReason: string | null = null;
     const name = nameKey(r);
     if (r.email && !found && name && !suppressed.has(r.email.toLowerCase())) {
       const here = newNameless.get(name);
@@ -347,7 +394,13 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
         continue;
       }
       const known = one(emaillessByName.get(name));
-      if (known && !given.has(known.id)) {
+      if (known && lockedForImporter.has(known.id)) {
+        // Still this person (no second contact), but their address stays as it is: an address given to a
+        // contact running in a sequence the importer can't edit is where that sequence's emails would go,
+        // which only its editors decide (as updateContact refuses). Said on the row as a warning.
+        found = known;
+        lockedReason = `${r.first_name} ${r.last_name} is in a sequence you can't edit, so their email address was left empty; ask the sequence's owner or an admin to add it`;
+      } else if (known && !given.has(known.id)) {
         found = known;
         found.email = r.email;
         given.add(found.id);
@@ -371,9 +424,9 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
         key: g.key,
         contactId: found.id,
         outcome: changed ? "updated" : "matched",
-        column: null,
-        value: listGone ? settings.list_name : null,
-        reason: listGone,
+        column: lockedReason ? "email" : null,
+        value: lockedReason ? r.email : listGone ? settings.list_name : null,
+        reason: [lockedReason, listGone].filter(Boolean).join(". ") || null,
       });
       continue;
     }
