@@ -333,7 +333,15 @@ async function classify(raw: ArrayBuffer | string, t: number): Promise<Classifie
   // HTML quotes the original in a <blockquote>, which its text no longer marks ("> "): the new part ends there.
   const fresh = newText(email.text?.trim() ? body : htmlToText((email.html ?? "").replace(/<blockquote\b[\s\S]*$/i, "")));
   const snippet = snippetOf(fresh || body);
-  const thread = ids.length ? `In-Reply-To: ${ids[0]}` : undefined;
+  // The header that named one of ours, with that id: In-Reply-To's, else References' last of ours (the
+  // newest in the thread, RFC 5322). An answer that only keeps References was shown "In-Reply-To: <oldest>".
+  const inReplyTo = (email.inReplyTo ?? "").match(OUR_ID) ?? [];
+  const referenced = (email.references ?? "").match(OUR_ID) ?? [];
+  const thread = inReplyTo.length
+    ? `In-Reply-To: ${inReplyTo[0]}`
+    : referenced.length
+      ? `References: ${referenced[referenced.length - 1]}`
+      : undefined;
   if (!ids.length) return { ...base, kind: "ignored", ids, snippet, evidence: { rule: "not_a_reply_to_our_email" } };
   const auto = header(h, "auto-submitted").toLowerCase();
   const autoHeader =
