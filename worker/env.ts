@@ -21,6 +21,11 @@ declare global {
       APP_ENV: string;
       /** Secret used to sign unsubscribe tokens and seal mailbox passwords. */
       APP_SECRET?: string;
+      /**
+       * The APP_SECRET before a rotation, kept a while: unsubscribe links in emails already sent were signed
+       * with it and must keep working (CAN-SPAM: 30 days at least). Only verifies; nothing new is signed with it.
+       */
+      APP_SECRET_PREVIOUS?: string;
       /** Public base URL of the app, for links in emails (unsubscribe). `npm start` sets it to its own address; deploys must set it. Defaults to http://localhost:8787. */
       PUBLIC_URL?: string;
       /** Cloudflare Email Service binding for mailboxes using the `send_email` transport. */

@@ -1,9 +1,7 @@
 import { Hono } from "hono";
 import { html } from "hono/html";
 import type { AppEnv } from "../env";
-import { verifyUnsubscribeToken } from "../services/mime";
-import { unsubscribeAddress } from "../services/unsubscribe";
-import { appSecret } from "../services/secrets";
+import { unsubscribeAddress, unsubscribeTokenOf } from "../services/unsubscribe";
 
 const page = (title: string, body: string, form?: string) =>
   html`<!doctype html>
@@ -63,12 +61,12 @@ const page = (title: string, body: string, form?: string) =>
  */
 export const unsubscribeRoutes = new Hono<AppEnv>()
   .get("/unsubscribe/:token", async (c) => {
-    const who = await verifyUnsubscribeToken(appSecret(c.env), c.req.param("token"));
+    const who = await unsubscribeTokenOf(c.env, c.req.param("token"));
     if (!who) return c.html(page("Link not valid", "This unsubscribe link is damaged or was not issued by us."), 404);
     return c.html(page("Unsubscribe?", `Stop all emails to ${who.email} from this sender.`, "Unsubscribe"));
   })
   .post("/unsubscribe/:token", async (c) => {
-    const who = await verifyUnsubscribeToken(appSecret(c.env), c.req.param("token"));
+    const who = await unsubscribeTokenOf(c.env, c.req.param("token"));
     if (!who) return c.html(page("Link not valid", "This unsubscribe link is damaged or was not issued by us."), 404);
     const email = who.email.toLowerCase();
     try {

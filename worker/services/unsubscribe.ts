@@ -6,6 +6,19 @@ import type { Env } from "../env";
 import { now } from "../lib/clock";
 import { newId } from "../lib/ids";
 import { openEnrollmentsOfAddress } from "./enrollments";
+import { verifyUnsubscribeToken, type UnsubscribeToken } from "./mime";
+import { appSecret } from "./secrets";
+
+/**
+ * Whom an unsubscribe link names: signed with APP_SECRET, or with APP_SECRET_PREVIOUS (an email sent
+ * before the secret was rotated). Without the previous one, a rotation made every link already sent
+ * answer "not issued by us", and the law expects an opt-out link to keep working after the email.
+ */
+export async function unsubscribeTokenOf(env: Env, token: string): Promise<UnsubscribeToken | null> {
+  const who = await verifyUnsubscribeToken(appSecret(env), token);
+  if (who || !env.APP_SECRET_PREVIOUS) return who;
+  return verifyUnsubscribeToken(env.APP_SECRET_PREVIOUS, token);
+}
 
 /**
  * The statement that records an opt-out on the email it came from (messages.unsubscribed_at, which the
