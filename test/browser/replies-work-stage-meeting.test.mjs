@@ -28,9 +28,10 @@ describe("replies: working a reply from the read dialog", () => {
     admin = await apiSession("admin@demo.test");
     // A fresh answer to a sent email, so the row is known and its contact has no meeting from this test yet.
     const { messages } = await get(admin, "/messages?status=sent&per_page=100");
-    // One whose contact has no meeting yet: a second one within a day is the same meeting (recorded once).
+    // One whose contact has no meeting yet (a second one within a day is the same meeting, recorded once),
+    // from the end of the page: the other replies tests answer the first emails listed, at the same time.
     let m;
-    for (const x of messages.filter((x) => x.contact && x.mailbox && x.sequence)) {
+    for (const x of messages.filter((x) => x.contact && x.mailbox && x.sequence).reverse()) {
       if (!(await get(admin, `/contacts/${x.contact.id}/meetings`)).meetings.length) {
         m = x;
         break;
