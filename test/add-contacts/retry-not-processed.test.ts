@@ -66,6 +66,8 @@ describe("add contacts: retry a job's contacts not processed", () => {
     ).map((r) => r.person_id);
     expect(missed).toHaveLength(2);
 
+    // The job's page reads how many there are without the outcomes.
+    expect((await ok(client(x.s).api.jobs[":id"].$get({ param: { id: j.id } }))).job.not_processed).toBe(2);
     const body = { source: { not_processed_of_job: j.id } };
     const p = await ok(preview(x, body));
     expect(p.totals).toMatchObject({ candidates: 2, enrolled: 2, skipped: 0 });
@@ -95,6 +97,7 @@ describe("add contacts: retry a job's contacts not processed", () => {
       (r) => r.contact_id,
     );
     expect(reached).toHaveLength(2);
+    expect((await ok(client(x.s).api.jobs[":id"].$get({ param: { id: j.id } }))).job.not_processed).toBe(2);
     const { job: again } = await ok(commit(x, { source: { not_processed_of_job: j.id } }), 202);
     await waitForJob(again.id);
     const retried = (

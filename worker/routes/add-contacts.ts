@@ -8,6 +8,7 @@ import { idempotencyScope } from "../middleware/idempotency";
 import { jobFor, jobWithAccess, sequenceFor } from "../services/access";
 import { cancelJob, commitAddContacts, QUIET_MS, type JobRow } from "../services/add-contacts/jobs";
 import { listJobs, outcomesCsv, outcomesPage } from "../services/add-contacts/outcomes";
+import { notProcessedCount } from "../services/add-contacts/candidates";
 import { checkPreconditions, presentPreview, previewAddContacts } from "../services/add-contacts/plan";
 import { AddContactsRequest, OUTCOME_REASONS, PreviewQuery } from "../services/add-contacts/request";
 import { audit } from "../services/audit";
@@ -132,6 +133,10 @@ export const JobSchema = z
       .number()
       .nullable()
       .openapi({ description: "When the contacts not processed yet were last sent again after 10 minutes without progress" }),
+    not_processed: z.number().optional().openapi({
+      description:
+        "GET /jobs/{id} of an ended job: how many of its contacts it did not process (skipped as not_processed, or never reached by a failed job); add them again with source.not_processed_of_job",
+    }),
   })
   .openapi("Job");
 
@@ -299,8 +304,12 @@ export const addContactsRoutes = router()
       responses: { 200: json(z.object({ job: JobSchema })), 404: errorResponses[404] },
     }),
     async (c) => {
-      const { job, canEdit } = await jobWithAccess(c.var.db, c.get("caller"), c.req.valid("param").id);
-      return c.json({ job: presentJob(job, canEdit) }, 200);
+      const caller = c.get("caller");
+      const { job, canEdit } = await jobWithAccess(c.var.db, caller, c.req.valid("param").id);
+      // Read once the job has ended (its page stops polling then): while it runs, nothing is "not processed" for good.
+      const ended = job.kind === "add_contacts" && (job.status === "completed" || job.status === "failed");
+      const notProcessed = ended ? await notProcessedCount(c.var.db, caller.teamId, job.id) : undefined;
+      return c.json({ job: { ...presentJob(job, canEdit), ...(notProcessed === undefined ? {} : { not_processed: notProcessed }) } }, 200);
     },
   )
   .openapi(

@@ -102,6 +102,21 @@ export const companyKeySql = (t: string): SQL =>
   sql.raw(`coalesce('d:' || ${companyHostSql(`${t}.domain`)},
     CASE WHEN trim(coalesce(${t}.company, '')) <> '' THEN 'n:' || lower(trim(${t}.company)) END)`);
 
+/** Candidate `jc` of its job was not processed: no outcome (its job stopped before it), or skipped as not_processed. */
+const notProcessed = sql`NOT EXISTS (SELECT 1 FROM job_outcomes o WHERE o.job_id = jc.job_id AND o.idx = jc.idx
+    AND NOT (o.outcome = 'skipped' AND EXISTS (SELECT 1 FROM json_each(o.reasons) WHERE value = 'not_processed')))`;
+
+/**
+ * How many candidates of an ended job it did not process: what source.not_processed_of_job gives (before people who
+ * became the same contact collapse), for the job's "Retry the N not processed".
+ */
+export async function notProcessedCount(d: Db, teamId: string, jobId: string): Promise<number> {
+  const row = await d.get<{ n: number }>(
+    sql`SELECT count(*) AS n FROM job_candidates jc WHERE jc.job_id = ${jobId} AND jc.team_id = ${teamId} AND ${notProcessed}`,
+  );
+  return row?.n ?? 0;
+}
+
 /**
  * The candidates of a source, the ONE resolution every path uses (preview, commit, plan pages): a
  * query that D1 runs on its side (the Worker never holds the ids). People become the team's saved
@@ -122,9 +137,7 @@ function candidatesCte(teamId: string, source: Source, rules?: CandidateRules): 
   const retry = source.not_processed_of_job;
   const unprocessed = (col: "person_id" | "contact_id", extra: SQL) =>
     retry
-      ? sql`UNION SELECT jc.${sql.raw(col)} FROM job_candidates jc WHERE jc.job_id = ${retry} AND jc.team_id = ${teamId} ${extra}
-              AND NOT EXISTS (SELECT 1 FROM job_outcomes o WHERE o.job_id = jc.job_id AND o.idx = jc.idx
-                AND NOT (o.outcome = 'skipped' AND EXISTS (SELECT 1 FROM json_each(o.reasons) WHERE value = 'not_processed')))`
+      ? sql`UNION SELECT jc.${sql.raw(col)} FROM job_candidates jc WHERE jc.job_id = ${retry} AND jc.team_id = ${teamId} ${extra} AND ${notProcessed}`
       : sql``;
   return sql`WITH
     pe(pid) AS (SELECT DISTINCT value FROM json_each(${listParam(source.people_ids ?? [])}) ${fromSearch}
