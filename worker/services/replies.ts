@@ -118,17 +118,29 @@ export async function recordInbound(env: Env, d: Db, c: Classified, t = now(), p
   let evidence = c.evidence;
   let retryAttempt = 0;
   if (kind === "bounce_soft") {
+    // A block (5.7.x / 5.4.x: the receiving server refused us, by policy or a blocklist) says nothing
+    // about the address: it schedules a try like any soft bounce, but never counts toward the hard
+    // bounce, or a blocklisting that outlasts the tries (~29 h) would suppress a live address.
+    const blocked = sql`coalesce(json_extract(${inboundMessages.evidence}, '$.rule'), '') = 'dsn_blocked'`;
     const [prior] = await d
-      .select({ n: sql<number>`count(*)` })
+      .select({ n: sql<number>`count(*)`, blocked: sql<number>`coalesce(sum(${blocked}), 0)` })
       .from(inboundMessages)
       .where(and(eq(inboundMessages.messageId, target.messageId), eq(inboundMessages.detected, "bounce_soft")));
     retryAttempt = (prior?.n ?? 0) + 1;
-    if (retryAttempt > SOFT_BOUNCE_BACKOFF_MS.length) {
+    const anyBlocked = (prior?.blocked ?? 0) > 0 || evidence.rule === "dsn_blocked";
+    if (retryAttempt > SOFT_BOUNCE_BACKOFF_MS.length && !anyBlocked) {
       kind = "bounce_hard";
       evidence = {
         ...evidence,
         rule: "soft_bounce_limit",
         phrase: `Soft bounce ${retryAttempt}: the email was tried ${SOFT_BOUNCE_BACKOFF_MS.length + 1} times`,
+      };
+    } else if (retryAttempt > SOFT_BOUNCE_BACKOFF_MS.length) {
+      // No try is left: the run ends (its email bounced) but the address stays, since a block refused
+      // at least one of the tries: it is unknown whether the address itself takes email.
+      evidence = {
+        ...evidence,
+        phrase: `Soft bounce ${retryAttempt}: the email was tried ${SOFT_BOUNCE_BACKOFF_MS.length + 1} times and a server block refused it, so the run ends and the address is not suppressed`,
       };
     }
   }
@@ -207,7 +219,9 @@ async function applyAndStore(
   retryAttempt: number,
   lease?: number,
 ) {
-  const retryAt = kind === "bounce_soft" ? t + SOFT_BOUNCE_BACKOFF_MS[retryAttempt - 1]! : null;
+  // A soft bounce past the last try (only a blocked one stays soft then) schedules nothing.
+  const backoff = kind === "bounce_soft" ? SOFT_BOUNCE_BACKOFF_MS[retryAttempt - 1] : undefined;
+  const retryAt = backoff === undefined ? null : t + backoff;
   const effect = await applyEffect(
     env,
     d,
@@ -409,20 +423,18 @@ async function applyEffect(
     for (const run of await runsOfContact(d, x))
       done(run.sequenceId, await sequence(env, run.sequenceId, x.teamId).pause(run.ids, "out_of_office", until), "pause", "out_of_office");
   } else if (kind === "bounce_hard") {
-    const [m] = await d.select({ status: messages.status }).from(messages).where(eq(messages.id, x.messageId));
-    if (m && m.status !== "bounced") {
-      await d
-        .update(messages)
-        .set({ status: "bounced", error: sql`coalesce(${messages.error}, 'Bounced (delivery status report)')` })
-        .where(eq(messages.id, x.messageId));
-      effect.messageStatusFrom = m.status;
-    }
+    await markMessageBounced(d, x, effect);
     await mark(d, x, "bounced", t, effect);
     await finish(x.sequenceId, [x.enrollmentId], "bounced");
   } else if (kind === "bounce_soft" && retry) {
     // The same email again through its mailbox, within its caps and window (MailboxDO.resend).
     const queued = await engine.mailbox(env, x.mailboxId).resend([{ enrollmentId: x.enrollmentId, stepId: x.stepId, ...retry }]);
     effect.retry = { ...retry, key: queued[0]?.stepId ?? null };
+  } else if (kind === "bounce_soft") {
+    // Past the last try, a block among them (recordInbound): the email bounced and the run ends, but
+    // neither the contact is marked bounced nor the address suppressed; a later sequence may reach it.
+    await markMessageBounced(d, x, effect);
+    await finish(x.sequenceId, [x.enrollmentId], "bounced");
   } else if (kind === "unsubscribe") {
     await mark(d, x, "unsubscribed", t, effect);
     // The reports count the opt-out on the email it answered (services/unsubscribe.ts).
@@ -442,6 +454,18 @@ async function applyEffect(
     }
   }
   return effect;
+}
+
+/** The email marked bounced (what it was before is kept, for a correction to give back). */
+async function markMessageBounced(d: Db, x: Target, effect: InboundEffect) {
+  const [m] = await d.select({ status: messages.status }).from(messages).where(eq(messages.id, x.messageId));
+  if (m && m.status !== "bounced") {
+    await d
+      .update(messages)
+      .set({ status: "bounced", error: sql`coalesce(${messages.error}, 'Bounced (delivery status report)')` })
+      .where(eq(messages.id, x.messageId));
+    effect.messageStatusFrom = m.status;
+  }
 }
 
 /** The contact marked bounced / unsubscribed and the address suppressed for the team (it outlives the contact). */
