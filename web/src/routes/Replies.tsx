@@ -61,6 +61,8 @@ const RULES: Record<string, string> = {
   auto_reply_out_of_office: "Automatic out-of-office",
   auto_reply_with_return_date: "Automatic, gives a return date",
   dsn_status: "Delivery report",
+  dsn_blocked: "Refused by the receiving server's policy (not the address): retried, not suppressed",
+  forwarded_copy_bounced: "A forwarded copy bounced, not our email: nothing changed",
   smtp_reply_in_report: "Delivery report with a server error",
   soft_bounce_limit: "Soft-bounced after every retry",
 };
