@@ -26,6 +26,8 @@ export function jobSourceLabel(job: Pick<Job, "source">, listName?: (id: string)
   const parts: string[] = [];
   // A workflow's job is its run, not something picked by hand.
   if (s.kind === "workflow") return s.people ? `Workflow run: ${plural(s.people, "net-new person", "net-new people")}` : "Workflow run";
+  // A retry's contacts are those its earlier job did not process (source.not_processed_of_job).
+  if (s.kind === "retry") return "Contacts an earlier job did not process";
   if (s.kind === "save_to_list") return `${plural(s.people, "person", "people")} saved to ${listText || "a list"}`;
   if (s.kind === "csv") parts.push("CSV file");
   else if (s.kind === "search") parts.push("Prospect search");

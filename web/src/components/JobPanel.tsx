@@ -1,4 +1,4 @@
-import { createAsync, revalidate, useIsRouting } from "@solidjs/router";
+import { A, createAsync, revalidate, useIsRouting, useNavigate } from "@solidjs/router";
 import { createMemo, createSignal, onCleanup, onMount, Show } from "solid-js";
 import { useWrite } from "../actions";
 import { fetchJob, jobOutcomesCsvUrl, type Job, type OutcomeFilter } from "../api";
@@ -15,6 +15,8 @@ import { isFinished, JOB_STATUS, jobPercent, jobSourceLabel } from "../jobs";
 import { cancelJobAction, getJobOutcomes } from "../queries/jobs";
 import { getLists } from "../queries/lists";
 import { getMailboxes } from "../queries/mailboxes";
+import { fetchImport } from "../queries/imports";
+import { handOffRetry } from "../routes/add-contacts/state";
 
 import "./JobPanel.css";
 /** Poll every second while the job runs; a scheduled job changes rarely, so less often. */
@@ -161,6 +163,39 @@ function JobOutcomes(props: { job: Job }) {
 }
 
 /**
+ * A CSV job's source: its file, linked to the Imports page where its row is, and the report of the rows it did not
+ * import when there are some. An import deleted since, or not the caller's to see (a member sees their own), is
+ * named as the file it was.
+ */
+function CsvSource(props: { importId: string; label: string }) {
+  const imp = createAsync(() =>
+    fetchImport(props.importId)
+      .then((r) => r.import)
+      .catch(() => null),
+  );
+  return (
+    <Show when={imp()} fallback={props.label}>
+      {(i) => (
+        <>
+          <A href="/imports" data-testid="job-import-link">
+            CSV file “{i().file_name}”
+          </A>
+          <Show when={props.label !== "CSV file"}>{props.label.replace(/^CSV file/, "")}</Show>
+          <Show when={i().failed + i().warned > 0}>
+            {" "}
+            (
+            <a href={`/api/imports/${i().id}/errors.csv`} download="" data-testid="job-import-report">
+              {i().failed > 0 ? `${formatNumber(i().failed)} rows not imported` : `${formatNumber(i().warned)} saved with a warning`}
+            </a>
+            )
+          </Show>
+        </>
+      )}
+    </Show>
+  );
+}
+
+/**
  * One add-contacts job, live: polls GET /api/jobs/:id until it is finished, with a progress bar while
  * it runs, a start time and Cancel while scheduled, then the result summary and every outcome.
  */
@@ -173,6 +208,14 @@ export function JobPanel(props: { jobId: string; initial?: Job; sequenceName?: s
     failed: () => "Couldn't cancel",
   });
   const cancelling = cancelWrite.pending;
+  const navigate = useNavigate();
+  // The contacts it did not process go into a new add of its sequence (the API reads them from the job): previewed,
+  // held and charged as any add; those already added are not among them.
+  const retry = (j: Job) => {
+    handOffRetry(j.id, j.not_processed ?? 0, j.sequence_id!);
+    navigate(`/sequences/${j.sequence_id}/add?step=options`);
+  };
+  const canRetry = (j: Job) => (j.not_processed ?? 0) > 0 && !!j.sequence_id && j.can_cancel;
   const lists = createAsync(() => getLists().catch(() => undefined));
   const listName = (id: string) => lists()?.lists.find((l) => l.id === id)?.name;
 
@@ -266,8 +309,10 @@ export function JobPanel(props: { jobId: string; initial?: Job; sequenceName?: s
                   {title(j())}
                 </h2>
                 <p class="muted small">
-                  {jobSourceLabel(j(), listName)} ·{" "}
-                  {j().started_at ? `started ${formatDateTime(j().started_at!)}` : `created ${formatDateTime(j().created_at)}`}
+                  <Show when={j().source.kind === "csv" && j().source.import_id} fallback={jobSourceLabel(j(), listName)}>
+                    {(id) => <CsvSource importId={id()} label={jobSourceLabel(j(), listName)} />}
+                  </Show>{" "}
+                  · {j().started_at ? `started ${formatDateTime(j().started_at!)}` : `created ${formatDateTime(j().created_at)}`}
                   <Show when={j().finished_at}>{(f) => <> · finished {formatDateTime(f())}</>}</Show>
                 </p>
               </div>
@@ -319,7 +364,10 @@ export function JobPanel(props: { jobId: string; initial?: Job; sequenceName?: s
             <Show when={j().status === "failed"}>
               <div class="form-error" role="alert">
                 <Icon name="alert" size={16} />
-                <span>{j().error ?? "The job failed."} Contacts already added stay added; unused credits are returned.</span>
+                <span>
+                  {j().error ?? "The job failed."} Contacts already added stay added; unused credits are returned.
+                  <Show when={canRetry(j())}> Retry the ones not processed below: nobody is added or charged twice.</Show>
+                </span>
               </div>
             </Show>
 
@@ -337,7 +385,12 @@ export function JobPanel(props: { jobId: string; initial?: Job; sequenceName?: s
               {(error) => (
                 <div class="form-error" role="alert" data-testid="job-partly-failed">
                   <Icon name="alert" size={16} />
-                  <span>{error()}. Those not added are counted as skipped ("Could not be processed"), at no charge: add them again.</span>
+                  <span>
+                    {error()}. Those not added are counted as skipped ("Could not be processed"), at no charge
+                    <Show when={canRetry(j())} fallback=".">
+                      : retry them below, nobody is added or charged twice.
+                    </Show>
+                  </span>
                 </div>
               )}
             </Show>
@@ -352,11 +405,18 @@ export function JobPanel(props: { jobId: string; initial?: Job; sequenceName?: s
               </p>
             </Show>
 
-            <Show when={j().status === "completed" && props.onAddMore}>
+            <Show when={canRetry(j()) || (j().status === "completed" && props.onAddMore)}>
               <div class="job-actions">
-                <button type="button" class="btn btn-secondary btn-sm" onClick={() => props.onAddMore?.()}>
-                  <Icon name="plus" size={15} /> Add more contacts
-                </button>
+                <Show when={canRetry(j())}>
+                  <button type="button" class="btn btn-primary btn-sm" onClick={() => retry(j())} data-testid="job-retry">
+                    <Icon name="refresh" size={15} /> Retry the {formatNumber(j().not_processed ?? 0)} not processed
+                  </button>
+                </Show>
+                <Show when={j().status === "completed" && props.onAddMore}>
+                  <button type="button" class="btn btn-secondary btn-sm" onClick={() => props.onAddMore?.()}>
+                    <Icon name="plus" size={15} /> Add more contacts
+                  </button>
+                </Show>
               </div>
             </Show>
           </section>

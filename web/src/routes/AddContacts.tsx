@@ -87,6 +87,7 @@ function selectionText(w: Wizard, listSize: (id: string) => number) {
   }
   if (w.importId) parts.push("The saved contacts of the CSV file");
   if (w.contactIds.length) parts.push(`${plural(w.contactIds.length, "contact")} chosen`);
+  if (w.retryJobId) parts.push(`The ${plural(w.retryCount, "contact")} an earlier job did not process`);
   return parts.join(" + ");
 }
 
@@ -258,6 +259,7 @@ function Flow(props: { seq: Sequence; onJob: (j: Job) => void }) {
                     for (const id of pickedIds(w)) setW("picked", id, undefined!);
                     setW("listIds", []);
                     setW("importId", null);
+                    setW("retryJobId", null);
                   }}
                 >
                   Clear

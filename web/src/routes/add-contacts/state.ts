@@ -28,6 +28,9 @@ export type Wizard = {
   contactIds: string[];
   /** An uploaded CSV whose contacts are saved (the "Upload CSV" tab). */
   importId: string | null;
+  /** An ended job whose contacts not processed are added again (its page's "Retry"), with how many there were. */
+  retryJobId: string | null;
+  retryCount: number;
   mailboxMode: "all" | "pick";
   mailboxIds: string[];
   /** Over several mailboxes: most remaining capacity first, or an even split. */
@@ -54,6 +57,8 @@ export function createWizard() {
     listIds: [],
     contactIds: [],
     importId: null,
+    retryJobId: null,
+    retryCount: 0,
     mailboxMode: "all",
     mailboxIds: [],
     rotation: "capacity",
@@ -70,7 +75,7 @@ export const pickedIds = (w: Wizard) => Object.keys(w.picked);
 
 /** Something to add was chosen: people, a whole search or lists. */
 export const hasSource = (w: Wizard) =>
-  w.allResults || pickedIds(w).length > 0 || w.listIds.length > 0 || !!w.importId || w.contactIds.length > 0;
+  w.allResults || pickedIds(w).length > 0 || w.listIds.length > 0 || !!w.importId || w.contactIds.length > 0 || !!w.retryJobId;
 
 /** The add-contacts request the wizard describes; the preview and the commit send exactly this. */
 export function buildRequest(w: Wizard): AddContactsRequest {
@@ -82,6 +87,7 @@ export function buildRequest(w: Wizard): AddContactsRequest {
   if (w.listIds.length) source.list_ids = [...w.listIds];
   if (w.importId) source.import_id = w.importId;
   if (w.contactIds.length) source.contact_ids = [...w.contactIds];
+  if (w.retryJobId) source.not_processed_of_job = w.retryJobId;
   const req: AddContactsRequest = { source, skip_validation: w.skipValidation, enrich: w.enrich };
   if (w.mailboxMode === "pick" && w.mailboxIds.length) req.mailbox_ids = [...w.mailboxIds];
   if (w.rotation === "even") req.rotation = "even";
@@ -117,6 +123,26 @@ export function handOffImport(importId: string, sequenceId: string) {
   );
 }
 
+/**
+ * A job's contacts not processed (its page's "Retry"), carried into its sequence's flow: the API reads them from the
+ * job, so a 100,000-contact job's failures travel as its id, previewed and charged as any add.
+ */
+export function handOffRetry(jobId: string, count: number, sequenceId: string) {
+  sessionStorage.setItem(
+    HANDOFF_KEY,
+    JSON.stringify({
+      sequenceId,
+      picked: {},
+      filters: emptyFilters(),
+      allResults: false,
+      searchTotal: 0,
+      contactIds: [],
+      retryJobId: jobId,
+      retryCount: count,
+    }),
+  );
+}
+
 /** Takes (once) the selection handed off to this sequence's flow; false when there was none. */
 export function takeHandedOffSelection(sequenceId: string, setW: SetStoreFunction<Wizard>): boolean {
   const raw = sessionStorage.getItem(HANDOFF_KEY);
@@ -126,6 +152,8 @@ export function takeHandedOffSelection(sequenceId: string, setW: SetStoreFunctio
     const h = JSON.parse(raw) as Pick<Wizard, "picked" | "filters" | "allResults" | "searchTotal" | "contactIds"> & {
       sequenceId: string;
       importId?: string;
+      retryJobId?: string;
+      retryCount?: number;
     };
     if (h.sequenceId !== sequenceId) return false;
     setW({
@@ -135,6 +163,8 @@ export function takeHandedOffSelection(sequenceId: string, setW: SetStoreFunctio
       searchTotal: h.searchTotal,
       contactIds: h.contactIds ?? [],
       importId: h.importId ?? null,
+      retryJobId: h.retryJobId ?? null,
+      retryCount: h.retryCount ?? 0,
       sourceTab: h.importId ? "csv" : "search",
     });
     return true;
