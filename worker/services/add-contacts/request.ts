@@ -69,7 +69,7 @@ export const OUTCOME_REASONS: Record<WarningCategory | SkipReason | "enriched", 
   },
   not_processed: {
     label: "Could not be processed",
-    fix: "Adding them failed several times; add them again (any already added are skipped as already here).",
+    fix: "Adding them failed several times: retry them from the job's page (Retry the ones not processed), or add them again; nobody is added or charged twice.",
   },
   sequence_archived: { label: "Sequence archived", fix: "The sequence was archived before they were added; unarchive it to add them." },
   caller_not_permitted: {
