@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { router } from "../lib/openapi";
 import { errorResponses, Id, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 import { isValidTimeZone } from "../services/schedule-time";
-import { CALL_OUTCOMES, finishTask, listTasks, logCall, sendTaskEmail, TASK_VIEWS, updateTask } from "../services/tasks";
+import { CALL_OUTCOMES, finishTask, listTasks, logCall, sendTaskEmail, TASK_TYPE_FILTERS, TASK_VIEWS, updateTask } from "../services/tasks";
 
 export const TaskSchema = z
   .object({
@@ -78,6 +78,16 @@ const TaskQuery = Pagination.extend({
     .refine(isValidTimeZone, "Unknown IANA time zone")
     .default("UTC")
     .openapi({ description: "The caller's IANA zone: what 'today' means" }),
+  type: z
+    .enum(Object.keys(TASK_TYPE_FILTERS) as [keyof typeof TASK_TYPE_FILTERS, ...(keyof typeof TASK_TYPE_FILTERS)[]])
+    .optional()
+    .openapi({
+      description:
+        "Only tasks of this kind: call, linkedin (connect, message and profile visit), task (a to-do) or manual_email. The counts are of these too",
+    }),
+  sequence_id: z.string().min(1).max(64).optional().openapi({
+    description: "Only this sequence's tasks (404 for a sequence you may not see). The counts are of these too",
+  }),
 });
 
 const TaskDone = z.object({

@@ -9,7 +9,7 @@ import { auditLog, contacts, enrollments, mailboxes, messages, sequences, sequen
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
-import { mailboxAllows, mayWorkTask, sequenceAllows, taskFor, teamUser, visibleSequence } from "./access";
+import { mailboxAllows, mayWorkTask, sequenceAllows, sequenceFor, taskFor, teamUser, visibleSequence } from "./access";
 import { auditEntry } from "./audit";
 import { bookMeeting } from "./meetings";
 import { mustBeAbleToSend, scheduledActionError, type RefusalWording } from "./scheduled-emails";
@@ -69,12 +69,22 @@ export function localDayBounds(t: number, zone: string): [number, number] {
   return [start, windowEnd(t, { ...ALL_DAY, timeZone: zone }) ?? start + 86_400_000];
 }
 
+/** The task queue's type filter: one choice per kind of work (LinkedIn's three steps are one: a rep works them in one sitting). */
+export const TASK_TYPE_FILTERS = {
+  call: ["call"],
+  linkedin: ["linkedin_connect", "linkedin_message", "linkedin_view"],
+  task: ["task"],
+  manual_email: ["manual_email"],
+} as const;
+
 export interface TaskQuery {
   page: number;
   per_page: number;
   view: (typeof TASK_VIEWS)[number];
   assignee: "me" | "all";
   time_zone: string;
+  type?: keyof typeof TASK_TYPE_FILTERS | undefined;
+  sequence_id?: string | undefined;
 }
 
 /** A run's statuses while it is in its sequence (its tasks stay open). */
@@ -163,7 +173,12 @@ async function whoMayTake(
 export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
   const [startOfDay, endOfDay] = localDayBounds(now(), q.time_zone);
   const seen = visibleSequence(caller, tasks.sequenceId);
+  // A sequence the caller may not see answers 404, as every other sequence filter does (not an empty list).
+  if (q.sequence_id) await sequenceFor(d, caller, q.sequence_id);
+  // The filters are part of `base`, so the tabs' counts are those of the filtered queue.
   const base = [
+    ...(q.type ? [inArray(tasks.type, [...TASK_TYPE_FILTERS[q.type]])] : []),
+    ...(q.sequence_id ? [eq(tasks.sequenceId, q.sequence_id)] : []),
     eq(tasks.teamId, caller.teamId),
     ...(q.assignee === "me" ? [eq(tasks.assigneeId, caller.userId)] : []),
     ...(seen ? [or(eq(tasks.assigneeId, caller.userId), isNull(tasks.sequenceId), seen)!] : []),
