@@ -27,6 +27,7 @@ const SOURCES: Series[] = [
   { key: "workflow", label: "Workflows", color: "#7a5af8" },
   { key: "save_to_list", label: "Saved to lists", color: "#15b79e" },
   { key: "api", label: "API", color: "#2e90fa" },
+  { key: "retry", label: "Retries of a job", color: "#f04438" },
 ];
 const OTHER = { label: "Other", color: "#98a1b0" };
 
