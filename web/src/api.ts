@@ -547,7 +547,16 @@ export const rawMessageUrl = (id: string) => `/api/messages/${encodeURIComponent
 // ---------- Tasks ----------
 
 export type TaskView = "due_today" | "overdue" | "upcoming" | "open" | "done";
-export type TaskQuery = { page: number; per_page: number; view: TaskView; assignee: "me" | "all" };
+/** The queue's kinds of work (linkedin: its connect, message and profile visit steps together). */
+export type TaskTypeFilter = "call" | "linkedin" | "task" | "manual_email";
+export type TaskQuery = {
+  page: number;
+  per_page: number;
+  view: TaskView;
+  assignee: "me" | "all";
+  type?: TaskTypeFilter | undefined;
+  sequence_id?: string | undefined;
+};
 /** "Today" is the browser's day: the API takes the caller's IANA time zone (DST-correct). */
 export function fetchTasks(q: TaskQuery) {
   return data(api.tasks.$get({ query: clean({ ...q, time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone }) }));
