@@ -16,6 +16,6 @@ export default {
   scheduled: (controller, env, ctx) => ctx.waitUntil(runCron(controller, env)),
   // Email Routing: replies, out-of-office answers and bounces to the sending addresses.
   email: async (message, env) => {
-    await handleInbound(env, await new Response(message.raw).arrayBuffer());
+    await handleInbound(env, await new Response(message.raw).arrayBuffer(), message.to);
   },
 } satisfies ExportedHandler<Env, QueueMessage>;
