@@ -59,11 +59,19 @@ describe("inbound classification and its evidence", () => {
     expect(stop).toMatchObject({ kind: "unsubscribe", evidence: { rule: "asks_to_be_removed", phrase: "remove me" } });
   });
 
-  it("a reply names the threading header that matched it; mail that answers none of ours is ignored", async () => {
+  it("a reply names the threading header that matched it; mail that answers none of ours is left to a sender match", async () => {
     const c = await classifyInbound(replyTo(m), t);
     expect(c).toMatchObject({ kind: "reply", evidence: { rule: "threaded_reply", header: `In-Reply-To: ${m.message_id_header}` } });
     expect(c.headerId).toMatch(/^<r-.+@mail\.test>$/);
-    expect((await classifyInbound("From: a@b.test\r\nSubject: hello\r\n\r\nhi", t)).kind).toBe("ignored");
+    // No id of ours: a person's words go on with no ids, for recordInbound to match by sender or drop
+    // (test/replies/sender-match.test.ts); an automatic answer is ignored at once.
+    expect(await classifyInbound("From: a@b.test\r\nSubject: hello\r\n\r\nhi", t)).toMatchObject({
+      kind: "reply",
+      ids: [],
+      evidence: { rule: "sender_match" },
+    });
+    const auto = await classifyInbound("From: a@b.test\r\nSubject: hello\r\nAuto-Submitted: auto-replied\r\n\r\nI am out of office", t);
+    expect(auto).toMatchObject({ kind: "ignored", evidence: { rule: "not_a_reply_to_our_email" } });
   });
 
   it("one of our own follow-ups, read back from an inbox we poll, is ignored: its footer is no unsubscribe request", async () => {

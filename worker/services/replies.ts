@@ -102,20 +102,109 @@ async function findTarget(d: Db, ids: string[], mailboxId?: string): Promise<Tar
 }
 
 /**
+ * The mailbox an email came in to (the email() handler's envelope recipient): only when exactly one
+ * team has that address connected, as a sender match must never cross teams.
+ */
+async function mailboxAt(d: Db, address: string | undefined): Promise<{ id: string } | null> {
+  const email = address?.trim().toLowerCase();
+  if (!email) return null;
+  const rows = await d
+    .select({ id: mailboxes.id, teamId: mailboxes.teamId })
+    .from(mailboxes)
+    .where(sql`lower(${mailboxes.email}) = ${email} AND ${mailboxes.status} <> 'removed'`);
+  return new Set(rows.map((r) => r.teamId)).size === 1 && rows.length === 1 ? rows[0]! : null;
+}
+
+/**
+ * The newest email `mailboxId` sent to a live contact of its team whose address is `sender`, in a run
+ * still open. None when the sender is one of our own mailboxes (a teammate's address is also a contact:
+ * a colleague's note to the rep is not the prospect answering).
+ */
+async function findBySender(
+  d: Db,
+  sender: string,
+  mailboxId: string,
+): Promise<(Omit<Target, "fromEmail"> & { mailboxEmail: string }) | null> {
+  const from = sender.trim().toLowerCase();
+  if (!from.includes("@")) return null;
+  const [mb] = await d.select({ teamId: mailboxes.teamId }).from(mailboxes).where(eq(mailboxes.id, mailboxId));
+  if (!mb) return null;
+  const [ours] = await d
+    .select({ id: mailboxes.id })
+    .from(mailboxes)
+    .where(and(eq(mailboxes.teamId, mb.teamId), sql`lower(${mailboxes.email}) = ${from}`))
+    .limit(1);
+  if (ours) return null;
+  const [m] = await d
+    .select({
+      teamId: messages.teamId,
+      sequenceId: messages.sequenceId,
+      enrollmentId: messages.enrollmentId,
+      contactId: messages.contactId,
+      messageId: messages.id,
+      mailboxId: messages.mailboxId,
+      stepId: messages.stepId,
+      toEmail: messages.toEmail,
+      settings: sequences.settings,
+      mailboxEmail: mailboxes.email,
+    })
+    .from(messages)
+    .innerJoin(mailboxes, and(eq(mailboxes.id, messages.mailboxId), eq(mailboxes.teamId, messages.teamId)))
+    .innerJoin(contacts, and(eq(contacts.id, messages.contactId), eq(contacts.teamId, messages.teamId)))
+    .innerJoin(enrollments, and(eq(enrollments.id, messages.enrollmentId), eq(enrollments.teamId, messages.teamId)))
+    .innerJoin(sequences, and(eq(sequences.id, messages.sequenceId), eq(sequences.teamId, messages.teamId)))
+    .where(
+      and(
+        // From the team's contacts of the address (contacts_team_email_idx) to their emails (messages_contact_sent_idx).
+        eq(contacts.teamId, mb.teamId),
+        sql`lower(${contacts.email}) = ${from}`,
+        eq(messages.mailboxId, mailboxId),
+        isNull(contacts.deletedAt),
+        sql`${enrollments.status} IN ('active', 'paused', 'held')`,
+        sql`${messages.sentAt} IS NOT NULL`,
+      ),
+    )
+    .orderBy(desc(messages.sentAt))
+    .limit(1);
+  return m ?? null;
+}
+
+/**
  * An inbound email (from the email() handler or reply polling), already classified: matched to the
  * email it answers, stored once per team (a repeat changes nothing), and its effect applied.
  * A soft bounce schedules the next try; the one after the last try counts as a hard bounce.
  */
-export async function recordInbound(env: Env, d: Db, c: Classified, t = now(), polledMailboxId?: string): Promise<InboundResult> {
+export async function recordInbound(
+  env: Env,
+  d: Db,
+  c: Classified,
+  t = now(),
+  polledMailboxId?: string,
+  receivedBy?: string,
+): Promise<InboundResult> {
   const none: InboundResult = { kind: "ignored", inboundId: null, messageId: null, enrollmentId: null };
-  if (c.kind === "ignored" || !c.ids.length) return none;
-  // A polled inbox holds the answers to its own emails: what it finds about another mailbox's (another
-  // team's, when the same person is a contact there) is that mailbox's to handle, never this one's.
-  const found = await findTarget(d, c.ids, polledMailboxId);
+  if (c.kind === "ignored") return none;
+  let evidence = c.evidence;
+  let found: (Omit<Target, "fromEmail"> & { mailboxEmail?: string }) | null;
+  if (c.ids.length) {
+    // A polled inbox holds the answers to its own emails: what it finds about another mailbox's (another
+    // team's, when the same person is a contact there) is that mailbox's to handle, never this one's.
+    found = await findTarget(d, c.ids, polledMailboxId);
+  } else {
+    // No threading header (classifyInbound passes only a person's reply or removal request so): matched,
+    // as Outreach and Apollo do, by its sender being a contact this very mailbox emails in an open run.
+    const mailbox = polledMailboxId ? { id: polledMailboxId } : await mailboxAt(d, receivedBy);
+    found = mailbox ? await findBySender(d, c.from, mailbox.id) : null;
+    if (found)
+      evidence = {
+        ...evidence,
+        header: `From: ${c.from}`,
+        phrase: `No In-Reply-To or References: matched by its sender, a contact in an open run emailed from ${found.mailboxEmail}`,
+      };
+  }
   if (!found) return none;
   const target: Target = { ...found, fromEmail: c.from };
   let kind: InboundClassification = c.kind;
-  let evidence = c.evidence;
   let retryAttempt = 0;
   if (kind === "bounce_soft") {
     // A block (5.7.x / 5.4.x: the receiving server refused us, by policy or a blocklist) says nothing

@@ -13,7 +13,10 @@ export const OOO_DEFAULT_MS = 7 * DAY;
 
 export interface Classified {
   kind: InboundClassification | "ignored";
-  /** Our Message-IDs it answers (threading headers, or the returned headers of a bounce report). */
+  /**
+   * Our Message-IDs it answers (threading headers, or the returned headers of a bounce report). None on
+   * a person's reply or removal request without threading headers: recordInbound matches it by sender.
+   */
   ids: string[];
   evidence: InboundEvidence;
   returnAt?: number;
@@ -342,7 +345,11 @@ async function classify(raw: ArrayBuffer | string, t: number): Promise<Classifie
     : referenced.length
       ? `References: ${referenced[referenced.length - 1]}`
       : undefined;
-  if (!ids.length) return { ...base, kind: "ignored", ids, snippet, evidence: { rule: "not_a_reply_to_our_email" } };
+  // No id of ours (a client that drops the threading headers, or the person writing afresh to the rep):
+  // only a person's own words go on, as a reply or a removal request recordInbound may match by its
+  // sender; an automatic answer with no thread is not known to answer us.
+  const unthreaded = !ids.length;
+  const ignoredUnthreaded = { ...base, kind: "ignored" as const, ids, snippet, evidence: { rule: "not_a_reply_to_our_email" } };
   const auto = header(h, "auto-submitted").toLowerCase();
   const autoHeader =
     auto && auto !== "no"
@@ -365,6 +372,7 @@ async function classify(raw: ArrayBuffer | string, t: number): Promise<Classifie
       ? "X-Autoresponse"
       : undefined;
   const weakOoo = !autoHeader && !lead && weakHeader ? OOO_PHRASE.exec(fresh || body)?.[0] : undefined;
+  if (unthreaded && (autoHeader || lead || weakOoo)) return ignoredUnthreaded;
   if (autoHeader || lead || weakOoo) {
     const oooPhrase = OOO_PHRASE.exec(lead)?.[0] ?? OOO_PHRASE.exec(fresh || body)?.[0];
     const back = returnDate(`${lead}\n${fresh || body}`, t);
@@ -394,5 +402,11 @@ async function classify(raw: ArrayBuffer | string, t: number): Promise<Classifie
       snippet,
       evidence: { rule: "asks_to_be_removed", phrase: unsub, ...(thread ? { header: thread } : {}) },
     };
-  return { ...base, kind: "reply", ids, snippet, evidence: { rule: "threaded_reply", ...(thread ? { header: thread } : {}) } };
+  return {
+    ...base,
+    kind: "reply",
+    ids,
+    snippet,
+    evidence: { rule: unthreaded ? "sender_match" : "threaded_reply", ...(thread ? { header: thread } : {}) },
+  };
 }
