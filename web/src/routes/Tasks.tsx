@@ -1,6 +1,6 @@
 import { A, createAsync, useIsRouting, useSearchParams } from "@solidjs/router";
 import { createSignal, For, Show } from "solid-js";
-import { CALL_OUTCOMES, type CallOutcome, type Task, type TaskView } from "../api";
+import { CALL_OUTCOMES, type CallOutcome, type Task, type TaskTypeFilter, type TaskView } from "../api";
 import { useWrite } from "../actions";
 import { Badge } from "../components/Badge";
 import { useCopy } from "../components/CopyField";
@@ -15,6 +15,7 @@ import { tabId, tabPanelId, Tabs } from "../components/Tabs";
 import { TaskEmailSend } from "../components/TaskEmailSend";
 import { formatDay, formatFull, formatNumber, formatRelative, localInputToMs, msToLocalInput } from "../format";
 import { finishTaskAction, getTasks, logCallAction, updateTaskAction } from "../queries/tasks";
+import { getSequences } from "../queries/sequences";
 import { getUsers } from "../queries/users";
 import "./Tasks.css";
 import { usePageTitle } from "../title";
@@ -36,6 +37,79 @@ const EMPTY: Record<Exclude<TaskView, "open">, { title: string; text: string }> 
   upcoming: { title: "Nothing coming up", text: "Tasks for later days appear here once a contact reaches a manual step." },
   done: { title: "Nothing done yet", text: "Completed and skipped tasks are listed here, most recent first." },
 };
+
+/** The type filter's choices, as the API groups them (LinkedIn's three steps are one kind of work). */
+const TYPES: { id: TaskTypeFilter; label: string }[] = [
+  { id: "call", label: "Calls" },
+  { id: "linkedin", label: "LinkedIn" },
+  { id: "task", label: "To-dos" },
+  { id: "manual_email", label: "Manual emails" },
+];
+
+/** Every sequence you may see, for the filter: all pages of them, as a team's may pass one page. */
+async function allSequences() {
+  const all = [];
+  for (let page = 1; ; page++) {
+    const r = await getSequences({ page, per_page: 100, status: "all" });
+    all.push(...r.sequences);
+    if (page >= r.pagination.total_pages) break;
+  }
+  return all;
+}
+
+/** The queue's filters, kept in the URL (?type=, ?sequence_id=) so a reload or a shared link keeps them. */
+function TaskFilters(props: {
+  type: TaskTypeFilter | undefined;
+  sequenceId: string | undefined;
+  onChange: (f: { type?: TaskTypeFilter | undefined; sequence_id?: string | undefined }) => void;
+}) {
+  const sequences = createAsync(() => allSequences().catch(() => undefined));
+  // A sequence named in the URL that isn't listed (still loading, or not yours to see) stays selected, by id.
+  const unlisted = () => !!props.sequenceId && !sequences()?.some((s) => s.id === props.sequenceId);
+  return (
+    <div class="task-filters">
+      <label class="inline-select">
+        <span>Type</span>
+        <select
+          data-testid="task-type-filter"
+          onChange={(e) => props.onChange({ type: (e.currentTarget.value || undefined) as TaskTypeFilter })}
+        >
+          {/* Each option says whether it is the one: a value set before the options render is lost. */}
+          <option value="" selected={!props.type}>
+            All types
+          </option>
+          <For each={TYPES}>
+            {(t) => (
+              <option value={t.id} selected={t.id === props.type}>
+                {t.label}
+              </option>
+            )}
+          </For>
+        </select>
+      </label>
+      <label class="inline-select">
+        <span>Sequence</span>
+        <select data-testid="task-sequence-filter" onChange={(e) => props.onChange({ sequence_id: e.currentTarget.value || undefined })}>
+          <option value="" selected={!props.sequenceId}>
+            All sequences
+          </option>
+          <Show when={unlisted()}>
+            <option value={props.sequenceId} selected>
+              {sequences() ? "A sequence you can't see" : "Loading…"}
+            </option>
+          </Show>
+          <For each={sequences() ?? []}>
+            {(s) => (
+              <option value={s.id} selected={s.id === props.sequenceId}>
+                {s.name}
+              </option>
+            )}
+          </For>
+        </select>
+      </label>
+    </div>
+  );
+}
 
 /** Verb for the task's main action, so the button says what you're about to do. */
 const doLabel = (type: string) =>
@@ -365,7 +439,12 @@ export default function Tasks() {
     VIEWS.some((v) => v.id === params.view) ? (params.view as Exclude<TaskView, "open">) : "due_today";
   const assignee = (): "me" | "all" => (params.who === "all" ? "all" : "me");
   const page = () => Math.max(1, Number(params.page) || 1);
-  const result = createAsync(() => getTasks({ page: page(), per_page: 25, view: view(), assignee: assignee() }));
+  const type = () => TYPES.find((t) => t.id === params.type)?.id;
+  const sequenceId = () => (typeof params.sequence_id === "string" && params.sequence_id) || undefined;
+  const filtered = () => !!type() || !!sequenceId();
+  const result = createAsync(() =>
+    getTasks({ page: page(), per_page: 25, view: view(), assignee: assignee(), type: type(), sequence_id: sequenceId() }),
+  );
   const [gone, setGone] = createSignal<Set<string>>(new Set());
   const finish = useWrite(finishTaskAction, {
     done: (r, t, how) => resultWords(t, r?.task, how === "complete" ? "Done" : "Skipped"),
@@ -404,6 +483,7 @@ export default function Tasks() {
           />
         }
       />
+      <TaskFilters type={type()} sequenceId={sequenceId()} onChange={(f) => setParams({ ...f, page: undefined })} />
       <Tabs
         label="Task views"
         tabs={VIEWS.map((v) => ({ id: v.id, label: label(v.id, v.label) }))}
@@ -421,6 +501,7 @@ export default function Tasks() {
           empty={
             <EmptyState icon={view() === "done" ? "check" : "tasks"} title={EMPTY[view()].title}>
               {EMPTY[view()].text}
+              {filtered() ? " Only tasks of the type and sequence chosen above are listed." : ""}
               {assignee() === "me" ? " Switch to “Everyone” to see your team's." : ""}
             </EmptyState>
           }
