@@ -54,7 +54,7 @@ const REASONS: Record<string, { label: string; fix: string }> = {
   interrupted: { label: "Interrupted before it finished", fix: "The next run tries again." },
   gave_up: {
     label: "Given up after repeated interruptions",
-    fix: "Its run was interrupted on every try, so it added nobody (a job it had committed was cancelled, its credits returned).",
+    fix: "Its run was interrupted on every try, so it added nobody.",
   },
   workflow_off: {
     label: "Interrupted, and the workflow was off when it would have been tried again",
@@ -101,9 +101,22 @@ export function retryText(r: Pick<WorkflowRun, "status" | "trigger" | "attempts"
   return `Not tried again (after ${tries}): this change won't add the contact.`;
 }
 
-/** A run's reason as its log line reads it: one given up names how many interrupted tries it had. */
+/**
+ * A run's reason as its log line reads it: one given up names how many tries it had (not "interrupted tries": a
+ * change run's earlier tries may have failed otherwise, an internal error).
+ */
 export function runReasonLabel(code: string, attempts: number) {
-  return code === "gave_up" ? `Gave up after ${attempts} interrupted tries` : reasonText(code).label;
+  return code === "gave_up" ? `Gave up after ${attempts} ${attempts === 1 ? "try" : "tries"}` : reasonText(code).label;
+}
+
+/**
+ * A run's reason's fix as its log line reads it: a given-up run names the job it cancelled only when it had one (a run
+ * whose ticks all died before committing a job has none).
+ */
+export function runReasonFix(r: Pick<WorkflowRun, "reason" | "job_id">): string {
+  const code = r.reason ?? "";
+  if (code === "gave_up" && r.job_id) return `${reasonText(code).fix} The job it had committed was cancelled, its credits returned.`;
+  return reasonText(code).fix;
 }
 
 export function reasonText(code: string) {
@@ -268,9 +281,9 @@ export function RunCounts(props: { run: WorkflowRun }) {
 }
 
 /** The reason a run added nobody, with its fix as help text (and, for a failed change run, whether it's tried again). */
-export function RunReason(props: { run: Pick<WorkflowRun, "reason" | "status" | "trigger" | "attempts" | "will_retry"> }) {
+export function RunReason(props: { run: Pick<WorkflowRun, "reason" | "status" | "trigger" | "attempts" | "will_retry" | "job_id"> }) {
   const retry = () => retryText(props.run);
-  const fix = (c: string) => (retry() && TRIED_AGAIN.has(c) ? "" : reasonText(c).fix);
+  const fix = (c: string) => (retry() && TRIED_AGAIN.has(c) ? "" : runReasonFix(props.run));
   return (
     <Show when={props.run.reason}>
       {(c) => (
