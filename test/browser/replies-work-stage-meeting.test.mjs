@@ -88,4 +88,22 @@ describe("replies: working a reply from the read dialog", () => {
     assert.equal(contact.stage_id ?? contact.stage?.id, interested.id);
     assert.equal((await get(admin, `/contacts/${reply.contact.id}/meetings`)).meetings.length, before + 1);
   });
+
+  it("says when the contact is gone rather than claiming a move", async () => {
+    // The contact deleted since the inbox was read: the endpoint moves nothing and names it in not_found.
+    await page.route(/\/api\/contacts\/stage$/, (route) =>
+      route.fulfill({ json: { updated: 0, not_found: [reply.contact.id], runs_ended: 0 } }),
+    );
+    await page.goto(`${baseUrl}/replies`);
+    const row = page.locator(`tr[data-reply="${reply.id}"]`);
+    await row.waitFor();
+    await row.getByTestId("read-reply").click();
+    const dialog = page.getByTestId("reply-text-dialog");
+    await dialog.getByTestId("reply-full").waitFor();
+    const stages = (await get(admin, "/contact-stages")).contact_stages;
+    await dialog.getByTestId("reply-stage").selectOption(stages.find((s) => s.name === "Not Interested").id);
+    await dialog.getByTestId("reply-set-stage").click();
+    await page.getByText("That contact is gone: nothing changed").waitFor({ timeout: 5000 });
+    assert.equal(await page.getByText(/^Moved to /).count(), 0);
+  });
 });

@@ -1,13 +1,11 @@
 import { createAsync } from "@solidjs/router";
 import { createSignal, For, Show } from "solid-js";
 import { useWrite } from "../../actions";
-import { formatDateTime } from "../../format";
+import { formatDateTime, plural } from "../../format";
 import { getContactStages } from "../../queries/contacts";
 import { markMeetingBookedAction } from "../../queries/meetings";
 import type { Reply } from "../../queries/replies";
 import { setContactStageAction } from "./work";
-
-const plural = (n: number, one: string) => `${n} ${n === 1 ? one : `${one}s`}`;
 
 /**
  * Working a reply where it is read: move its contact to a stage (Interested, Not interested…) and mark
@@ -22,7 +20,10 @@ export function WorkIt(props: { r: Reply }) {
   const move = useWrite(setContactStageAction, {
     done: (res, _c, id) =>
       res &&
-      `Moved to ${stageOf(id)?.name ?? "the stage"}${res.runs_ended ? `: stopped in ${plural(res.runs_ended, "sequence run")}` : ""}`,
+      // A contact deleted since the inbox was read comes back in not_found, with nothing moved.
+      (!res.updated
+        ? "That contact is gone: nothing changed"
+        : `Moved to ${stageOf(id)?.name ?? "the stage"}${res.runs_ended ? `: stopped in ${plural(res.runs_ended, "sequence run")}` : ""}`),
     failed: () => "Couldn't change the stage",
   });
   const meeting = useWrite(markMeetingBookedAction, {
