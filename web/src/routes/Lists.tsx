@@ -11,7 +11,7 @@ import { DataTable } from "../components/DataTable";
 import { FieldError } from "../components/FieldError";
 import { notify } from "../components/Toast";
 import { FormProblems } from "../forms";
-import { formatDate, formatDateTime, formatNumber } from "../format";
+import { formatDate, formatDateTime, formatNumber, plural } from "../format";
 import { createListAction, deleteListAction, getListsPage, renameListAction } from "../queries/lists";
 import { usePageTitle } from "../title";
 import { SearchField } from "../components/SearchField";
@@ -186,7 +186,7 @@ export default function Lists() {
       </Show>
       <SequencePicker
         open={!!adding()}
-        title={`Add “${adding()?.name ?? ""}” (${formatNumber(adding()?.contact_count ?? 0)} contacts) to a sequence`}
+        title={`Add “${adding()?.name ?? ""}” (${plural(adding()?.contact_count ?? 0, "contact")}) to a sequence`}
         onClose={() => setAdding(null)}
         onPick={(s) => {
           const l = adding();
