@@ -80,9 +80,10 @@ interface Target {
 // Enrollment transitions, through the SequenceDO of the enrollment's sequence.
 const sequence = (env: Env, sequenceId: string, teamId: string) => engine.sequence(env, sequenceId, teamId);
 
-async function findTarget(d: Db, ids: string[], mailboxId?: string): Promise<Target | null> {
+async function findTarget(d: Db, ids: string[], mailboxId?: string): Promise<(Target & { matchedId: string }) | null> {
   const [m] = await d
     .select({
+      matchedId: messages.messageIdHeader,
       teamId: messages.teamId,
       sequenceId: messages.sequenceId,
       enrollmentId: messages.enrollmentId,
@@ -185,11 +186,19 @@ export async function recordInbound(
   const none: InboundResult = { kind: "ignored", inboundId: null, messageId: null, enrollmentId: null };
   if (c.kind === "ignored") return none;
   let evidence = c.evidence;
-  let found: (Omit<Target, "fromEmail"> & { mailboxEmail?: string }) | null;
+  let found: (Omit<Target, "fromEmail"> & { mailboxEmail?: string; matchedId?: string }) | null;
   if (c.ids.length) {
     // A polled inbox holds the answers to its own emails: what it finds about another mailbox's (another
     // team's, when the same person is a contact there) is that mailbox's to handle, never this one's.
-    found = await findTarget(d, c.ids, polledMailboxId);
+    const matched = await findTarget(d, c.ids, polledMailboxId);
+    // The classifier named the header's id it would expect; the evidence names the one that matched
+    // (the newest sent of all the ids, or the polled mailbox's own), in the header that held it.
+    if (matched && /^(?:In-Reply-To|References): /.test(evidence.header ?? ""))
+      evidence = {
+        ...evidence,
+        header: `${c.inReplyTo?.includes(matched.matchedId) ? "In-Reply-To" : "References"}: ${matched.matchedId}`,
+      };
+    found = matched;
   } else {
     // No threading header (classifyInbound passes only a person's reply or removal request so): matched,
     // as Outreach and Apollo do, by its sender being a contact this very mailbox emails in an open run.

@@ -21,6 +21,8 @@ export interface Classified {
   evidence: InboundEvidence;
   returnAt?: number;
   bounceStatus?: string;
+  /** Those of `ids` its In-Reply-To holds (the rest came from References): which header matched is told by it. */
+  inReplyTo?: string[];
   /** The inbound email's own Message-ID (a hash of it when it has none): handled once per team. */
   headerId: string;
   from: string;
@@ -399,6 +401,7 @@ async function classify(raw: ArrayBuffer | string, t: number): Promise<Classifie
       ...base,
       kind: "unsubscribe",
       ids,
+      inReplyTo,
       snippet,
       evidence: { rule: "asks_to_be_removed", phrase: unsub, ...(thread ? { header: thread } : {}) },
     };
@@ -406,6 +409,7 @@ async function classify(raw: ArrayBuffer | string, t: number): Promise<Classifie
     ...base,
     kind: "reply",
     ids,
+    inReplyTo,
     snippet,
     evidence: { rule: unthreaded ? "sender_match" : "threaded_reply", ...(thread ? { header: thread } : {}) },
   };
