@@ -2,7 +2,18 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { router } from "../lib/openapi";
 import { errorResponses, Id, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 import { isValidTimeZone } from "../services/schedule-time";
-import { CALL_OUTCOMES, finishTask, listTasks, logCall, sendTaskEmail, TASK_TYPE_FILTERS, TASK_VIEWS, updateTask } from "../services/tasks";
+import {
+  BULK_TASKS_MAX,
+  bulkFinishTasks,
+  CALL_OUTCOMES,
+  finishTask,
+  listTasks,
+  logCall,
+  sendTaskEmail,
+  TASK_TYPE_FILTERS,
+  TASK_VIEWS,
+  updateTask,
+} from "../services/tasks";
 
 export const TaskSchema = z
   .object({
@@ -159,7 +170,44 @@ const TaskPatch = z
   .refine((b) => b.due_at !== undefined || b.assignee_id !== undefined, { message: "Send due_at, assignee_id or both", path: ["due_at"] })
   .openapi("TaskPatch");
 
+const BulkBody = z
+  .object({
+    action: z.enum(["complete", "skip"]),
+    task_ids: z
+      .array(z.string().min(1).max(64))
+      .min(1)
+      .max(BULK_TASKS_MAX, `At most ${BULK_TASKS_MAX} tasks at a time`)
+      .openapi({ description: `The tasks (at most ${BULK_TASKS_MAX}; an id repeated is acted on once)` }),
+  })
+  .strict()
+  .openapi("TaskBulk");
+
+const BulkOutcome = z.object({
+  task_id: z.string(),
+  outcome: z.enum(["done", "refused"]),
+  task: TaskDone.shape.task.optional().openapi({ description: "done: as POST /tasks/{id}/{action} answers it" }),
+  code: z.string().optional().openapi({
+    description:
+      "refused: not_found (not a task of yours to see), forbidden (you may not work it), conflict (already done or cancelled), manual_email (complete: a manual email is completed by sending it)",
+  }),
+  reason: z.string().optional().openapi({ description: "refused: why, in words" }),
+});
+
 export const taskRoutes = router()
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/tasks/bulk",
+      tags: ["Tasks"],
+      summary: `Complete or skip up to ${BULK_TASKS_MAX} tasks, each as POST /tasks/{id}/{action} would, answering each one's outcome`,
+      request: { body: jsonBody(BulkBody) },
+      responses: { 200: json(z.object({ outcomes: z.array(BulkOutcome) })), 422: errorResponses[422] },
+    }),
+    async (c) => {
+      const { action, task_ids } = c.req.valid("json");
+      return c.json({ outcomes: await bulkFinishTasks(c.env, c.var.db, c.get("caller"), action, task_ids) }, 200);
+    },
+  )
   .openapi(
     createRoute({
       method: "get",

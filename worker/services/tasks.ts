@@ -4,7 +4,7 @@ import { engine, loadSendContext } from "../../durable-objects/engine";
 import { runEnding } from "../../durable-objects/tasks";
 import { sendingZone } from "../../durable-objects/sequence-config";
 import { batchSql, type Db } from "../db/client";
-import { inList } from "../db/in-list";
+import { inList, notIndexed } from "../db/in-list";
 import { auditLog, contacts, enrollments, mailboxes, messages, sequences, sequenceShares, steps, tasks, users } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
@@ -594,6 +594,50 @@ async function completeByItsEmail(d: Db, task: TaskRow, t: number, from: ("open"
 }
 
 /** A manual email's task sent: the task as finishTask answers it (its run "queued": it moves on once sent), and when the mailbox will send the email. */
+/** Most tasks one bulk request completes or skips (each goes through finishTask, its sequence told one by one). */
+export const BULK_TASKS_MAX = 200;
+
+export type BulkTaskOutcome =
+  { task_id: string; outcome: "done"; task: TaskResult } | { task_id: string; outcome: "refused"; code: string; reason: string };
+
+/**
+ * Completes or skips each of `ids` as POST /tasks/{id}/{action} would (finishTask: the same rights check, the
+ * same timeline entries, the sequence told), answering each one's outcome: one refused doesn't stop the rest.
+ * A manual email is not bulk-completed: completing says it was sent, and it is sent from its own task.
+ */
+export async function bulkFinishTasks(env: Env, d: Db, caller: Caller, action: "complete" | "skip", ids: readonly string[]) {
+  const unique = [...new Set(ids)];
+  // The kinds in one read (one bound parameter for the list, so past D1's 100), the team checked on each row.
+  const kinds = new Map(
+    (
+      await d
+        .select({ id: tasks.id, type: tasks.type })
+        .from(tasks)
+        .where(and(inList(tasks.id, unique), sql`${notIndexed(tasks.teamId)} = ${caller.teamId}`))
+    ).map((r) => [r.id, r.type]),
+  );
+  const out: BulkTaskOutcome[] = [];
+  // One at a time: each tells its contact's sequence, as the single action does.
+  for (const id of unique) {
+    if (action === "complete" && kinds.get(id) === "manual_email") {
+      out.push({
+        task_id: id,
+        outcome: "refused",
+        code: "manual_email",
+        reason: "A manual email is completed by sending it: send it from its task, or skip it",
+      });
+      continue;
+    }
+    try {
+      out.push({ task_id: id, outcome: "done", task: await finishTask(env, d, caller, id, action, {}) });
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      out.push({ task_id: id, outcome: "refused", code: e.code, reason: e.message });
+    }
+  }
+  return out;
+}
+
 export interface TaskSent extends Omit<TaskResult, "run"> {
   run: "queued";
   send_at: number | null;

@@ -1,0 +1,75 @@
+// Completing or skipping many tasks at once (POST /tasks/bulk): each goes through the single action's path
+// (rights, timeline, the sequence told) and is answered on its own; one refused doesn't stop the others.
+// A manual email is not bulk-completed (completing says it was sent): refused with the reason.
+import { beforeEach, describe, expect, it } from "vitest";
+import { now } from "../../worker/lib/clock";
+import { newId } from "../../worker/lib/ids";
+import { client, env, errorOf, fieldsOf, ok } from "../helpers";
+import { HOUR, enroll, makeContacts, makeMailbox, makeSequence, makeTeam, runUntil, sessionFor, startSimulation } from "../fixtures";
+import { onACall } from "./on-a-call";
+
+beforeEach(() => startSimulation());
+
+const taskOf = async (contactId: string) =>
+  (await env.DB.prepare(
+    "SELECT t.id, t.status, e.current_step FROM tasks t JOIN enrollments e ON e.id = t.enrollment_id WHERE t.contact_id = ?",
+  )
+    .bind(contactId)
+    .first<{ id: string; status: string; current_step: number }>())!;
+
+describe("POST /tasks/bulk", () => {
+  it("completes each task as one would, refuses a manual email, another team's task and one already done, each with why", async () => {
+    const x = await onACall(3);
+    const [a, b, c] = x.contacts as [string, string, string];
+    const emailSeq = await makeSequence(x.teamId, x.userId, [{ type: "manual_email", wait: 0 }, { wait: 1 }], null);
+    const [m] = (await makeContacts(x.teamId, 1)) as [string];
+    await enroll(x.teamId, emailSeq.sequenceId, [m], [await makeMailbox(x.teamId, x.userId, { gapSeconds: 0 })]);
+    const other = await onACall(1);
+    await runUntil(now() + HOUR);
+    const [ta, tb, tc, tm, foreign] = await Promise.all([a, b, c, m, other.contacts[0]!].map(taskOf));
+
+    const { outcomes } = await ok(
+      x.api.tasks.bulk.$post({ json: { action: "complete", task_ids: [ta!.id, tb!.id, tm!.id, foreign!.id, ta!.id] } }),
+    );
+    expect(outcomes).toEqual([
+      { task_id: ta!.id, outcome: "done", task: expect.objectContaining({ status: "completed", run: "moved_on" }) },
+      { task_id: tb!.id, outcome: "done", task: expect.objectContaining({ status: "completed", run: "moved_on" }) },
+      { task_id: tm!.id, outcome: "refused", code: "manual_email", reason: expect.stringMatching(/completed by sending it/) },
+      { task_id: foreign!.id, outcome: "refused", code: "not_found", reason: expect.any(String) },
+    ]);
+    await runUntil(now() + 10_000);
+    expect((await taskOf(a)).status).toBe("completed");
+    expect((await taskOf(a)).current_step).toBeGreaterThan(ta!.current_step);
+    expect((await taskOf(b)).status).toBe("completed");
+    expect((await taskOf(m)).status).toBe("open");
+    expect((await taskOf(other.contacts[0]!)).status).toBe("open");
+    expect((await taskOf(c)).status).toBe("open");
+    // On the contact's timeline as a single completion is.
+    const audit = await env.DB.prepare("SELECT count(*) AS n FROM audit_log WHERE target_id = ? AND action = 'task.completed'")
+      .bind(a)
+      .first<{ n: number }>();
+    expect(audit!.n).toBe(1);
+
+    // Skip: the manual email may be skipped; one already completed is refused.
+    const skipped = await ok(x.api.tasks.bulk.$post({ json: { action: "skip", task_ids: [tc!.id, tm!.id, ta!.id] } }));
+    expect(skipped.outcomes.map((o) => [o.task_id, o.outcome, o.code])).toEqual([
+      [tc!.id, "done", undefined],
+      [tm!.id, "done", undefined],
+      [ta!.id, "refused", "conflict"],
+    ]);
+    expect((await taskOf(c)).status).toBe("skipped");
+    expect((await taskOf(m)).status).toBe("skipped");
+  });
+
+  it("takes up to 200 ids (past D1's 100 parameters) and refuses more with 422", async () => {
+    const { teamId, userId } = await makeTeam();
+    const api = client(await sessionFor(teamId, userId)).api;
+    const ids = Array.from({ length: 200 }, () => newId());
+    const { outcomes } = await ok(api.tasks.bulk.$post({ json: { action: "skip", task_ids: ids } }));
+    expect(outcomes).toHaveLength(200);
+    expect(new Set(outcomes.map((o) => o.code))).toEqual(new Set(["not_found"]));
+    const tooMany = await errorOf(await api.tasks.bulk.$post({ json: { action: "skip", task_ids: [...ids, newId()] } }));
+    expect(tooMany.status).toBe(422);
+    expect(fieldsOf(tooMany).map((f) => f.field)).toEqual(["task_ids"]);
+  });
+});
