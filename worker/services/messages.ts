@@ -38,10 +38,13 @@ function statusIs(column: typeof messages.status | typeof teamMessageCounts.stat
  * out-of-office) stamped on an email of the enrollment (replied_at, set as the reply is classified) at or
  * after this one went out. Outreach's mailings list marks a mailing replied the same way. A subquery of
  * the page's own statement, along messages_enrollment_step_uq (enrollment_id first): no read per row.
+ * The unary plus on team_id and replied_at keeps them from driving an index: without statistics for
+ * messages SQLite otherwise chose messages_team_replied_idx (team_id = ? AND replied_at > ?), every reply
+ * the team received since the email went out, for each row of the page.
  */
 const repliedAfter = sql<number | null>`(select min(r.replied_at) from messages r
-  where r.enrollment_id = ${messages.enrollmentId} and r.team_id = ${messages.teamId} and r.reply_kind = 'reply'
-    and r.replied_at >= ${messages.sentAt})`;
+  where r.enrollment_id = ${messages.enrollmentId} and +r.team_id = ${messages.teamId} and r.reply_kind = 'reply'
+    and +r.replied_at >= ${messages.sentAt})`;
 
 /**
  * One page of the team's emails the caller may see, newest first. A filter naming a sequence, mailbox or
