@@ -592,6 +592,11 @@ export function finishTask(id: string, action: "complete" | "skip") {
   return data(api.tasks[":id"][":action"].$post({ param: { id, action }, json: {} }));
 }
 
+/** Completes or skips up to 200 tasks, each as finishTask would: the answer has each one's outcome (done, or refused with why). */
+export function bulkTasks(action: "complete" | "skip", task_ids: string[]) {
+  return data(api.tasks.bulk.$post({ json: { action, task_ids } }));
+}
+
 /** Reschedules (due_at, ms) and/or reassigns an open task. */
 export function updateTask(id: string, patch: { due_at?: number; assignee_id?: string }) {
   return data(api.tasks[":id"].$patch({ param: { id }, json: patch }));
