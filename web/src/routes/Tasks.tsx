@@ -1,6 +1,6 @@
-import { A, createAsync, useIsRouting, useSearchParams } from "@solidjs/router";
+import { A, action, createAsync, useIsRouting, useSearchParams } from "@solidjs/router";
 import { createSignal, For, Show } from "solid-js";
-import { CALL_OUTCOMES, type CallOutcome, type Task, type TaskTypeFilter, type TaskView } from "../api";
+import { bulkTasks, CALL_OUTCOMES, type CallOutcome, type Task, type TaskTypeFilter, type TaskView } from "../api";
 import { useWrite } from "../actions";
 import { Badge } from "../components/Badge";
 import { useCopy } from "../components/CopyField";
@@ -110,6 +110,9 @@ function TaskFilters(props: {
     </div>
   );
 }
+
+/** Bulk complete / skip of the selected tasks; the router re-reads the list after it. */
+const bulkTasksAction = action(bulkTasks, "bulkTasks");
 
 /** Verb for the task's main action, so the button says what you're about to do. */
 const doLabel = (type: string) =>
@@ -464,6 +467,39 @@ export default function Tasks() {
 
   const visible = () => (result()?.tasks ?? []).filter((t) => !gone().has(t.id));
 
+  // The ticked tasks: only those listed now count (another view, page or filter leaves the others out).
+  const [picked, setPicked] = createSignal<Set<string>>(new Set());
+  const selected = () => visible().filter((t) => t.status === "open" && t.can_work && picked().has(t.id));
+  const toggle = (id: string, on: boolean) =>
+    setPicked((s) => {
+      const n = new Set(s);
+      if (on) n.add(id);
+      else n.delete(id);
+      return n;
+    });
+  const bulk = useWrite(bulkTasksAction, {
+    done: (r, how) => {
+      const outcomes = r?.outcomes ?? [];
+      const head = `${formatNumber(outcomes.filter((o) => o.outcome === "done").length)} ${how === "complete" ? "completed" : "skipped"}`;
+      const refused = outcomes.filter((o) => o.outcome === "refused");
+      if (!refused.length) return head;
+      // Why the others were refused, each reason once.
+      return `${head}; ${formatNumber(refused.length)} not: ${[...new Set(refused.map((o) => o.reason))].join("; ")}`;
+    },
+    failed: (how) => `Couldn't ${how} the tasks`,
+  });
+  const runBulk = async (how: "complete" | "skip") => {
+    const r = await bulk.run(
+      how,
+      selected().map((t) => t.id),
+    );
+    if (!r) return;
+    const finished = new Set(r.outcomes.filter((o) => o.outcome === "done").map((o) => o.task_id));
+    setGone((s) => new Set([...s, ...finished]));
+    // The refused stay ticked, so the rep sees which ones are left.
+    setPicked((s) => new Set([...s].filter((id) => !finished.has(id))));
+  };
+
   return (
     <div class="page">
       <PageHeader
@@ -490,6 +526,22 @@ export default function Tasks() {
         selected={view()}
         onSelect={(id) => setParams({ view: id === "due_today" ? undefined : id, page: undefined }, { replace: true })}
       />
+      <Show when={selected().length > 0}>
+        <div class="toolbar bulk-bar" role="region" aria-label="Selected tasks" data-testid="tasks-bulk">
+          <strong>{formatNumber(selected().length)} selected</strong>
+          <div class="task-bulk-actions">
+            <button type="button" class="btn btn-primary btn-sm" disabled={bulk.pending()} onClick={() => void runBulk("complete")}>
+              <Icon name="check" size={14} /> Complete
+            </button>
+            <button type="button" class="btn btn-secondary btn-sm" disabled={bulk.pending()} onClick={() => void runBulk("skip")}>
+              <Icon name="skip" size={14} /> Skip
+            </button>
+            <button type="button" class="btn btn-ghost btn-sm" onClick={() => setPicked(new Set<string>())}>
+              Clear selection
+            </button>
+          </div>
+        </div>
+      </Show>
       <section class="tab-panel" role="tabpanel" id={tabPanelId(view())} aria-labelledby={tabId(view())}>
         <DataFrame
           rows={result() && visible()}
@@ -513,7 +565,18 @@ export default function Tasks() {
                   const [panel, setPanel] = createSignal<Panel | null>(null);
                   return (
                     <li class="task-row" classList={{ "task-overdue": t.overdue }}>
-                      <StepIcon type={t.type} />
+                      <div class="task-pick">
+                        <Show when={t.status === "open" && t.can_work}>
+                          <input
+                            type="checkbox"
+                            checked={picked().has(t.id)}
+                            onChange={(e) => toggle(t.id, e.currentTarget.checked)}
+                            aria-label={`Select ${doLabel(t.type)} with ${t.contact?.name ?? "contact"}`}
+                            data-testid="task-select"
+                          />
+                        </Show>
+                        <StepIcon type={t.type} />
+                      </div>
                       <div class="task-main">
                         <div class="task-title">
                           <strong>{stepMeta(t.type).label}</strong>
