@@ -284,7 +284,8 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
   // A row with an email no contact has is still the person the team knows by name alone (an email-less
   // contact with the same first name, last name and company), who is given the address: matched by
   // email alone, "Cara Diaz, Beta Inc" then "cara@beta.io, Cara Diaz, Beta Inc" made Cara twice.
-  const seekers = unique.filter((g) => g.row.email && !existing.has(g.row.email) && nameKey(g.row));
+  // Not under "leave": giving an existing contact an address is changing it, which that mode says not to do.
+  const seekers = settings.match === "leave" ? [] : unique.filter((g) => g.row.email && !existing.has(g.row.email) && nameKey(g.row));
   const emaillessByName = new Map<string, Found>();
   for (const [i, f] of await nameMatches(
     seekers.map((g) => g.row),
