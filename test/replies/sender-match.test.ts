@@ -1,7 +1,10 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { handleInbound } from "../../worker/inbound";
 import { env } from "../helpers";
-import { makeMailbox, startSimulation } from "../fixtures";
+import { now } from "../../worker/lib/clock";
+import { pollReplies } from "../../worker/services/reply-polling";
+import { HOUR, enroll, makeContacts, makeMailbox, makeSequence, runUntil, startSimulation } from "../fixtures";
+import { control, teamWith } from "../mailboxes/oauth-sign-in";
 import { enrollmentRow, sentFirst, type Sent } from "./mail";
 
 /** A person's email to the rep with no In-Reply-To / References (a client that drops them, or a fresh email). */
@@ -34,6 +37,22 @@ describe("a reply without threading headers", () => {
     expect(evidence.phrase).toContain(`emailed from ${to}`);
     const m = await env.DB.prepare("SELECT reply_kind FROM messages WHERE id = ?").bind(s.m.id).first<{ reply_kind: string }>();
     expect(m!.reply_kind).toBe("reply");
+  });
+
+  it("found by a poll round is matched to the polled mailbox's email to its sender", async () => {
+    const { teamId, userId, account, mailboxId } = await teamWith("google");
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 3, unit: "days" }], null);
+    await enroll(teamId, sequenceId, await makeContacts(teamId, 2), [mailboxId]);
+    await runUntil(now() + HOUR);
+    await pollReplies(env);
+    const sent = (await env.DB.prepare("SELECT * FROM messages WHERE sequence_id = ? ORDER BY to_email").bind(sequenceId).all<Sent>())
+      .results;
+    await control("inbox", { account, raw: fresh(sent[1]!.to_email, account) });
+    expect((await pollReplies(env)).find((o) => o.mailboxId === mailboxId)).toMatchObject({ read: 1, handled: 1 });
+    expect(await enrollmentRow(sent[1]!.enrollment_id)).toMatchObject({ status: "finished", reason: "replied" });
+    expect(await enrollmentRow(sent[0]!.enrollment_id)).toMatchObject({ status: "active" });
+    const [row] = await stored(sent[1]!.id);
+    expect(JSON.parse(row!.evidence).rule).toBe("sender_match");
   });
 
   it("a removal request written afresh suppresses the address", async () => {
