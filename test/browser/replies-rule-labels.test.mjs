@@ -22,6 +22,7 @@ describe("the inbox's evidence says each rule in words", () => {
   for (const [rule, words] of [
     ["dsn_blocked", /Refused by the receiving server's policy/],
     ["forwarded_copy_bounced", /forwarded copy bounced/],
+    ["sender_match", /From a contact this mailbox emails/],
   ]) {
     it(rule, async () => {
       // The first listed email, answered as the server answers it but for its rule.

@@ -56,6 +56,7 @@ const ORDER: ReplyClassification[] = ["reply", "out_of_office", "auto_reply", "b
 
 const RULES: Record<string, string> = {
   threaded_reply: "Answers one of our emails",
+  sender_match: "From a contact this mailbox emails (no thread headers)",
   asks_to_be_removed: "Asks to be removed",
   auto_submitted: "Sent automatically",
   auto_reply_out_of_office: "Automatic out-of-office",
