@@ -46,6 +46,11 @@ const PRIVATE = [
   "172.31.255.254",
   "192.168.1.10",
   "169.254.169.254",
+  "100.64.0.1",
+  "100.127.255.254",
+  "198.18.0.1",
+  "198.19.255.254",
+  "::ffff:100.64.0.1",
   "0.0.0.0",
   "::1",
   "[::1]",
@@ -104,7 +109,18 @@ describe("SMTP connect probes", () => {
   });
 
   it("lets public hosts through to the connection attempt", async () => {
-    for (const host of ["smtp.gmail.com", "203.0.113.5", "172.32.0.1", "11.0.0.1", "2001:db8::25", "[2606:4700::1111]"]) {
+    for (const host of [
+      "smtp.gmail.com",
+      "203.0.113.5",
+      "172.32.0.1",
+      "11.0.0.1",
+      "100.63.255.255",
+      "100.128.0.1",
+      "198.17.255.255",
+      "198.20.0.1",
+      "2001:db8::25",
+      "[2606:4700::1111]",
+    ]) {
       expect({ host, problem: privateHostProblem(host) }).toEqual({ host, problem: undefined });
     }
     const s = await login("rep1@demo.test");

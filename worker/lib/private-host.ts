@@ -24,7 +24,9 @@ function ipv4Private(ip: string): boolean {
     a === 10 ||
     (a === 172 && b >= 16 && b <= 31) ||
     (a === 192 && b === 168) ||
-    (a === 169 && b === 254) // link-local, where cloud metadata services answer
+    (a === 169 && b === 254) || // link-local, where cloud metadata services answer
+    (a === 100 && b >= 64 && b <= 127) || // 100.64.0.0/10: carrier-grade NAT, a provider's internal network
+    (a === 198 && (b === 18 || b === 19)) // 198.18.0.0/15: benchmarking, used inside networks, never routed publicly
   );
 }
 
@@ -52,7 +54,7 @@ function ipv6Private(ip: string): boolean {
 
 /**
  * Why `host` may not be an SMTP server's host, in words, or undefined when it may. Refuses localhost and
- * loopback, private (10/8, 172.16/12, 192.168/16), link-local and metadata (169.254/16, fe80::/10),
+ * loopback, private (10/8, 172.16/12, 192.168/16), carrier-grade NAT (100.64/10), benchmarking (198.18/15), link-local and metadata (169.254/16, fe80::/10),
  * unique-local (fc00::/7) and unspecified (0.0.0.0, ::) addresses, however they are spelled.
  */
 export function privateHostProblem(host: string): string | undefined {
