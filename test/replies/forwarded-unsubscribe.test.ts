@@ -1,6 +1,8 @@
-// "Please remove me" from someone the email was forwarded to: they asked for their own address, not
-// the contact's. Suppressing the address we emailed (the contact, who never asked) left the person who
-// asked emailable; now their address is suppressed, and the contact's run ends as answered (replied).
+// "Please remove me" from an address other than the one emailed. An opt-out errs on the safe side: from
+// an address the team does not know (most often the contact's own phone or other inbox) both the sender's
+// address and the one emailed are suppressed and the runs end as unsubscribed; only when the sender is
+// another live contact of the team (a colleague the email was forwarded to) is their address alone
+// suppressed, the contact, who never asked, staying emailable and the run ending as answered (replied).
 import { beforeEach, describe, expect, it } from "vitest";
 import { handleInbound } from "../../worker/inbound";
 import { client, env, ok } from "../helpers";
@@ -22,9 +24,9 @@ const contactOf = (id: string) =>
 describe("an unsubscribe request from someone other than the address emailed", () => {
   beforeEach(() => startSimulation());
 
-  it("suppresses the sender's own address, not the contact's, and ends the run as replied; a correction lifts the sender's", async () => {
-    const s = await sentFirst();
-    const boss = `boss-${crypto.randomUUID().slice(0, 8)}@acme.test`;
+  it("from a colleague who is a live contact of the team: their own address only, the run ends as replied; a correction lifts it", async () => {
+    const s = await sentFirst({ n: 2 });
+    const boss = s.sent[1]!.to_email;
     const r = await handleInbound(env, replyTo(s.m, { body: REMOVE, from: boss }));
     expect(r.kind).toBe("unsubscribe");
     expect(await suppressed(s.teamId, s.m.to_email)).toEqual([]);
@@ -44,6 +46,29 @@ describe("an unsubscribe request from someone other than the address emailed", (
       }),
     );
     expect(await suppressed(s.teamId, boss)).toEqual([]);
+    expect(await enrollmentRow(s.m.enrollment_id)).toMatchObject({ status: "active" });
+  });
+
+  it("from an address the team does not know (the contact's other inbox): both addresses suppressed, the run unsubscribed; a correction lifts both", async () => {
+    const s = await sentFirst();
+    const phone = `jane-${crypto.randomUUID().slice(0, 8)}@phone.test`;
+    const r = await handleInbound(env, replyTo(s.m, { body: "unsubscribe", from: phone }));
+    expect(r.kind).toBe("unsubscribe");
+    expect(await suppressed(s.teamId, s.m.to_email)).toEqual(["unsubscribed"]);
+    expect(await suppressed(s.teamId, phone)).toEqual(["unsubscribed"]);
+    expect((await contactOf(s.m.contact_id))!.unsubscribed_at).not.toBeNull();
+    expect(await enrollmentRow(s.m.enrollment_id)).toMatchObject({ status: "finished", reason: "unsubscribed" });
+    const m = await env.DB.prepare("SELECT unsubscribed_at FROM messages WHERE id = ?").bind(s.m.id).first();
+    expect(m).toMatchObject({ unsubscribed_at: expect.any(Number) });
+
+    await ok(
+      client(s.session).api.replies[":id"].classification.$post({
+        param: { id: r.inboundId! },
+        json: { classification: "auto_reply", confirm: true },
+      }),
+    );
+    expect(await suppressed(s.teamId, s.m.to_email)).toEqual([]);
+    expect(await suppressed(s.teamId, phone)).toEqual([]);
     expect(await enrollmentRow(s.m.enrollment_id)).toMatchObject({ status: "active" });
   });
 

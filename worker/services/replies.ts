@@ -465,16 +465,31 @@ async function applyEffect(
     effect.enrollments!.push(...(await finishRemembering(env, d, sequenceId, x.teamId, ids, reason)));
   const sender = x.fromEmail?.trim().toLowerCase() ?? "";
   if (kind === "unsubscribe" && sender.includes("@") && sender !== x.toEmail.toLowerCase()) {
-    // Someone else asked to be removed (the email was forwarded, and its reader answered): they asked for
-    // their own address, so that one is suppressed, not the contact's, who never asked. For the run it
-    // is an answer to the email, as anyone's reply in the thread is: it finishes as replied.
+    // A removal request from an address other than the one emailed: the sender's own address is always
+    // suppressed. Most often it is the contact writing from another address of theirs (a phone, a
+    // personal inbox): their request is for the address we emailed too, and an opt-out errs on the safe
+    // side, so that one is suppressed and their runs end as unsubscribed. Only when the sender is another
+    // live contact of the team (a colleague we know, the email forwarded to them) did they ask for their
+    // own address alone: the contact, who never asked, stays emailable and the run ends as answered.
     const [own] = await d
       .insert(suppressions)
       .values({ id: newId(), teamId: x.teamId, email: sender, reason: "unsubscribed", source: "reply", createdAt: t })
       .onConflictDoNothing()
       .returning({ id: suppressions.id });
     if (own) effect.senderSuppressed = { email: sender, id: own.id };
-    kind = "reply";
+    const [colleague] = await d
+      .select({ id: contacts.id })
+      .from(contacts)
+      .where(
+        and(
+          eq(contacts.teamId, x.teamId),
+          sql`lower(${contacts.email}) = ${sender}`,
+          isNull(contacts.deletedAt),
+          sql`${contacts.id} <> ${x.contactId}`,
+        ),
+      )
+      .limit(1);
+    if (colleague) kind = "reply";
   }
   if (kind === "reply" || kind === "out_of_office") {
     // The first answer to an email is what the reports count as its reply (or out-of-office), dated
@@ -1380,7 +1395,11 @@ function describe(e: InboundEffect): string[] {
   for (const x of e.enrollments ?? []) out.push(`Enrollment ${x.id} ${x.action === "finish" ? "finished" : "paused"} (${x.reason})`);
   if (e.suppressed) out.push(`Address suppressed (${e.suppressed})`);
   if (e.senderSuppressed)
-    out.push(`Sender's address suppressed (${e.senderSuppressed.email}): not the contact's, who was not the one asking`);
+    out.push(
+      e.suppressed
+        ? `Sender's address suppressed too (${e.senderSuppressed.email}): the request came from another address`
+        : `Sender's address suppressed (${e.senderSuppressed.email}): a colleague's request, not the contact's`,
+    );
   if (e.contactMarked) out.push(`Contact marked ${e.contactMarked}`);
   if (e.stageFrom !== undefined) out.push("Contact moved to the Replied stage");
   if (e.messageStatusFrom) out.push("Email marked bounced");
