@@ -593,9 +593,14 @@ async function completeByItsEmail(d: Db, task: TaskRow, t: number, from: ("open"
   return row;
 }
 
+/**
+ * Most tasks one bulk request completes or skips: a page's worth (per_page is at most 100). Each goes through
+ * finishTask, a few D1 queries and a call to its sequence's object one after another, so 100 keeps a request
+ * well inside Workers' 1,000 subrequests.
+ */
+export const BULK_TASKS_MAX = 100;
+
 /** A manual email's task sent: the task as finishTask answers it (its run "queued": it moves on once sent), and when the mailbox will send the email. */
-/** Most tasks one bulk request completes or skips (each goes through finishTask, its sequence told one by one). */
-export const BULK_TASKS_MAX = 200;
 
 export type BulkTaskOutcome =
   { task_id: string; outcome: "done"; task: TaskResult } | { task_id: string; outcome: "refused"; code: string; reason: string };
