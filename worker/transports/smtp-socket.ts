@@ -1,6 +1,8 @@
 // The wire level of the SMTP client: one TCP socket from `cloudflare:sockets`, reading whole
 // (possibly multi-line) replies and writing commands, every step bounded by a timeout.
 import { connect } from "cloudflare:sockets";
+import { env as workerEnv } from "cloudflare:workers";
+import { privateHostProblem } from "../lib/private-host";
 
 export type Security = "tls" | "starttls" | "none";
 
@@ -48,7 +50,18 @@ export class SmtpSocket {
    * Opens the TCP connection (with TLS from the first byte for "tls"). "starttls" must be requested
    * here already: workerd only allows socket.startTls() on sockets opened that way.
    */
-  static async open(host: string, port: number, security: Security, timeoutMs: number): Promise<SmtpSocket> {
+  static async open(
+    host: string,
+    port: number,
+    security: Security,
+    timeoutMs: number,
+    appEnv: string | undefined = (workerEnv as { APP_ENV?: string }).APP_ENV,
+  ): Promise<SmtpSocket> {
+    // Checked here, where every connection starts (a mailbox's connect, its test email, each send), not
+    // only when settings are saved: a mailbox saved before a range was refused still names it. Only the
+    // tests (APP_ENV=test) reach their local SMTP servers.
+    const problem = appEnv === "test" ? undefined : privateHostProblem(host);
+    if (problem) throw new SmtpConnectionError(problem);
     const secureTransport = security === "tls" ? "on" : security === "starttls" ? "starttls" : "off";
     const socket = connect({ hostname: host, port }, { secureTransport, allowHalfOpen: false });
     const conn = new SmtpSocket(socket, timeoutMs);
