@@ -9,7 +9,8 @@ import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { authorize, mailboxFor, sequenceFor, teamUser, visibleSequence, workflowAllows, workflowFor } from "./access";
 import { auditEntry } from "./audit";
-import { commitAddContacts, endJob } from "./add-contacts/jobs";
+import { commitAddContacts } from "./add-contacts/jobs";
+import { settleJobStatements } from "./credits";
 import { PLAN_PAGE, type AddContactsRequest } from "./add-contacts/request";
 import { MAX_SEARCH_WORDS, peopleWhere, words, type PeopleFilters } from "./people-search";
 import { assertWorkflowCanRun } from "./state-preconditions";
@@ -1179,26 +1180,45 @@ async function checkChanges(env: Env, d: Db, w: WorkflowRow) {
  * A workflow turned on again before this tick's look has its run retried, which starts the job (commitRun).
  */
 async function endUnretriedJobs(d: Db) {
+  // The run nothing will retry: failed without a job, given up or its workflow no longer on with its trigger. Asked
+  // again by the cancel itself (below), not only by this read: a workflow turned on since, whose overlapping tick
+  // reclaimed the run, starts the job, and a cancel behind its back left the run completed with a cancelled job.
+  const unretried = (r: string) =>
+    sql.raw(`${r}.status = 'failed' AND ${r}.job_id IS NULL AND ${r}.reason IN ('interrupted', 'gave_up')
+       AND (${r}.reason = 'gave_up' OR NOT EXISTS (SELECT 1 FROM workflows w WHERE w.id = ${r}.workflow_id AND w.active = 1
+              AND w.trigger_kind = CASE WHEN ${r}.change_id IS NOT NULL THEN 'change' ELSE 'schedule' END))`);
   const stranded = await d.all<{ id: string; reason: string; attempts: number }>(sql`
     SELECT r.id, r.reason, r.attempts FROM jobs j CROSS JOIN workflow_runs r ON r.id = j.id AND r.team_id = j.team_id
      -- From the jobs still preparing (jobs_status_run_idx: a few at any time), each to its run by id (a run's job
      -- takes its id): not through the failed runs without a job, which pile up for good.
-     WHERE j.status = 'preparing' AND r.status = 'failed' AND r.job_id IS NULL AND r.reason IN ('interrupted', 'gave_up')
-       AND (r.reason = 'gave_up' OR NOT EXISTS (SELECT 1 FROM workflows w WHERE w.id = r.workflow_id AND w.active = 1
-              AND w.trigger_kind = CASE WHEN r.change_id IS NOT NULL THEN 'change' ELSE 'schedule' END))
+     WHERE j.status = 'preparing' AND ${unretried("r")}
      LIMIT 50`);
   for (const r of stranded) {
     const why =
       r.reason === "gave_up"
         ? `Not started: the workflow run that committed it was interrupted ${r.attempts} times and given up`
         : "Not started: the workflow run that committed it was interrupted, and the workflow is off";
-    // The job first (only from preparing: a retry may have started it since): a death between the two leaves the run
-    // without its job, not a job cancelled behind a run that would start it.
-    await endJob(d, r.id, "cancelled", ["preparing"], `${why} (the credits held for it are returned)`);
-    await d
-      .update(workflowRuns)
-      .set({ jobId: r.id, reason: r.reason === "gave_up" ? "gave_up" : "workflow_off" })
-      .where(and(eq(workflowRuns.id, r.id), eq(workflowRuns.status, "failed"), isNull(workflowRuns.jobId)));
+    // One transaction: the job cancelled (only from preparing, and only while its run is still one nothing retries),
+    // its hold returned, and the run naming it, so no retry (retryDue: a run without its job) can reclaim the run
+    // between the cancel and the run's write and then find its job cancelled.
+    await batchSql(d, [
+      sql`UPDATE jobs SET status = 'cancelled', error = ${`${why} (the credits held for it are returned)`},
+            finished_at = coalesce(finished_at, ${now()})
+          WHERE id = ${r.id} AND status = 'preparing'
+            AND EXISTS (SELECT 1 FROM workflow_runs r WHERE r.id = jobs.id AND r.team_id = jobs.team_id AND ${unretried("r")})`,
+      ...settleJobStatements(r.id),
+      d
+        .update(workflowRuns)
+        .set({ jobId: r.id, reason: sql`CASE WHEN ${workflowRuns.reason} = 'gave_up' THEN 'gave_up' ELSE 'workflow_off' END` })
+        .where(
+          and(
+            eq(workflowRuns.id, r.id),
+            eq(workflowRuns.status, "failed"),
+            isNull(workflowRuns.jobId),
+            sql`EXISTS (SELECT 1 FROM jobs j WHERE j.id = ${workflowRuns.id} AND j.status = 'cancelled')`,
+          ),
+        ),
+    ]);
   }
 }
 
