@@ -71,7 +71,7 @@ describe("bounce reports", () => {
     for (const [status, diagnostic] of [
       ["5.7.1", "554 5.7.1 Service unavailable; Client host [203.0.113.9] blocked using zen.spamhaus.org"],
       ["5.7.26", "550 5.7.26 Unauthenticated email from sender.test is not accepted due to domain's DMARC policy"],
-      ["5.4.1", "550 5.4.1 Recipient address rejected: Access denied"],
+      ["5.4.6", "554 5.4.6 Hop count exceeded - possible mail loop"],
     ])
       expect(await classifyInbound(report(sentM, { status: status!, diagnostic }), t), status).toMatchObject({
         kind: "bounce_soft",

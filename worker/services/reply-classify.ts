@@ -56,15 +56,29 @@ export function returnDate(text: string, t: number): number | null {
  * as a hard bounce it suppressed them all for our IP's reputation (the send path reads 5.7.x as the
  * mailbox's problem too, transports/smtp-classify.ts).
  */
-export const isBlocked = (status: string) => /^[45]\.[47]\./.test(status);
+export const isBlocked = (status: string, diagnostic = "") => /^[45]\.[47]\./.test(status) && !NAMES_RECIPIENT.test(diagnostic);
+
+/**
+ * A server's words that the address itself is refused, whatever its status code: Exchange Online answers
+ * a nonexistent recipient "550 5.4.1 Recipient address rejected: Access denied", many servers
+ * "550 5.7.1 … User unknown". Such a x.4.x / x.7.x is no policy block: the address is dead (hard).
+ */
+const NAMES_RECIPIENT =
+  /recipient address rejected|user unknown|does not exist|no such user|mailbox unavailable|address not found|invalid recipient/i;
 
 /**
  * Soft: the address exists but could not take the email now (a 4.x.x reported as failed, a full
- * mailbox, 5.2.2), or the receiving server refused the sender (isBlocked): retried before it counts.
- * Everything else with a 5 is hard.
+ * mailbox, 5.2.2), or the receiving server refused the sender (isBlocked, read with the server's
+ * `diagnostic`): retried before it counts. Everything else with a 5 is hard.
  */
-export function bounceKind(status: string): "bounce_hard" | "bounce_soft" {
-  return status.startsWith("4.") || status === "5.2.2" || isBlocked(status) ? "bounce_soft" : "bounce_hard";
+export function bounceKind(status: string, diagnostic = ""): "bounce_hard" | "bounce_soft" {
+  return status.startsWith("4.") || status === "5.2.2" || isBlocked(status, diagnostic) ? "bounce_soft" : "bounce_hard";
+}
+
+/** The report's Diagnostic-Code (its folded lines joined), else the server reply its text quotes. */
+function diagnosticOf(head: string): string {
+  const code = /^\s*Diagnostic-Code:[^\n]*(?:\r?\n[ \t]+[^\n]*)*/im.exec(head)?.[0];
+  return code ?? (SMTP_SAID.exec(head) ?? SMTP_LINE.exec(head))?.[0] ?? "";
 }
 
 /**
@@ -287,14 +301,15 @@ async function classify(raw: ArrayBuffer | string, t: number): Promise<Classifie
         },
       };
     if (failed) {
+      const diagnostic = diagnosticOf(head);
       return {
         ...base,
-        kind: bounceKind(status),
+        kind: bounceKind(status, diagnostic),
         ids,
         snippet,
         bounceStatus: status,
         evidence: {
-          rule: isBlocked(status) ? "dsn_blocked" : "dsn_status",
+          rule: isBlocked(status, diagnostic) ? "dsn_blocked" : "dsn_status",
           header: `Status: ${status}${action ? ` (Action: ${action})` : ""}`,
           status,
         },
@@ -311,12 +326,12 @@ async function classify(raw: ArrayBuffer | string, t: number): Promise<Classifie
       const bounceStatus = enhanced ?? code;
       return {
         ...base,
-        kind: enhanced ? bounceKind(enhanced) : code.startsWith("4") ? "bounce_soft" : "bounce_hard",
+        kind: enhanced ? bounceKind(enhanced, line) : code.startsWith("4") ? "bounce_soft" : "bounce_hard",
         ids,
         snippet,
         bounceStatus,
         evidence: {
-          rule: enhanced && isBlocked(enhanced) ? "dsn_blocked" : "smtp_reply_in_report",
+          rule: enhanced && isBlocked(enhanced, line) ? "dsn_blocked" : "smtp_reply_in_report",
           phrase: line.trim().slice(0, 200),
           status: bounceStatus,
         },
