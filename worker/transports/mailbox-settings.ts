@@ -41,6 +41,9 @@ export const POLL_CURSOR_KEYS = [
   "release_pending",
   // When that reconnect was saved: how long the mailbox has waited, shown on the Mailboxes and Home screens.
   "release_pending_at",
+  // When a team admin let the mailbox send without waiting for a reply check that could not start: a round's
+  // failed start does not hold it again until the cursor has started or the mailbox is signed in again.
+  "reply_check_waived_at",
   // A message whose read keeps failing (a timeout every round): its id and how many rounds in a row ended at it.
   "unreadable_id",
   "unreadable_tries",
