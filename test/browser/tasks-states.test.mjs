@@ -119,8 +119,11 @@ describe("tasks: what the row and the toast say", () => {
     const picker = row.getByTestId("task-assignee");
     await picker.locator("option").first().waitFor({ state: "attached" });
     const offered = await picker.locator("option").evaluateAll((os) => os.map((o) => o.value));
-    const expected = users.filter((u) => now.assignable_ids.includes(u.id)).map((u) => u.id);
+    // Its assignee is left out (reassigning to them changes nothing), and the first offered starts chosen: the
+    // picker started at the assignee, who needn't be listed, and a click sent a no-op answered "Reassigned".
+    const expected = users.filter((u) => u.id !== now.assignee_id && now.assignable_ids.includes(u.id)).map((u) => u.id);
     assert.deepEqual(offered, expected);
+    assert.equal(await picker.inputValue(), offered[0]);
     assert.ok(offered.includes(rep1.id));
     assert.ok(!offered.includes(rep2.id), "a user who may only view the sequence is not offered");
 

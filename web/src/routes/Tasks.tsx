@@ -305,8 +305,13 @@ function ChangeTaskButtons(props: { t: Task; open: (p: Panel) => void }) {
 /** Reschedule (a new due time) or Reassign (another user, who must be able to edit the task's sequence: the API says so otherwise). */
 function ChangeTaskForm(props: { t: Task; mode: "reschedule" | "reassign"; close: () => void }) {
   const [at, setAt] = createSignal(suggestedDue(props.t));
-  const [who, setWho] = createSignal(props.t.assignee_id);
   const users = createAsync(() => getUsers());
+  // Those who can take it, the current assignee left out (reassigning to them changes nothing). The select shows
+  // the first of them, so that is what starts chosen: starting at the current assignee, who may not be in the
+  // list, sent a no-op that answered "Reassigned to …".
+  const takers = () => (users()?.users ?? []).filter((u) => u.id !== props.t.assignee_id && props.t.assignable_ids.includes(u.id));
+  const [picked, setWho] = createSignal<string>();
+  const who = () => picked() ?? takers()[0]?.id ?? "";
   const save = useWrite(updateTaskAction, {
     done: (r, _id, patch) =>
       patch.due_at !== undefined
@@ -331,17 +336,20 @@ function ChangeTaskForm(props: { t: Task; mode: "reschedule" | "reassign"; close
             <span class="small muted">Assign to</span>
             <select class="input input-sm" value={who()} onChange={(e) => setWho(e.currentTarget.value)} data-testid="task-assignee">
               {/* Only those who can take it (active, may edit its sequence): anyone else the API refuses. */}
-              <For each={(users()?.users ?? []).filter((u) => props.t.assignable_ids.includes(u.id))}>
-                {(u) => <option value={u.id}>{u.name}</option>}
-              </For>
+              <For each={takers()}>{(u) => <option value={u.id}>{u.name}</option>}</For>
             </select>
+            <Show when={users() && !takers().length}>
+              <span class="small muted" data-testid="task-no-takers">
+                Nobody else can take this task: only active users who may edit its sequence can.
+              </span>
+            </Show>
           </label>
         }
       >
         <DueField label="Due" value={at()} onInput={setAt} testId="task-due-input" />
       </Show>
       <div class="call-log-actions">
-        <button type="submit" class="btn btn-primary btn-sm" disabled={save.pending()}>
+        <button type="submit" class="btn btn-primary btn-sm" disabled={save.pending() || (props.mode === "reassign" && !who())}>
           {props.mode === "reschedule" ? "Save new time" : "Reassign"}
         </button>
         <button type="button" class="btn btn-ghost btn-sm" onClick={() => props.close()}>
