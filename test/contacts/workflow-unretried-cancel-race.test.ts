@@ -164,3 +164,33 @@ describe("a workflow turned on again while the sweep cancels its run's stranded 
     expect(await one("SELECT coalesce(sum(amount), 0) n FROM credit_ledger WHERE team_id = ?", x.teamId)).toBe(-4);
   });
 });
+
+describe("a run tried again after the cron failed the job its dead try committed", () => {
+  it("fails naming the ended job (job_ended), not completed with a job that added nobody", async () => {
+    const n = await writeAfterCommit();
+    const x = await scheduled();
+    const start = x.slot + 1000;
+    setClock(start);
+    await runDueWorkflows(diesAt(env, n)).catch(() => undefined);
+    const runId = (await env.DB.prepare("SELECT id FROM workflow_runs WHERE workflow_id = ?").bind(x.wf.id).first<{ id: string }>())!.id;
+    await env.DB.prepare("UPDATE workflows SET active = 0 WHERE id <> ?").bind(x.wf.id).run();
+    // A tick past the lease calls the run interrupted (its job still preparing), before its retry is due.
+    setClock(start + 5 * MIN + 30_000);
+    await runDueWorkflows(env);
+    expect(await env.DB.prepare("SELECT status, reason FROM workflow_runs WHERE id = ?").bind(runId).first()).toMatchObject({
+      status: "failed",
+      reason: "interrupted",
+    });
+    // The cron is down past the quiet time: its next minute fails the job as quiet first, then retries the run.
+    setClock(start + 12 * MIN);
+    await startDueJobs(env, db(env.DB));
+    expect(await env.DB.prepare("SELECT status FROM jobs WHERE id = ?").bind(runId).first()).toMatchObject({ status: "failed" });
+    await runDueWorkflows(env);
+    const run = await env.DB.prepare("SELECT status, job_id, reason, attempts FROM workflow_runs WHERE id = ?").bind(runId).first();
+    expect(run).toMatchObject({ status: "failed", job_id: runId, reason: "job_ended", attempts: 2 });
+    const log = await ok(x.api.workflows[":id"].runs.$get({ param: { id: x.wf.id }, query: {} }));
+    expect(log.runs[0]).toMatchObject({ status: "failed", reason: "job_ended", job_status: "failed", will_retry: false });
+    expect(await one("SELECT count(*) n FROM enrollments WHERE sequence_id = ?", x.sequenceId)).toBe(0);
+    expect(await one("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId)).toBe(CREDITS);
+  });
+});

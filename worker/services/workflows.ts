@@ -703,7 +703,13 @@ async function commitRun(
   // A job an earlier try committed under the fixed id stands as it was, and is started if that try died before
   // starting it: asked for by its id, as the key's replay would answer it unstarted (and the cron fail it as quiet).
   const byId = fixedId ? and(eq(jobs.teamId, wf.teamId), eq(jobs.id, fixedId)) : undefined;
-  const prior = byId ? await d.query.jobs.findFirst({ columns: { id: true }, where: byId }) : undefined;
+  const prior = byId ? await d.query.jobs.findFirst({ columns: { id: true, status: true }, where: byId }) : undefined;
+  // That job ended before it started (cancelled as nothing would retry its run, failed by the cron as quiet): it
+  // added nobody and won't, so the run isn't completed with it (the log read "completed", nothing added or retried).
+  if (prior && (prior.status === "cancelled" || prior.status === "failed")) {
+    await finishRun(d, runId, "failed", { found, jobId: prior.id, reason: "job_ended" });
+    return;
+  }
   const commit = (s: AddContactsRequest["source"]) =>
     commitAddContacts(env, d, caller, wf.sequenceId, addRequest(wf, s), prior ? null : key, "workflow", fixedId);
   try {

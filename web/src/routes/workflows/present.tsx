@@ -60,6 +60,10 @@ const REASONS: Record<string, { label: string; fix: string }> = {
     label: "Interrupted, and the workflow was off when it would have been tried again",
     fix: "The job it had committed was cancelled before adding anyone, its credits returned. Turn the workflow on, or use Run now.",
   },
+  job_ended: {
+    label: "Its job ended before adding anyone",
+    fix: "The job an earlier try of this run committed was cancelled or failed before it started (its credits returned), so the run added nobody.",
+  },
   previous_run_in_progress: {
     label: "The last run was still adding its contacts",
     fix: "Nothing to do: the next run picks up once it is done. A shorter interval than a run takes skips slots like this.",
