@@ -87,7 +87,7 @@ const RunSchema = z
     job_status: z.string().nullable(),
     reason: z.string().nullable().openapi({
       description:
-        "Why the run added nobody (no_new_people, held_back, all_skipped, empty_score_range, sequence_inactive, insufficient_credits, no_longer_matches, interrupted; gave_up: its tick died on every one of its 8 tries; workflow_off: its tick died and the workflow was off when it would have been tried again, so the job it had committed was cancelled…)",
+        "Why the run added nobody (no_new_people, held_back, all_skipped, empty_score_range, sequence_inactive, insufficient_credits, no_longer_matches, interrupted; gave_up: its tick died on every one of its 8 tries; workflow_off: its tick died and the workflow was off when it would have been tried again, so the job it had committed was cancelled…; job_ended: the job an earlier try committed had already been cancelled or failed, so this try added nobody)",
     }),
     started_at: z.number(),
     finished_at: z.number().nullable(),
