@@ -409,7 +409,13 @@ export async function sendWithoutReplyCheck(env: Env, d: Db, caller: Caller, mai
   await d.batch([
     d
       .update(mailboxes)
-      .set({ transportConfig: sql`json_remove(${mailboxes.transportConfig}, '$.release_pending', '$.release_pending_at')` })
+      // With no cursor yet (its start keeps failing), the waiver is kept (reply_check_waived_at): the next
+      // round's failed start would otherwise hold the mailbox again within a minute (startCursor).
+      .set({
+        transportConfig: sql`CASE WHEN json_extract(${mailboxes.transportConfig}, '$.history_id') IS NULL AND json_extract(${mailboxes.transportConfig}, '$.delta_link') IS NULL
+          THEN json_set(json_remove(${mailboxes.transportConfig}, '$.release_pending', '$.release_pending_at'), '$.reply_check_waived_at', ${now()})
+          ELSE json_remove(${mailboxes.transportConfig}, '$.release_pending', '$.release_pending_at') END`,
+      })
       .where(and(eq(mailboxes.id, r.id), sql`json_extract(${mailboxes.transportConfig}, '$.release_pending') = ${mark}`)),
     d.insert(auditLog).values(
       auditEntry(caller, "mailbox.send_without_reply_check", "mailbox", r.id, {

@@ -14,10 +14,11 @@
 // handled.
 import { and, asc, eq, inArray, notInArray, sql } from "drizzle-orm";
 import { db, type Db } from "../db/client";
-import { mailboxes } from "../db/schema";
+import { auditLog, mailboxes } from "../db/schema";
 import type { Env } from "../env";
 import { engine } from "../../durable-objects/engine";
 import { now } from "../lib/clock";
+import { newId } from "../lib/ids";
 import { GMAIL_RESYNC_MAX, gmailHistory, gmailInboxSince, gmailProfile, gmailRaw } from "../transports/gmail";
 import { graphDelta, graphDeltaStart, graphRaw } from "../transports/graph";
 import { accessTokenFor } from "./mailbox-auth";
@@ -162,12 +163,24 @@ async function releaseLease(d: Db, mailboxId: string, lease: string) {
 }
 
 /**
+ * A refusal to read the inbox that only signing in again lifts: the grant lacks the scope to read mail
+ * (Gmail's 403 "insufficient authentication scopes", Graph's ErrorAccessDenied). Graph's delta failure
+ * carries no status, so its words are read; a Gmail 403 that is a rate limit is not this.
+ */
+const READ_NOT_GRANTED =
+  /insufficient(?:permissions| authentication scopes?| scope)|access_token_scope_insufficient|ErrorAccessDenied|Authorization_RequestDenied/i;
+
+/**
  * The starting point of a mailbox's reply polling, set when it is connected: from now on. When the
  * provider won't give it (the profile / delta call fails), the mailbox has no cursor, so no reply it gets
  * is ever read: the reason is kept on the mailbox (poll_error, its "Replies could not be checked") and
  * the mailbox is held as after a reconnect (release_pending: the MailboxDO sends nothing), since a reply
  * finishes the run and its follow-ups would go to people who replied. The first round that does start
- * the cursor releases it (leasedRound). Answers the failure, or null.
+ * the cursor releases it (leasedRound). A refusal for lack of the right to read mail (READ_NOT_GRANTED)
+ * puts the mailbox in "needs reconnect" too: no round will ever start it, only the owner signing in again
+ * and allowing reading. An admin's "Send without reply check" (reply_check_waived_at, kept until the
+ * cursor starts) is not undone by the next round's failed start: a round (`lease`) then says the failure
+ * without holding again; a sign-in's start (no lease) holds anew and ends the waiver. Answers the failure, or null.
  */
 export async function startCursor(
   env: Env,
@@ -178,28 +191,78 @@ export async function startCursor(
   lease?: string,
 ): Promise<{ revoked: boolean; message: string } | null> {
   let failed: { revoked: boolean; message: string };
+  let notGranted: boolean;
   if (mb.transport === "gmail") {
     const p = await gmailProfile(apiUrl, token);
     if (p.ok)
-      return await saveCursor(d, mb.id, { history_id: p.body.historyId, polled_at: now(), poll_error: null }, lease).then(() => null);
+      return await saveCursor(
+        d,
+        mb.id,
+        { history_id: p.body.historyId, polled_at: now(), poll_error: null, reply_check_waived_at: null },
+        lease,
+      ).then(() => null);
     failed = { revoked: p.status === 401, message: p.message };
+    notGranted = p.status === 403 && ((p.reasons ?? []).includes("insufficientPermissions") || READ_NOT_GRANTED.test(p.message));
   } else {
     const r = await graphDelta(graphDeltaStart(apiUrl, now()), token, Number.POSITIVE_INFINITY);
-    if (r.ok) return await saveCursor(d, mb.id, { delta_link: r.deltaLink, polled_at: now(), poll_error: null }, lease).then(() => null);
+    if (r.ok)
+      return await saveCursor(
+        d,
+        mb.id,
+        { delta_link: r.deltaLink, polled_at: now(), poll_error: null, reply_check_waived_at: null },
+        lease,
+      ).then(() => null);
     failed = { revoked: r.revoked, message: r.message };
+    notGranted = !r.revoked && READ_NOT_GRANTED.test(r.message);
   }
   const t = now();
   const error = `The reply check could not start, so the mailbox sends nothing until it does: ${failed.message}`.slice(0, 300);
+  const cfg = mailboxes.transportConfig;
   await d
     .update(mailboxes)
     .set({
-      // A mark already there (a reconnect's) stays: its release is the same.
-      transportConfig: sql`CASE WHEN json_type(${mailboxes.transportConfig}, '$.release_pending') = 'text'
-        THEN json_set(${mailboxes.transportConfig}, '$.poll_error', ${error})
-        ELSE json_set(${mailboxes.transportConfig}, '$.poll_error', ${error}, '$.release_pending', ${crypto.randomUUID()}, '$.release_pending_at', ${t}) END`,
+      // A mark already there (a reconnect's) stays: its release is the same. After an admin's waiver a
+      // round only says why; a sign-in's start holds again (the waiver was for the sign-in before).
+      transportConfig: lease
+        ? sql`CASE WHEN json_type(${cfg}, '$.release_pending') = 'text' OR json_extract(${cfg}, '$.reply_check_waived_at') IS NOT NULL
+            THEN json_set(${cfg}, '$.poll_error', ${error})
+            ELSE json_set(${cfg}, '$.poll_error', ${error}, '$.release_pending', ${crypto.randomUUID()}, '$.release_pending_at', ${t}) END`
+        : sql`CASE WHEN json_type(${cfg}, '$.release_pending') = 'text'
+            THEN json_set(json_remove(${cfg}, '$.reply_check_waived_at'), '$.poll_error', ${error})
+            ELSE json_set(json_remove(${cfg}, '$.reply_check_waived_at'), '$.poll_error', ${error}, '$.release_pending', ${crypto.randomUUID()}, '$.release_pending_at', ${t}) END`,
     })
     .where(and(eq(mailboxes.id, mb.id), lease ? leaseHeld(lease) : undefined));
+  if (notGranted) await readNotGranted(env, d, mb.id, failed.message, lease);
   return failed;
+}
+
+/**
+ * Needs reconnect because the sign-in does not allow reading mail: status and reason (the Mailboxes
+ * screen's "Sign in again and allow reading mail"), an audit entry naming the owner, and the MailboxDO
+ * re-plans so its emails are held; the cron polls it no more until the owner signs in again (which sets
+ * it connected). Only the first call acts.
+ */
+async function readNotGranted(env: Env, d: Db, mailboxId: string, message: string, lease?: string) {
+  const t = now();
+  const reason = `Sign in again and allow reading mail: the reply check was refused (${message})`.slice(0, 500);
+  const [changed] = await d
+    .update(mailboxes)
+    .set({ status: "needs_reconnect", statusReason: reason, updatedAt: t })
+    .where(and(eq(mailboxes.id, mailboxId), eq(mailboxes.status, "connected"), lease ? leaseHeld(lease) : undefined))
+    .returning({ teamId: mailboxes.teamId, userId: mailboxes.userId, email: mailboxes.email });
+  if (!changed) return;
+  await d.insert(auditLog).values({
+    id: newId(),
+    teamId: changed.teamId,
+    userId: null,
+    apiKeyId: null,
+    action: "mailbox.needs_reconnect",
+    targetType: "mailbox",
+    targetId: mailboxId,
+    details: { owner_id: changed.userId, email: changed.email, reason },
+    createdAt: t,
+  });
+  await engine.mailbox(env, mailboxId).refresh();
 }
 
 /** One mailbox's round, under its lease; `busy` (nothing read) when another round holds it. */
