@@ -941,8 +941,10 @@ export async function listReplies(
     visibleSequence(caller, inboundMessages.sequenceId),
     q.sequence_id ? eq(inboundMessages.sequenceId, q.sequence_id) : undefined,
     q.contact_id ? ofContact(caller.teamId, q.contact_id) : undefined,
+    // Per inbound row, its own email looked up by id: an IN-list read every email the mailbox ever
+    // sent, for the page and for each count, however few replies the team has.
     q.mailbox_id
-      ? sql`${inboundMessages.messageId} IN (SELECT fm.id FROM messages fm WHERE fm.mailbox_id = ${q.mailbox_id} AND fm.team_id = ${caller.teamId})`
+      ? sql`EXISTS (SELECT 1 FROM messages fm WHERE fm.id = ${inboundMessages.messageId} AND fm.mailbox_id = ${q.mailbox_id} AND fm.team_id = ${caller.teamId})`
       : undefined,
     q.mine ? mine(caller) : undefined,
   );
