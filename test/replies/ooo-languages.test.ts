@@ -40,7 +40,7 @@ describe("out-of-office and removal requests in other languages", () => {
 
   it.each([
     ["de", "Bitte abmelden.", "abmelden"],
-    ["de", "Bitte tragen Sie mich aus Ihrem Verteiler aus, ich möchte keine E-Mails mehr.", "keine E-Mails mehr"],
+    ["de", "Bitte tragen Sie mich aus Ihrem Verteiler aus, ich möchte keine E-Mails mehr.", "tragen Sie mich aus"],
     ["fr", "Merci de me désabonner de cette liste.", "désabonne"],
     ["fr", "Veuillez ne plus me contacter.", "ne plus me contacter"],
     ["es", "Por favor, darme de baja de su lista.", "darme de baja"],

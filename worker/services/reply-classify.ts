@@ -113,16 +113,29 @@ export function autoSubjectLead(subject: string): string {
   if (REPLY_PREFIX.test(subject) || !AUTO_SUBJECT.test(subject.trim())) return "";
   return subject.trim().split(":")[0]!.trim();
 }
+/** What a German or Dutch removal request takes the person off: a list, a newsletter, the emails. */
+const LIST =
+  "\\b(?:liste|verteiler|newsletter|mailingliste|e-?mail-?liste|e-?mails?|datenbank|lijst|mailinglijst|verzendlijst|nieuwsbrief|mailings?)\\b";
 /** A human asking to be left alone, in the new part of a reply (quoted text is cut off first). */
 const UNSUBSCRIBE_PHRASE = new RegExp(
   [
     "\\b(?:unsubscribe(?: me)?|remove me|take me off|opt(?:[- ])?out|stop (?:emailing|contacting|sending|writing)|do not (?:email|contact) me|don't (?:email|contact) me|no more emails)\\b",
     // de, fr, es, it, nl, pt: "Bitte abmelden", "désabonnez-moi", "darme de baja", "cancellami"…
-    "\\b(?:abmelden|austragen|keine (?:weiteren )?e-?mails mehr|nicht mehr (?:anschreiben|kontaktieren|schreiben))",
+    // "abmelden" / "austragen" / "afmelden" alone also cancel a registration or log off ("Ich muss mich vom
+    // Webinar abmelden, aber gern nächste Woche" is an interested lead): they count only as the whole reply,
+    // after "bitte" / "graag", or with a list, newsletter or emails they are to be taken off.
+    "^\\s*(?:abmelden|austragen|afmelden)[\\s.!]*$",
+    "(?<=\\bbitte\\s+(?:(?:mich|uns)\\s+)?)(?:abmelden|austragen)\\b|(?<=\\bgraag\\s+(?:(?:mij|me|ons)\\s+)?)afmelden\\b",
+    `\\b(?:mich|uns|mij|me|ons|aus|von|vom|van|uit)\\b[^.!?\\n]{0,40}?${LIST}[^.!?\\n]{0,30}?\\b(?:abmelden|austragen|afmelden)\\b`,
+    `\\b(?:mich|uns)\\b[^.!?\\n]{0,40}?${LIST}[^.!?\\n]{0,30}?\\b(?:entfernen|streichen)\\b|\\b(?:entfernen|streichen)\\s+sie\\s+(?:mich|uns)\\b`,
+    `\\b(?:mich|uns|mij|me|ons)\\s+(?:\\S+\\s+){0,3}?(?:abmelden|austragen|afmelden)\\s+(?:\\S+\\s+){0,3}?${LIST}`,
+    `${LIST}\\s+(?:abmelden|austragen|afmelden)\\b`,
+    "\\btragen\\s+sie\\s+(?:mich|uns)\\s+(?:bitte\\s+)?aus\\b",
+    "\\b(?:keine (?:weiteren )?e-?mails mehr|nicht mehr (?:anschreiben|kontaktieren|schreiben))",
     "désabonne|désinscri|ne plus (?:m'envoyer|me contacter|m'écrire)|(?:retirez|supprimez)-moi",
     "\\b(?:darme de baja|denme de baja|dar(?:me)? de baja|no me (?:escriba|contacte|envíe)|quit(?:ar|en)me de)",
     "\\b(?:cancellami|disiscriv|non (?:scrivermi|contattarmi)|rimuovetemi|rimuovimi)",
-    "\\b(?:afmelden|uitschrijven|verwijder (?:mij|me)|geen e-?mails meer)",
+    "\\b(?:uitschrijven|verwijder (?:mij|me)|geen e-?mails meer)",
     "\\b(?:descadastr|remova-me|me remova|cancelar (?:a )?inscrição|não me (?:envie|contate))",
   ].join("|"),
   "i",
