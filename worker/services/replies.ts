@@ -27,7 +27,7 @@ import { TWINS_OF } from "../../durable-objects/sequence-do";
 import { authorize, contactFor, mailboxFor, sequenceAllows, sequenceFor, visibleSequence } from "./access";
 import { audit } from "./audit";
 import { explain, openEnrollmentsOfAddress } from "./enrollments";
-import { OOO_DEFAULT_MS, type Classified } from "./reply-classify";
+import { answeredSubject, OOO_DEFAULT_MS, type Classified } from "./reply-classify";
 import { stampUnsubscribed } from "./unsubscribe";
 import { companyDomain } from "../lib/company-domain";
 import { mailboxHeldSql } from "../transports/mailbox-settings";
@@ -116,16 +116,23 @@ async function mailboxAt(d: Db, address: string | undefined): Promise<{ id: stri
   return new Set(rows.map((r) => r.teamId)).size === 1 && rows.length === 1 ? rows[0]! : null;
 }
 
+/** Emails of open runs findBySender weighs at most (newest first): enough for a contact's runs from one mailbox. */
+const SENDER_MATCH_ROWS = 50;
+
 /**
- * The newest email `mailboxId` sent to a live contact of its team whose address is `sender`, in a run
- * still open. None when the sender is one of our own mailboxes (a teammate's address is also a contact:
- * a colleague's note to the rep is not the prospect answering).
+ * The email `mailboxId` sent to a live contact of its team whose address is `sender`, in a run still
+ * open. None when the sender is one of our own mailboxes (a teammate's address is also a contact: a
+ * colleague's note to the rep is not the prospect answering). With one such run, its newest email. With
+ * several (the contact in two sequences from this mailbox) it does not guess: the run one of whose emails
+ * the reply's subject answers ("Re: <subject>"), when exactly one; otherwise `ambiguous` (how many runs),
+ * and the newest email is only where the reply is recorded, for a person to review.
  */
 async function findBySender(
   d: Db,
   sender: string,
   mailboxId: string,
-): Promise<(Omit<Target, "fromEmail"> & { mailboxEmail: string }) | null> {
+  subject: string,
+): Promise<(Omit<Target, "fromEmail"> & { mailboxEmail: string; ambiguous?: number }) | null> {
   const from = sender.trim().toLowerCase();
   if (!from.includes("@")) return null;
   const [mb] = await d.select({ teamId: mailboxes.teamId }).from(mailboxes).where(eq(mailboxes.id, mailboxId));
@@ -136,7 +143,7 @@ async function findBySender(
     .where(and(eq(mailboxes.teamId, mb.teamId), sql`lower(${mailboxes.email}) = ${from}`))
     .limit(1);
   if (ours) return null;
-  const [m] = await d
+  const rows = await d
     .select({
       teamId: messages.teamId,
       sequenceId: messages.sequenceId,
@@ -148,6 +155,7 @@ async function findBySender(
       toEmail: messages.toEmail,
       settings: sequences.settings,
       mailboxEmail: mailboxes.email,
+      subject: messages.subject,
     })
     .from(messages)
     .innerJoin(mailboxes, and(eq(mailboxes.id, messages.mailboxId), eq(mailboxes.teamId, messages.teamId)))
@@ -166,8 +174,15 @@ async function findBySender(
       ),
     )
     .orderBy(desc(messages.sentAt))
-    .limit(1);
-  return m ?? null;
+    .limit(SENDER_MATCH_ROWS);
+  if (!rows.length) return null;
+  const pick = ({ subject: _subject, ...m }: (typeof rows)[number], ambiguous?: number) => (ambiguous ? { ...m, ambiguous } : m);
+  const runs = new Set(rows.map((r) => r.enrollmentId));
+  if (runs.size === 1) return pick(rows[0]!);
+  const answered = answeredSubject(subject);
+  const bySubject = answered ? rows.filter((r) => answeredSubject(r.subject) === answered) : [];
+  if (bySubject.length && new Set(bySubject.map((r) => r.enrollmentId)).size === 1) return pick(bySubject[0]!);
+  return pick(rows[0]!, runs.size);
 }
 
 /**
@@ -187,6 +202,8 @@ export async function recordInbound(
   if (c.kind === "ignored") return none;
   let evidence = c.evidence;
   let found: (Omit<Target, "fromEmail"> & { mailboxEmail?: string; matchedId?: string }) | null;
+  // A sender match that could not tell which run was answered: recorded, acted on by no one but a person.
+  let held = false;
   if (c.ids.length) {
     // A polled inbox holds the answers to its own emails: what it finds about another mailbox's (another
     // team's, when the same person is a contact there) is that mailbox's to handle, never this one's.
@@ -203,13 +220,17 @@ export async function recordInbound(
     // No threading header (classifyInbound passes only a person's reply or removal request so): matched,
     // as Outreach and Apollo do, by its sender being a contact this very mailbox emails in an open run.
     const mailbox = polledMailboxId ? { id: polledMailboxId } : await mailboxAt(d, receivedBy);
-    found = mailbox ? await findBySender(d, c.from, mailbox.id) : null;
-    if (found)
+    const bySender = mailbox ? await findBySender(d, c.from, mailbox.id, c.subject) : null;
+    found = bySender;
+    if (bySender)
       evidence = {
         ...evidence,
         header: `From: ${c.from}`,
-        phrase: `No In-Reply-To or References: matched by its sender, a contact in an open run emailed from ${found.mailboxEmail}`,
+        phrase: bySender.ambiguous
+          ? `No In-Reply-To or References: its sender is a contact in ${bySender.ambiguous} open runs emailed from ${bySender.mailboxEmail}, and its subject answers none of them alone, so no run was stopped: review it`
+          : `No In-Reply-To or References: matched by its sender, a contact in an open run emailed from ${bySender.mailboxEmail}`,
       };
+    held = !!bySender?.ambiguous;
   }
   if (!found) return none;
   const target: Target = { ...found, fromEmail: c.from };
@@ -289,6 +310,14 @@ export async function recordInbound(
       enrollmentId: target.enrollmentId,
       duplicate: true,
     };
+  }
+  if (held) {
+    // Applied as nothing (so the cron's applyUnapplied leaves it too): it waits unreviewed in the inbox.
+    await d
+      .update(inboundMessages)
+      .set({ effect: { enrollments: [] } })
+      .where(eq(inboundMessages.id, id));
+    return { kind, inboundId: id, messageId: target.messageId, enrollmentId: null };
   }
   await applyAndStore(env, d, target, id, kind, c.returnAt ?? null, t, retryAttempt);
   return inboundResult(kind, id, target, c.returnAt ?? null);

@@ -104,6 +104,13 @@ const AUTO_SUBJECT =
 /** A reply or forward prefix, as mail clients write it in the languages our customers' prospects use. */
 const REPLY_PREFIX = /^\s*(?:re|aw|sv|vs|antw|odp|rif|ref|réf|r|fwd?|wg|tr|rv|enc)\s*(?:\[\d+\])?\s*:/i;
 
+/** A subject without the reply / forward prefixes in front of it ("Re: AW: Quick question" → "Quick question"). */
+export function answeredSubject(subject: string): string {
+  let s = subject;
+  while (REPLY_PREFIX.test(s)) s = s.replace(REPLY_PREFIX, "");
+  return s.trim().toLowerCase();
+}
+
 /**
  * What an inbound subject says of itself: the auto-reply phrase it starts with, up to the subject it
  * quotes ("Out of office until March 8: Re: …" → "Out of office until March 8"). A subject that is a
