@@ -297,7 +297,7 @@ export const mailboxRoutes = router()
       tags: ["Mailboxes"],
       summary: "Admins: a mailbox held for its reply check after a reconnect sends without waiting for it",
       description:
-        "For a check that keeps failing (held_for_reply_check.error): the held emails go out now, and replies that came while the mailbox was down are applied only once the check reads them, so a follow-up may reach someone who replied. `confirm: true` says the caller accepts that. Signing in again is the other way out, once what makes the check fail is fixed. 409 when the mailbox is not waiting for a reply check.",
+        "For a check that keeps failing (held_for_reply_check.error): the held emails go out now, and replies that came while the mailbox was down are applied only once the check reads them, so a follow-up may reach someone who replied. `confirm: true` says the caller accepts that. Signing in again is the other way out, once what makes the check fail is fixed. When the check could never start (the mailbox has no reply cursor yet), the next rounds' failed starts do not hold the mailbox again until one starts it or the mailbox is signed in again. 409 when the mailbox is not waiting for a reply check.",
       request: {
         params: IdParam,
         body: jsonBody(
