@@ -75,8 +75,15 @@ export function devArgs({ port, persist, publicUrl, extra = [] }) {
  */
 export function operatorD1({ remote, persistTo }) {
   const where = remote ? ["--remote"] : ["--local", "--persist-to", persistTo ?? process.env.SEQFLARE_STATE ?? ".wrangler/state"];
+  // maxBuffer: `migrations apply` reprints its whole table of migrations after each one it applies, so a fresh
+  // database's output grows with the square of their number: 65 migrations print 1.1 MB, past the 1 MB default.
   const wrangler = (a) =>
-    execFileSync(bin("wrangler"), a, { env: { ...env, CI: "true" }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    execFileSync(bin("wrangler"), a, {
+      env: { ...env, CI: "true" },
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      maxBuffer: 256 * 1024 * 1024,
+    });
   if (!remote) wrangler(["d1", "migrations", "apply", "DB", ...where]);
   const query = (sql) => {
     const dir = mkdtempSync(path.join(tmpdir(), "seqflare-d1-"));
