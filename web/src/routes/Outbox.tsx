@@ -10,7 +10,7 @@ import { ErrorPanel, Spinner } from "../components/Status";
 import { formatDay, formatFull, plural } from "../format";
 import { getMailboxes } from "../queries/mailboxes";
 import { getMessages, getRawMessage } from "../queries/messages";
-import { getSequences } from "../queries/sequences";
+import { SequenceOptions } from "../components/SequenceOptions";
 import { usePageTitle } from "../title";
 
 import "./Outbox.css";
@@ -155,42 +155,13 @@ function MessageDetail(props: { m: Message; onClose: () => void }) {
   );
 }
 
-/** Every sequence you may see, for the picker: all pages of them, as a team's may pass one page. */
-async function allSequences() {
-  const all = [];
-  for (let page = 1; ; page++) {
-    const r = await getSequences({ page, per_page: 100, status: "all" });
-    all.push(...r.sequences);
-    if (page >= r.pagination.total_pages) break;
-  }
-  return all;
-}
-
 /** Which sequence's emails: kept in the URL (?sequence_id=), so a sequence's report can link here and a reload keeps it. */
 function SequencePicker(props: { sequenceId: string; onChange: (id: string | undefined) => void }) {
-  const sequences = createAsync(() => allSequences().catch(() => undefined));
-  // A sequence named in the URL that isn't listed (still loading, or no longer visible) stays selected, by id.
-  const unlisted = () => !!props.sequenceId && !sequences()?.some((s) => s.id === props.sequenceId);
   return (
     <label class="inline-select">
       <span>Sequence</span>
       <select data-testid="outbox-sequence" onChange={(e) => props.onChange(e.currentTarget.value || undefined)}>
-        {/* Each option says whether it is the one: the select's value set before its options load is lost. */}
-        <option value="" selected={!props.sequenceId}>
-          All sequences
-        </option>
-        <Show when={unlisted()}>
-          <option value={props.sequenceId} selected>
-            {sequences() ? "A sequence you can't see" : "Loading…"}
-          </option>
-        </Show>
-        <For each={sequences() ?? []}>
-          {(s) => (
-            <option value={s.id} selected={s.id === props.sequenceId}>
-              {s.name}
-            </option>
-          )}
-        </For>
+        <SequenceOptions sequenceId={props.sequenceId} all="All sequences" />
       </select>
     </label>
   );

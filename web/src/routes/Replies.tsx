@@ -21,7 +21,7 @@ import {
   type ReplyClassification,
 } from "../queries/replies";
 import { getMailboxes } from "../queries/mailboxes";
-import { getSequences } from "../queries/sequences";
+import { SequenceOptions } from "../components/SequenceOptions";
 import { usePageTitle } from "../title";
 import { WorkIt } from "./replies/WorkIt";
 import "./Replies.css";
@@ -250,17 +250,6 @@ function AlsoIn(props: { r: Reply }) {
   );
 }
 
-/** Every sequence you may see, for the picker: all pages of them, as a team's may pass one page. */
-async function allSequences() {
-  const all = [];
-  for (let page = 1; ; page++) {
-    const r = await getSequences({ page, per_page: 100, status: "all" });
-    all.push(...r.sequences);
-    if (page >= r.pagination.total_pages) break;
-  }
-  return all;
-}
-
 /** Which sequence's replies, from which mailbox, and only mine: kept in the URL (?sequence_id=, ?mailbox_id=, ?mine=true) so a link or a reload keeps them. */
 function ReplyFilters(props: {
   sequenceId: string | undefined;
@@ -268,11 +257,8 @@ function ReplyFilters(props: {
   mine: boolean;
   onChange: (p: { sequence_id?: string; mailbox_id?: string; mine?: string }) => void;
 }) {
-  const sequences = createAsync(() => allSequences());
   const mailboxes = createAsync(() => getMailboxes().catch(() => undefined));
   const unlistedMailbox = () => !!props.mailboxId && !mailboxes()?.mailboxes.some((m) => m.id === props.mailboxId);
-  // A sequence named in the URL that isn't listed (still loading, or no longer visible) stays selected, by id.
-  const unlisted = () => !!props.sequenceId && !!sequences() && !sequences()!.some((s) => s.id === props.sequenceId);
   return (
     <div class="reply-filters" data-testid="reply-filters">
       <label class="reply-filter">
@@ -282,22 +268,7 @@ function ReplyFilters(props: {
           data-testid="reply-sequence"
           onChange={(e) => props.onChange({ sequence_id: e.currentTarget.value || undefined })}
         >
-          {/* Each option says whether it is the one (as Outbox's mailbox picker): the select's value set before its options load is lost. */}
-          <option value="" selected={!props.sequenceId}>
-            Every sequence
-          </option>
-          <Show when={unlisted() || (props.sequenceId && !sequences())}>
-            <option value={props.sequenceId} selected>
-              {sequences() ? "A sequence you can't see" : "Loading…"}
-            </option>
-          </Show>
-          <For each={sequences()}>
-            {(s) => (
-              <option value={s.id} selected={s.id === props.sequenceId}>
-                {s.name}
-              </option>
-            )}
-          </For>
+          <SequenceOptions sequenceId={props.sequenceId} all="Every sequence" />
         </select>
       </label>
       {/* Answers to emails sent from this mailbox: the sequence report's mailbox filter carries over here. */}

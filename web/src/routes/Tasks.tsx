@@ -15,7 +15,7 @@ import { tabId, tabPanelId, Tabs } from "../components/Tabs";
 import { TaskEmailSend } from "../components/TaskEmailSend";
 import { formatDay, formatFull, formatNumber, formatRelative, localInputToMs, msToLocalInput } from "../format";
 import { finishTaskAction, getTasks, logCallAction, updateTaskAction } from "../queries/tasks";
-import { getSequences } from "../queries/sequences";
+import { SequenceOptions } from "../components/SequenceOptions";
 import { getUsers } from "../queries/users";
 import "./Tasks.css";
 import { usePageTitle } from "../title";
@@ -46,26 +46,12 @@ const TYPES: { id: TaskTypeFilter; label: string }[] = [
   { id: "manual_email", label: "Manual emails" },
 ];
 
-/** Every sequence you may see, for the filter: all pages of them, as a team's may pass one page. */
-async function allSequences() {
-  const all = [];
-  for (let page = 1; ; page++) {
-    const r = await getSequences({ page, per_page: 100, status: "all" });
-    all.push(...r.sequences);
-    if (page >= r.pagination.total_pages) break;
-  }
-  return all;
-}
-
 /** The queue's filters, kept in the URL (?type=, ?sequence_id=) so a reload or a shared link keeps them. */
 function TaskFilters(props: {
   type: TaskTypeFilter | undefined;
   sequenceId: string | undefined;
   onChange: (f: { type?: TaskTypeFilter | undefined; sequence_id?: string | undefined }) => void;
 }) {
-  const sequences = createAsync(() => allSequences().catch(() => undefined));
-  // A sequence named in the URL that isn't listed (still loading, or not yours to see) stays selected, by id.
-  const unlisted = () => !!props.sequenceId && !sequences()?.some((s) => s.id === props.sequenceId);
   return (
     <div class="task-filters">
       <label class="inline-select">
@@ -90,21 +76,7 @@ function TaskFilters(props: {
       <label class="inline-select">
         <span>Sequence</span>
         <select data-testid="task-sequence-filter" onChange={(e) => props.onChange({ sequence_id: e.currentTarget.value || undefined })}>
-          <option value="" selected={!props.sequenceId}>
-            All sequences
-          </option>
-          <Show when={unlisted()}>
-            <option value={props.sequenceId} selected>
-              {sequences() ? "A sequence you can't see" : "Loading…"}
-            </option>
-          </Show>
-          <For each={sequences() ?? []}>
-            {(s) => (
-              <option value={s.id} selected={s.id === props.sequenceId}>
-                {s.name}
-              </option>
-            )}
-          </For>
+          <SequenceOptions sequenceId={props.sequenceId} all="All sequences" />
         </select>
       </label>
     </div>
