@@ -177,7 +177,7 @@ export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
   if (q.sequence_id) await sequenceFor(d, caller, q.sequence_id);
   // The filters are part of `base`, so the tabs' counts are those of the filtered queue.
   const base = [
-    ...(q.type ? [inArray(tasks.type, [...TASK_TYPE_FILTERS[q.type]])] : []),
+    ...(q.type ? [inList(tasks.type, TASK_TYPE_FILTERS[q.type])] : []),
     ...(q.sequence_id ? [eq(tasks.sequenceId, q.sequence_id)] : []),
     eq(tasks.teamId, caller.teamId),
     ...(q.assignee === "me" ? [eq(tasks.assigneeId, caller.userId)] : []),
@@ -588,7 +588,7 @@ async function completeByItsEmail(d: Db, task: TaskRow, t: number, from: ("open"
   const [row] = await d
     .update(tasks)
     .set({ status: "completed", completedAt: t, outcome: null, note: task.note })
-    .where(and(eq(tasks.id, task.id), inArray(tasks.status, from)))
+    .where(and(eq(tasks.id, task.id), inList(tasks.status, from)))
     .returning();
   return row;
 }
