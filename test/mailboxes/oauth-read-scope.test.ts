@@ -7,33 +7,11 @@ import { runCron } from "../../worker/cron";
 import { now } from "../../worker/lib/clock";
 import { pollReplies } from "../../worker/services/reply-polling";
 import { HOUR, enroll, makeContacts, makeSequence, makeTeam, runUntil, sessionFor, startSimulation } from "../fixtures";
-import { call, client, env, ok, type Session } from "../helpers";
+import { client, env, ok } from "../helpers";
+import { control, providerState, signIn, transportConfig, uniqueAccount } from "./oauth-sign-in";
 
-const FAKE = env.GMAIL_API_URL!;
-const control = (path: string, body: unknown) =>
-  fetch(`${FAKE}/control/${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-const sentBy = async (account: string) =>
-  ((await (await fetch(`${FAKE}/control/state?account=${encodeURIComponent(account)}`)).json()) as { sent: unknown[] }).sent.length;
-const uniqueAccount = (p: string) => `${p}-${crypto.randomUUID().slice(0, 8)}@acme.test`;
-const config = async (id: string) =>
-  JSON.parse(
-    (await env.DB.prepare("SELECT transport_config FROM mailboxes WHERE id = ?").bind(id).first<{ transport_config: string }>())!
-      .transport_config,
-  ) as Record<string, unknown>;
-
-/** Start → the provider's consent screen (as `account`, with `scopes` granted when given) → our callback. */
-async function signIn(s: Session, provider: "google" | "microsoft", account: string, scopes?: string) {
-  const start = await ok(client(s).api.oauth[":provider"].start.$post({ param: { provider }, json: {} }));
-  const url = new URL(start.url);
-  url.searchParams.set("test_account", account);
-  if (scopes) url.searchParams.set("test_scopes", scopes);
-  const consented = await fetch(url, { redirect: "manual" });
-  if (consented.status !== 302) throw new Error(`consent ${consented.status} ${await consented.text()}`);
-  const back = new URL(consented.headers.get("location")!);
-  const res = await call(`${back.pathname}${back.search}`, { headers: { cookie: s.cookie }, redirect: "manual" });
-  const to = new URL(res.headers.get("location")!, "http://x");
-  return { id: to.searchParams.get("connected"), error: to.searchParams.get("connect_error") };
-}
+const sentBy = async (account: string) => (await providerState(account)).sent.length;
+const config = transportConfig;
 
 beforeEach(() => startSimulation());
 
@@ -54,7 +32,7 @@ describe("a mailbox that can't read its replies", () => {
       ],
     ] as const) {
       const account = uniqueAccount(`noread-${provider}`);
-      const r = await signIn(s, provider, account, scopes);
+      const r = await signIn(s, provider, account, {}, scopes);
       expect(r, scopes).toEqual({ id: null, error: "read_not_granted" });
       expect(await env.DB.prepare("SELECT count(*) n FROM mailboxes WHERE email = ?").bind(account).first(), scopes).toEqual({ n: 0 });
     }
@@ -65,7 +43,7 @@ describe("a mailbox that can't read its replies", () => {
         "offline_access https://graph.microsoft.com/Mail.Send https://graph.microsoft.com/Mail.ReadWrite https://graph.microsoft.com/User.Read",
       ],
     ] as const) {
-      const r = await signIn(s, provider, uniqueAccount(`reads-${provider}`), scopes);
+      const r = await signIn(s, provider, uniqueAccount(`reads-${provider}`), {}, scopes);
       expect(r.error, scopes).toBeNull();
       expect(await config(r.id!), scopes).toMatchObject({ poll_error: null });
     }

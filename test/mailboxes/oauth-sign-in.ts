@@ -21,11 +21,21 @@ export const providerState = async (account: string) =>
 
 export const uniqueAccount = (p: string) => `${p}-${crypto.randomUUID().slice(0, 8)}@acme.test`;
 
-/** Start → the provider's consent screen (as `account`) → our callback, as the signed-in browser would. */
-export async function signIn(s: Session, provider: "google" | "microsoft", account: string, body: { mailbox_id?: string } = {}) {
+/**
+ * Start → the provider's consent screen (as `account`, granting only `scopes` when given, as a user unticking
+ * some on Google's granular consent) → our callback, as the signed-in browser would.
+ */
+export async function signIn(
+  s: Session,
+  provider: "google" | "microsoft",
+  account: string,
+  body: { mailbox_id?: string } = {},
+  scopes?: string,
+) {
   const start = await ok(client(s).api.oauth[":provider"].start.$post({ param: { provider }, json: body }));
   const url = new URL(start.url);
   url.searchParams.set("test_account", account);
+  if (scopes) url.searchParams.set("test_scopes", scopes);
   const consented = await fetch(url, { redirect: "manual" });
   if (consented.status !== 302) throw new Error(`consent ${consented.status} ${await consented.text()}`);
   const back = new URL(consented.headers.get("location")!);
@@ -44,6 +54,13 @@ export async function teamWith(provider: "google" | "microsoft") {
   expect(r.error).toBeNull();
   return { teamId, userId, s, account, mailboxId: r.id! };
 }
+
+/** A mailbox's transport_config (reply cursors, poll_error, release_pending …). */
+export const transportConfig = async (id: string) =>
+  JSON.parse(
+    (await env.DB.prepare("SELECT transport_config FROM mailboxes WHERE id = ?").bind(id).first<{ transport_config: string }>())!
+      .transport_config,
+  ) as Record<string, unknown>;
 
 export const mailboxRow = (id: string) =>
   env.DB.prepare("SELECT status, status_reason, secret_ciphertext FROM mailboxes WHERE id = ?")
