@@ -94,14 +94,8 @@ function selectionText(w: Wizard, listSize: (id: string) => number) {
 function Flow(props: { seq: Sequence; onJob: (j: Job) => void }) {
   const [params, setParams] = useSearchParams();
   const [w, setW] = createWizard();
-  // People picked on the People page arrive with the flow (once).
+  // What another page handed over (people, contacts, lists, an import, a retry) arrives with the flow (once).
   takeHandedOffSelection(props.seq.id, setW);
-  // A list handed over by the Lists page (?list_id=): picked on the Saved lists tab, taken once out of the URL.
-  const handedList = typeof params.list_id === "string" ? params.list_id : null;
-  if (handedList) {
-    setW({ listIds: [handedList], sourceTab: "lists" });
-    onMount(() => setParams({ list_id: undefined }, { replace: true }));
-  }
   // What blocks this sequence shows when the flow opens, not after the whole selection was built.
   const blockers = createAsync(() => getAddPreconditions(props.seq.id).catch(() => undefined));
   const lists = createAsync(() => getLists().catch(() => undefined));

@@ -16,6 +16,7 @@ import { createListAction, deleteListAction, getListsPage, renameListAction } fr
 import { usePageTitle } from "../title";
 import { SearchField } from "../components/SearchField";
 import { SequencePicker } from "./people/SequencePicker";
+import { handOffLists } from "./add-contacts/state";
 
 /** Create or rename: one name field, its error under it. */
 function NameDialog(props: {
@@ -191,7 +192,9 @@ export default function Lists() {
         onPick={(s) => {
           const l = adding();
           setAdding(null);
-          if (l) navigate(`/sequences/${s.id}/add?${new URLSearchParams({ step: "options", list_id: l.id })}`);
+          if (!l) return;
+          handOffLists([l.id], s.id);
+          navigate(`/sequences/${s.id}/add?step=options`);
         }}
       />
       <ConfirmDialog

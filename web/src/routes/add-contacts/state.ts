@@ -101,26 +101,39 @@ export function buildRequest(w: Wizard): AddContactsRequest {
 
 const HANDOFF_KEY = "seqflare.add-contacts.handoff";
 
+/** What travels from another page into one sequence's add-contacts flow (sessionStorage, taken once). */
+type HandOff = Pick<Wizard, "picked" | "filters" | "allResults" | "searchTotal" | "contactIds"> & {
+  sequenceId: string;
+  listIds?: string[];
+  importId?: string;
+  retryJobId?: string;
+  retryCount?: number;
+};
+
+function handOff(sequenceId: string, extra: Partial<Omit<HandOff, "sequenceId">>) {
+  const h: HandOff = { sequenceId, picked: {}, filters: emptyFilters(), allResults: false, searchTotal: 0, contactIds: [], ...extra };
+  sessionStorage.setItem(HANDOFF_KEY, JSON.stringify(h));
+}
+
 /** People picked outside a sequence (the People page), carried into one sequence's add-contacts flow. */
 export function handOffSelection(w: Wizard, sequenceId: string) {
   const { picked, filters, allResults, searchTotal } = w;
-  sessionStorage.setItem(HANDOFF_KEY, JSON.stringify({ sequenceId, picked, filters, allResults, searchTotal, contactIds: [] }));
+  handOff(sequenceId, { picked, filters, allResults, searchTotal });
 }
 
 /** Saved contacts (Contacts page, a list, a contact's page) carried into one sequence's add-contacts flow. */
 export function handOffContacts(contactIds: string[], sequenceId: string) {
-  sessionStorage.setItem(
-    HANDOFF_KEY,
-    JSON.stringify({ sequenceId, picked: {}, filters: emptyFilters(), allResults: false, searchTotal: 0, contactIds }),
-  );
+  handOff(sequenceId, { contactIds });
+}
+
+/** Saved lists (the Lists page) carried into one sequence's add-contacts flow, picked on its Saved lists tab. */
+export function handOffLists(listIds: string[], sequenceId: string) {
+  handOff(sequenceId, { listIds });
 }
 
 /** A saved import (the Imports page) carried into one sequence's add-contacts flow: the import id lived only in the wizard's memory. */
 export function handOffImport(importId: string, sequenceId: string) {
-  sessionStorage.setItem(
-    HANDOFF_KEY,
-    JSON.stringify({ sequenceId, picked: {}, filters: emptyFilters(), allResults: false, searchTotal: 0, contactIds: [], importId }),
-  );
+  handOff(sequenceId, { importId });
 }
 
 /**
@@ -128,19 +141,7 @@ export function handOffImport(importId: string, sequenceId: string) {
  * job, so a 100,000-contact job's failures travel as its id, previewed and charged as any add.
  */
 export function handOffRetry(jobId: string, count: number, sequenceId: string) {
-  sessionStorage.setItem(
-    HANDOFF_KEY,
-    JSON.stringify({
-      sequenceId,
-      picked: {},
-      filters: emptyFilters(),
-      allResults: false,
-      searchTotal: 0,
-      contactIds: [],
-      retryJobId: jobId,
-      retryCount: count,
-    }),
-  );
+  handOff(sequenceId, { retryJobId: jobId, retryCount: count });
 }
 
 /** Takes (once) the selection handed off to this sequence's flow; false when there was none. */
@@ -149,12 +150,7 @@ export function takeHandedOffSelection(sequenceId: string, setW: SetStoreFunctio
   if (!raw) return false;
   sessionStorage.removeItem(HANDOFF_KEY);
   try {
-    const h = JSON.parse(raw) as Pick<Wizard, "picked" | "filters" | "allResults" | "searchTotal" | "contactIds"> & {
-      sequenceId: string;
-      importId?: string;
-      retryJobId?: string;
-      retryCount?: number;
-    };
+    const h = JSON.parse(raw) as HandOff;
     if (h.sequenceId !== sequenceId) return false;
     setW({
       picked: h.picked,
@@ -162,10 +158,11 @@ export function takeHandedOffSelection(sequenceId: string, setW: SetStoreFunctio
       allResults: h.allResults,
       searchTotal: h.searchTotal,
       contactIds: h.contactIds ?? [],
+      listIds: h.listIds ?? [],
       importId: h.importId ?? null,
       retryJobId: h.retryJobId ?? null,
       retryCount: h.retryCount ?? 0,
-      sourceTab: h.importId ? "csv" : "search",
+      sourceTab: h.importId ? "csv" : h.listIds?.length ? "lists" : "search",
     });
     return true;
   } catch {
