@@ -128,6 +128,28 @@ const auditOwner = (d: Db, caller: Caller, ids: readonly string[], owner: { id: 
     })),
   );
 
+/**
+ * Of these sequences, those the caller can't edit (or can't see). Every sequence's check in one D1 round trip
+ * per 50 sequences (sequenceFor's query and decision, batched): one round trip per sequence, one after another,
+ * made every Do Not Contact change as slow as its contacts' sequences were many.
+ */
+export async function sequencesCantEdit(d: Db, caller: Caller, seqIds: readonly string[]): Promise<Set<string>> {
+  const cantEdit = new Set<string>();
+  for (const ids of chunked([...new Set(seqIds)], 50)) {
+    const queries = ids.map((id) => sequenceRowQuery(d, caller, id));
+    const results = await batchSql(d, queries);
+    ids.forEach((seqId, i) => {
+      try {
+        sequenceFromBatch(caller, queries[i]!, results[i], "sequence.edit");
+      } catch (e) {
+        if (!(e instanceof ApiError)) throw e;
+        cantEdit.add(seqId);
+      }
+    });
+  }
+  return cantEdit;
+}
+
 /** An open run (scheduled, active, paused, held) of a contact in a sequence. */
 export type OpenRun = { id: string; sequenceId: string; contactId: string };
 
@@ -148,21 +170,11 @@ export async function refuseLockedRuns(
   selected?: readonly string[],
   effect = "would take them out of it",
 ) {
-  const locked = new Set<string>();
-  // Every sequence's check in one D1 round trip per 50 sequences (sequenceFor's query and decision, batched):
-  // one round trip per sequence, one after another, made every Do Not Contact change as slow as its contacts' sequences were many.
-  for (const ids of chunked([...new Set(open.map((e) => e.sequenceId))], 50)) {
-    const queries = ids.map((id) => sequenceRowQuery(d, caller, id));
-    const results = await batchSql(d, queries);
-    ids.forEach((seqId, i) => {
-      try {
-        sequenceFromBatch(caller, queries[i]!, results[i], "sequence.edit");
-      } catch (e) {
-        if (!(e instanceof ApiError)) throw e;
-        locked.add(seqId);
-      }
-    });
-  }
+  const locked = await sequencesCantEdit(
+    d,
+    caller,
+    open.map((e) => e.sequenceId),
+  );
   if (!locked.size) return;
   const chosen = selected && new Set(selected);
   const lockedContacts = new Set(open.filter((e) => locked.has(e.sequenceId)).map((e) => e.contactId));
@@ -203,18 +215,20 @@ function doNotContactRuns(d: Db, teamId: string, contactIds: readonly string[]):
   );
 }
 
-/** The contact's own open runs (scheduled, active, paused, held). */
-function openRunsOf(d: Db, teamId: string, contactId: string): Promise<OpenRun[]> {
-  return d
-    .select({ id: enrollments.id, sequenceId: enrollments.sequenceId, contactId: enrollments.contactId })
-    .from(enrollments)
-    .where(
-      and(
-        eq(enrollments.contactId, contactId),
-        eq(enrollments.teamId, teamId),
-        sql`${enrollments.status} IN ('scheduled', 'active', 'paused', 'held')`,
+/** These contacts' own open runs (scheduled, active, paused, held). */
+export function openRunsOf(d: Db, teamId: string, contactIds: readonly string[]): Promise<OpenRun[]> {
+  return inChunks(contactIds, (chunk) =>
+    d
+      .select({ id: enrollments.id, sequenceId: enrollments.sequenceId, contactId: enrollments.contactId })
+      .from(enrollments)
+      .where(
+        and(
+          inList(enrollments.contactId, chunk),
+          eq(enrollments.teamId, teamId),
+          sql`${enrollments.status} IN ('scheduled', 'active', 'paused', 'held')`,
+        ),
       ),
-    );
+  );
 }
 
 /**
@@ -546,7 +560,7 @@ export async function updateContact(env: Env, d: Db, caller: Caller, id: string,
     await refuseLockedRuns(
       d,
       caller,
-      await openRunsOf(d, caller.teamId, id),
+      await openRunsOf(d, caller.teamId, [id]),
       "changing their email address",
       [id],
       "would change where its emails go",

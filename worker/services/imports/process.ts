@@ -2,10 +2,9 @@ import { and, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
 import { suppressionMatches, suppressionWords } from "../suppressions";
 import { bulkInsertSql, packRows, type Row } from "../../db/bulk";
 import { batchSql, db, type Db } from "../../db/client";
-import { chunked, inChunks, inList } from "../../db/in-list";
-import { contacts, contactStages, enrollments, importRows, imports, lists, users } from "../../db/schema";
-import { sequenceFromBatch, sequenceRowQuery } from "../access";
-import { ApiError } from "../../lib/errors";
+import { inChunks, inList } from "../../db/in-list";
+import { contacts, contactStages, importRows, imports, lists, users } from "../../db/schema";
+import { openRunsOf, sequencesCantEdit } from "../contacts";
 import type { Caller, Env } from "../../env";
 import { now } from "../../lib/clock";
 import { orderedIdFrom } from "../../lib/ids";
@@ -85,31 +84,12 @@ async function runsImporterCantEdit(d: Db, imp: typeof imports.$inferSelect, con
     .get();
   if (u?.role === "admin") return locked;
   const caller: Caller = { teamId: imp.teamId, userId: imp.userId, role: "member", via: "session" };
-  const open = await inChunks(contactIds, (chunk) =>
-    d
-      .select({ sequenceId: enrollments.sequenceId, contactId: enrollments.contactId })
-      .from(enrollments)
-      .where(
-        and(
-          inList(enrollments.contactId, chunk),
-          eq(enrollments.teamId, imp.teamId),
-          inArray(enrollments.status, ["scheduled", "active", "paused", "held"]),
-        ),
-      ),
+  const open = await openRunsOf(d, imp.teamId, contactIds);
+  const cantEdit = await sequencesCantEdit(
+    d,
+    caller,
+    open.map((e) => e.sequenceId),
   );
-  const cantEdit = new Set<string>();
-  for (const ids of chunked([...new Set(open.map((e) => e.sequenceId))], 50)) {
-    const queries = ids.map((id) => sequenceRowQuery(d, caller, id));
-    const results = await batchSql(d, queries);
-    ids.forEach((seqId, i) => {
-      try {
-        sequenceFromBatch(caller, queries[i]!, results[i], "sequence.edit");
-      } catch (e) {
-        if (!(e instanceof ApiError)) throw e;
-        cantEdit.add(seqId);
-      }
-    });
-  }
   for (const e of open) if (cantEdit.has(e.sequenceId)) locked.add(e.contactId);
   return locked;
 }
