@@ -2,7 +2,7 @@
 // revoked or expired grant puts the mailbox in "needs reconnect" with the provider's reason, which holds
 // its queue (MailboxDO sends only from connected mailboxes) and tells the owner (status on the Mailboxes
 // screen + an audit entry) until they sign in again.
-import { and, eq, ne } from "drizzle-orm";
+import { and, eq, ne, type SQL } from "drizzle-orm";
 import { db, type Db } from "../db/client";
 import { auditLog, mailboxes } from "../db/schema";
 import type { Env } from "../env";
@@ -98,9 +98,7 @@ async function tokenOnce(
   const sealed = row.secretCiphertext;
   // Only the grant read here is found lost: a reconnect written meanwhile is not.
   const lost = async (reason: string): Promise<TokenResult | typeof REPLACED> =>
-    (await markNeedsReconnect(env, d, mb.id, sealed, reason, o.notifyDO ?? true))
-      ? { ok: false, revoked: true, message: reason }
-      : REPLACED;
+    (await markGrantLost(env, d, mb.id, sealed, reason, o.notifyDO ?? true)) ? { ok: false, revoked: true, message: reason } : REPLACED;
   let tokens: OAuthTokens;
   try {
     tokens = await openTokens(env, row.secretCiphertext);
@@ -147,22 +145,24 @@ async function tokenOnce(
 
 /**
  * Needs reconnect: status + reason (shown on the Mailboxes screen), an audit entry naming the owner,
- * and the MailboxDO re-plans so its emails are held, not failed. Only the first call of a revocation acts,
- * and only while the mailbox still holds the sign-in `sealed` that was found lost: false when a new
- * sign-in replaced it meanwhile (the mailbox is left as it is).
+ * and the MailboxDO re-plans so its emails are held, not failed. Acts only where `guard` (the caller's
+ * condition on the mailbox row) still holds: true when it did.
  */
-async function markNeedsReconnect(env: Env, d: Db, mailboxId: string, sealed: string, reason: string, notifyDO: boolean): Promise<boolean> {
+export async function markNeedsReconnect(
+  env: Env,
+  d: Db,
+  mailboxId: string,
+  guard: SQL | undefined,
+  reason: string,
+  notifyDO = true,
+): Promise<boolean> {
   const t = now();
   const [changed] = await d
     .update(mailboxes)
     .set({ status: "needs_reconnect", statusReason: reason.slice(0, 500), updatedAt: t })
-    .where(and(eq(mailboxes.id, mailboxId), ne(mailboxes.status, "needs_reconnect"), eq(mailboxes.secretCiphertext, sealed)))
+    .where(and(eq(mailboxes.id, mailboxId), guard))
     .returning({ teamId: mailboxes.teamId, userId: mailboxes.userId, email: mailboxes.email });
-  if (!changed) {
-    // Marked already (by a call that found the same grant lost), or its sign-in replaced since it was read.
-    const current = await d.query.mailboxes.findFirst({ columns: { secretCiphertext: true }, where: eq(mailboxes.id, mailboxId) });
-    return !current || current.secretCiphertext === sealed;
-  }
+  if (!changed) return false;
   await d.insert(auditLog).values({
     id: newId(),
     teamId: changed.teamId,
@@ -176,6 +176,18 @@ async function markNeedsReconnect(env: Env, d: Db, mailboxId: string, sealed: st
   });
   if (notifyDO) await engine.mailbox(env, mailboxId).refresh();
   return true;
+}
+
+/**
+ * Only the first call of a revocation acts, and only while the mailbox still holds the sign-in `sealed`
+ * that was found lost: false when a new sign-in replaced it meanwhile (the mailbox is left as it is).
+ */
+async function markGrantLost(env: Env, d: Db, mailboxId: string, sealed: string, reason: string, notifyDO: boolean): Promise<boolean> {
+  const guard = and(ne(mailboxes.status, "needs_reconnect"), eq(mailboxes.secretCiphertext, sealed));
+  if (await markNeedsReconnect(env, d, mailboxId, guard, reason, notifyDO)) return true;
+  // Marked already (by a call that found the same grant lost), or its sign-in replaced since it was read.
+  const current = await d.query.mailboxes.findFirst({ columns: { secretCiphertext: true }, where: eq(mailboxes.id, mailboxId) });
+  return !current || current.secretCiphertext === sealed;
 }
 
 /** What became of a removed mailbox's sign-in at its provider (said in the removal's answer and audit entry). */

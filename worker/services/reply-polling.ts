@@ -14,14 +14,13 @@
 // handled.
 import { and, asc, eq, inArray, notInArray, sql } from "drizzle-orm";
 import { db, type Db } from "../db/client";
-import { auditLog, mailboxes } from "../db/schema";
+import { mailboxes } from "../db/schema";
 import type { Env } from "../env";
 import { engine } from "../../durable-objects/engine";
 import { now } from "../lib/clock";
-import { newId } from "../lib/ids";
 import { GMAIL_RESYNC_MAX, gmailHistory, gmailInboxSince, gmailProfile, gmailRaw } from "../transports/gmail";
 import { graphDelta, graphDeltaStart, graphRaw } from "../transports/graph";
-import { accessTokenFor } from "./mailbox-auth";
+import { accessTokenFor, markNeedsReconnect } from "./mailbox-auth";
 import { classifyInbound } from "./reply-classify";
 import { recordInbound } from "./replies";
 import { POLL_CURSOR_KEYS } from "../transports/mailbox-settings";
@@ -232,37 +231,18 @@ export async function startCursor(
             ELSE json_set(json_remove(${cfg}, '$.reply_check_waived_at'), '$.poll_error', ${error}, '$.release_pending', ${crypto.randomUUID()}, '$.release_pending_at', ${t}) END`,
     })
     .where(and(eq(mailboxes.id, mb.id), lease ? leaseHeld(lease) : undefined));
-  if (notGranted) await readNotGranted(env, d, mb.id, failed.message, lease);
+  // Needs reconnect because the sign-in does not allow reading mail (the Mailboxes screen's "Sign in again
+  // and allow reading mail"): its emails are held and the cron polls it no more until the owner signs in
+  // again (which sets it connected). Only the first call acts.
+  if (notGranted)
+    await markNeedsReconnect(
+      env,
+      d,
+      mb.id,
+      and(eq(mailboxes.status, "connected"), lease ? leaseHeld(lease) : undefined),
+      `Sign in again and allow reading mail: the reply check was refused (${failed.message})`.slice(0, 500),
+    );
   return failed;
-}
-
-/**
- * Needs reconnect because the sign-in does not allow reading mail: status and reason (the Mailboxes
- * screen's "Sign in again and allow reading mail"), an audit entry naming the owner, and the MailboxDO
- * re-plans so its emails are held; the cron polls it no more until the owner signs in again (which sets
- * it connected). Only the first call acts.
- */
-async function readNotGranted(env: Env, d: Db, mailboxId: string, message: string, lease?: string) {
-  const t = now();
-  const reason = `Sign in again and allow reading mail: the reply check was refused (${message})`.slice(0, 500);
-  const [changed] = await d
-    .update(mailboxes)
-    .set({ status: "needs_reconnect", statusReason: reason, updatedAt: t })
-    .where(and(eq(mailboxes.id, mailboxId), eq(mailboxes.status, "connected"), lease ? leaseHeld(lease) : undefined))
-    .returning({ teamId: mailboxes.teamId, userId: mailboxes.userId, email: mailboxes.email });
-  if (!changed) return;
-  await d.insert(auditLog).values({
-    id: newId(),
-    teamId: changed.teamId,
-    userId: null,
-    apiKeyId: null,
-    action: "mailbox.needs_reconnect",
-    targetType: "mailbox",
-    targetId: mailboxId,
-    details: { owner_id: changed.userId, email: changed.email, reason },
-    createdAt: t,
-  });
-  await engine.mailbox(env, mailboxId).refresh();
 }
 
 /** One mailbox's round, under its lease; `busy` (nothing read) when another round holds it. */
