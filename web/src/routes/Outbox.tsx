@@ -8,8 +8,8 @@ import { PageHeader } from "../components/PageHeader";
 import { DataFrame } from "../components/DataTable";
 import { ErrorPanel, Spinner } from "../components/Status";
 import { formatDay, formatFull, plural } from "../format";
-import { getMailboxes } from "../queries/mailboxes";
 import { getMessages, getRawMessage } from "../queries/messages";
+import { MailboxOptions } from "../components/MailboxOptions";
 import { SequenceOptions } from "../components/SequenceOptions";
 import { usePageTitle } from "../title";
 
@@ -196,7 +196,6 @@ export default function Outbox() {
       return undefined;
     }
   });
-  const mailboxes = createAsync(() => getMailboxes().catch(() => undefined));
   const selected = () => result()?.messages.find((m) => m.id === selectedId());
 
   return (
@@ -215,16 +214,7 @@ export default function Outbox() {
           <label class="inline-select">
             <span>Mailbox</span>
             <select onChange={(e) => setParams({ mailbox: e.currentTarget.value || undefined, page: undefined, id: undefined })}>
-              <option value="" selected={!mailbox()}>
-                All mailboxes
-              </option>
-              <For each={mailboxes()?.mailboxes ?? []}>
-                {(m) => (
-                  <option value={m.id} selected={m.id === mailbox()}>
-                    {m.email}
-                  </option>
-                )}
-              </For>
+              <MailboxOptions mailboxId={mailbox()} all="All mailboxes" />
             </select>
           </label>
           <SequencePicker sequenceId={sequenceId()} onChange={(id) => setParams({ sequence_id: id, page: undefined, id: undefined })} />

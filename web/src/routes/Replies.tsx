@@ -20,7 +20,7 @@ import {
   type Reply,
   type ReplyClassification,
 } from "../queries/replies";
-import { getMailboxes } from "../queries/mailboxes";
+import { MailboxOptions } from "../components/MailboxOptions";
 import { SequenceOptions } from "../components/SequenceOptions";
 import { usePageTitle } from "../title";
 import { WorkIt } from "./replies/WorkIt";
@@ -257,8 +257,6 @@ function ReplyFilters(props: {
   mine: boolean;
   onChange: (p: { sequence_id?: string; mailbox_id?: string; mine?: string }) => void;
 }) {
-  const mailboxes = createAsync(() => getMailboxes().catch(() => undefined));
-  const unlistedMailbox = () => !!props.mailboxId && !mailboxes()?.mailboxes.some((m) => m.id === props.mailboxId);
   return (
     <div class="reply-filters" data-testid="reply-filters">
       <label class="reply-filter">
@@ -279,21 +277,7 @@ function ReplyFilters(props: {
           data-testid="reply-mailbox"
           onChange={(e) => props.onChange({ mailbox_id: e.currentTarget.value || undefined })}
         >
-          <option value="" selected={!props.mailboxId}>
-            Every mailbox
-          </option>
-          <Show when={unlistedMailbox()}>
-            <option value={props.mailboxId} selected>
-              {mailboxes() ? "A mailbox you can't see" : "Loading…"}
-            </option>
-          </Show>
-          <For each={mailboxes()?.mailboxes ?? []}>
-            {(m) => (
-              <option value={m.id} selected={m.id === props.mailboxId}>
-                {m.email}
-              </option>
-            )}
-          </For>
+          <MailboxOptions mailboxId={props.mailboxId} all="Every mailbox" />
         </select>
       </label>
       <label class="reply-filter reply-mine" title="Answers to emails sent from your mailboxes, or in sequences you own">
@@ -452,7 +436,11 @@ export default function Replies() {
                 <EmptyState
                   icon="mail"
                   title={
-                    unhandled() ? "Nothing left to review" : sequenceId() || mine() ? "No replies match these filters" : "No replies yet"
+                    unhandled()
+                      ? "Nothing left to review"
+                      : sequenceId() || mailboxId() || mine()
+                        ? "No replies match these filters"
+                        : "No replies yet"
                   }
                 >
                   Answers to your sequences' emails land here, from the inbound email route and from Gmail and Microsoft 365 mailboxes
