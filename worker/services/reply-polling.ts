@@ -217,18 +217,16 @@ export async function startCursor(
   const t = now();
   const error = `The reply check could not start, so the mailbox sends nothing until it does: ${failed.message}`.slice(0, 300);
   const cfg = mailboxes.transportConfig;
+  // A mark already there (a reconnect's) stays: its release is the same. After an admin's waiver a
+  // round only says why; a sign-in's start holds again (the waiver was for the sign-in before).
+  const held = lease ? sql` OR json_extract(${cfg}, '$.reply_check_waived_at') IS NOT NULL` : sql``;
+  const base = lease ? cfg : sql`json_remove(${cfg}, '$.reply_check_waived_at')`;
   await d
     .update(mailboxes)
     .set({
-      // A mark already there (a reconnect's) stays: its release is the same. After an admin's waiver a
-      // round only says why; a sign-in's start holds again (the waiver was for the sign-in before).
-      transportConfig: lease
-        ? sql`CASE WHEN json_type(${cfg}, '$.release_pending') = 'text' OR json_extract(${cfg}, '$.reply_check_waived_at') IS NOT NULL
-            THEN json_set(${cfg}, '$.poll_error', ${error})
-            ELSE json_set(${cfg}, '$.poll_error', ${error}, '$.release_pending', ${crypto.randomUUID()}, '$.release_pending_at', ${t}) END`
-        : sql`CASE WHEN json_type(${cfg}, '$.release_pending') = 'text'
-            THEN json_set(json_remove(${cfg}, '$.reply_check_waived_at'), '$.poll_error', ${error})
-            ELSE json_set(json_remove(${cfg}, '$.reply_check_waived_at'), '$.poll_error', ${error}, '$.release_pending', ${crypto.randomUUID()}, '$.release_pending_at', ${t}) END`,
+      transportConfig: sql`CASE WHEN json_type(${cfg}, '$.release_pending') = 'text'${held}
+          THEN json_set(${base}, '$.poll_error', ${error})
+          ELSE json_set(${base}, '$.poll_error', ${error}, '$.release_pending', ${crypto.randomUUID()}, '$.release_pending_at', ${t}) END`,
     })
     .where(and(eq(mailboxes.id, mb.id), lease ? leaseHeld(lease) : undefined));
   // Needs reconnect because the sign-in does not allow reading mail (the Mailboxes screen's "Sign in again
