@@ -600,8 +600,6 @@ async function completeByItsEmail(d: Db, task: TaskRow, t: number, from: ("open"
  */
 export const BULK_TASKS_MAX = 100;
 
-/** A manual email's task sent: the task as finishTask answers it (its run "queued": it moves on once sent), and when the mailbox will send the email. */
-
 export type BulkTaskOutcome =
   { task_id: string; outcome: "done"; task: TaskResult } | { task_id: string; outcome: "refused"; code: string; reason: string };
 
@@ -643,6 +641,7 @@ export async function bulkFinishTasks(env: Env, d: Db, caller: Caller, action: "
   return out;
 }
 
+/** A manual email's task sent: the task as finishTask answers it (its run "queued": it moves on once sent), and when the mailbox will send the email. */
 export interface TaskSent extends Omit<TaskResult, "run"> {
   run: "queued";
   send_at: number | null;
