@@ -173,8 +173,6 @@ async function whoMayTake(
 export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
   const [startOfDay, endOfDay] = localDayBounds(now(), q.time_zone);
   const seen = visibleSequence(caller, tasks.sequenceId);
-  // A sequence the caller may not see answers 404, as every other sequence filter does (not an empty list).
-  if (q.sequence_id) await sequenceFor(d, caller, q.sequence_id);
   // The filters are part of `base`, so the tabs' counts are those of the filtered queue.
   const base = [
     ...(q.type ? [inList(tasks.type, TASK_TYPE_FILTERS[q.type])] : []),
@@ -192,6 +190,8 @@ export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
     done: sql`${tasks.status} <> 'open'`,
   }[q.view];
   const where = and(...base, view);
+  // A sequence the caller may not see answers 404, as every other sequence filter does (not an empty list): its
+  // check goes alongside the page's reads (scoped by `seen` themselves), which are answered only if it passes.
   const [rows, total, counts] = await Promise.all([
     d
       .select({
@@ -221,35 +221,44 @@ export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
       .from(tasks)
       .where(where),
     openTaskCounts(d, and(...base), [startOfDay, endOfDay]),
+    q.sequence_id && sequenceFor(d, caller, q.sequence_id),
   ]);
-  const blocked = await doNotEmail(
-    d,
-    caller.teamId,
-    rows.flatMap((r) => (r.c && !r.c.deletedAt ? [r.c] : [])),
-  );
-  const drafts = await manualEmailDrafts(
-    d,
-    caller.teamId,
-    rows.flatMap(({ t, c, senderName }) =>
-      t.type === "manual_email" && t.enrollmentId && t.stepId && t.sequenceId && t.contactId && !(c && blocked.has(c.id))
-        ? [
-            {
-              taskId: t.id,
-              enrollmentId: t.enrollmentId,
-              stepId: t.stepId,
-              sequenceId: t.sequenceId,
-              contactId: t.contactId,
-              senderName: senderName ?? "",
-            },
-          ]
-        : [],
+  // Who may be emailed, then the manual emails' drafts (none for those who may not).
+  async function emailState() {
+    const blocked = await doNotEmail(
+      d,
+      caller.teamId,
+      rows.flatMap((r) => (r.c && !r.c.deletedAt ? [r.c] : [])),
+    );
+    const drafts = await manualEmailDrafts(
+      d,
+      caller.teamId,
+      rows.flatMap(({ t, c, senderName }) =>
+        t.type === "manual_email" && t.enrollmentId && t.stepId && t.sequenceId && t.contactId && !(c && blocked.has(c.id))
+          ? [
+              {
+                taskId: t.id,
+                enrollmentId: t.enrollmentId,
+                stepId: t.stepId,
+                sequenceId: t.sequenceId,
+                contactId: t.contactId,
+                senderName: senderName ?? "",
+              },
+            ]
+          : [],
+      ),
+    );
+    return [blocked, drafts] as const;
+  }
+  // Who may take each open task needs only the rows: read alongside the drafts, which wait for doNotEmail.
+  const [[blocked, drafts], takers] = await Promise.all([
+    emailState(),
+    whoMayTake(
+      d,
+      caller,
+      rows.filter((r) => r.t.status === "open"),
     ),
-  );
-  const takers = await whoMayTake(
-    d,
-    caller,
-    rows.filter((r) => r.t.status === "open"),
-  );
+  ]);
   return {
     total: total[0]?.n ?? 0,
     counts,
