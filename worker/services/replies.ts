@@ -286,6 +286,9 @@ export async function recordInbound(
       bounceStatus: c.bounceStatus ?? null,
       retryAttempt,
       receivedAt: t,
+      // Held, it is applied as nothing from the start (so neither a redelivery nor the cron's
+      // applyUnapplied acts on it): it waits unreviewed in the inbox.
+      ...(held && { effect: { enrollments: [] } }),
     })
     .onConflictDoNothing()
     .returning({ id: inboundMessages.id });
@@ -311,14 +314,7 @@ export async function recordInbound(
       duplicate: true,
     };
   }
-  if (held) {
-    // Applied as nothing (so the cron's applyUnapplied leaves it too): it waits unreviewed in the inbox.
-    await d
-      .update(inboundMessages)
-      .set({ effect: { enrollments: [] } })
-      .where(eq(inboundMessages.id, id));
-    return { kind, inboundId: id, messageId: target.messageId, enrollmentId: null };
-  }
+  if (held) return { kind, inboundId: id, messageId: target.messageId, enrollmentId: null };
   await applyAndStore(env, d, target, id, kind, c.returnAt ?? null, t, retryAttempt);
   return inboundResult(kind, id, target, c.returnAt ?? null);
 }
