@@ -1,11 +1,23 @@
 // Completing or skipping many tasks at once (POST /tasks/bulk): each goes through the single action's path
 // (rights, timeline, the sequence told) and is answered on its own; one refused doesn't stop the others.
-// A manual email is not bulk-completed (completing says it was sent): refused with the reason.
+// A manual email is not bulk-completed (completing says it was sent): refused with the reason, once the
+// task is one the caller may see (else not found, as any other task they can't see).
 import { beforeEach, describe, expect, it } from "vitest";
 import { now } from "../../worker/lib/clock";
 import { newId } from "../../worker/lib/ids";
 import { client, env, errorOf, fieldsOf, ok } from "../helpers";
-import { HOUR, enroll, makeContacts, makeMailbox, makeSequence, makeTeam, runUntil, sessionFor, startSimulation } from "../fixtures";
+import {
+  HOUR,
+  enroll,
+  makeContacts,
+  makeMailbox,
+  makeSequence,
+  makeTeam,
+  makeUser,
+  runUntil,
+  sessionFor,
+  startSimulation,
+} from "../fixtures";
 import { onACall } from "./on-a-call";
 
 beforeEach(() => startSimulation());
@@ -59,6 +71,21 @@ describe("POST /tasks/bulk", () => {
     ]);
     expect((await taskOf(c)).status).toBe("skipped");
     expect((await taskOf(m)).status).toBe("skipped");
+  });
+
+  it("answers a member a manual email's task of a sequence they can't see as not found, not as a manual email", async () => {
+    const { teamId, userId } = await makeTeam();
+    const { sequenceId } = await makeSequence(teamId, userId, [{ type: "manual_email", wait: 0 }, { wait: 1 }], null);
+    const [m] = (await makeContacts(teamId, 1)) as [string];
+    await enroll(teamId, sequenceId, [m], [await makeMailbox(teamId, userId, { gapSeconds: 0 })]);
+    await runUntil(now() + HOUR);
+    const tm = await taskOf(m);
+    const member = client(await sessionFor(teamId, await makeUser(teamId, "member"))).api;
+
+    const { outcomes } = await ok(member.tasks.bulk.$post({ json: { action: "complete", task_ids: [tm.id] } }));
+    // "manual_email" would tell them a task of that id exists, and its kind.
+    expect(outcomes).toEqual([{ task_id: tm.id, outcome: "refused", code: "not_found", reason: expect.any(String) }]);
+    expect((await taskOf(m)).status).toBe("open");
   });
 
   it("takes up to 100 ids (a page's worth, at D1's 100 parameters) and refuses more with 422", async () => {

@@ -4,7 +4,7 @@ import { engine, loadSendContext } from "../../durable-objects/engine";
 import { runEnding } from "../../durable-objects/tasks";
 import { sendingZone } from "../../durable-objects/sequence-config";
 import { batchSql, type Db } from "../db/client";
-import { inList, notIndexed } from "../db/in-list";
+import { inList } from "../db/in-list";
 import { auditLog, contacts, enrollments, mailboxes, messages, sequences, sequenceShares, steps, tasks, users } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
@@ -529,9 +529,17 @@ export async function finishTask(
   caller: Caller,
   taskId: string,
   action: "complete" | "skip",
-  o: { note?: string | undefined; call?: { outcome: CallOutcome; notes?: string | undefined } | undefined },
+  o: {
+    note?: string | undefined;
+    call?: { outcome: CallOutcome; notes?: string | undefined } | undefined;
+    /** Refuse a manual email's task (ManualEmailTask): completing says it was sent, and it is sent from its own task. */
+    refuseManualEmail?: boolean;
+  },
 ): Promise<TaskResult> {
   const task = await taskFor(d, caller, taskId);
+  // After taskFor: a task the caller may not see is not found, whatever its kind.
+  if (o.refuseManualEmail && task.type === "manual_email")
+    throw new ManualEmailTask("A manual email is completed by sending it: send it from its task, or skip it");
   if (task.status !== "open") {
     // Done before, but the sequence may not have heard (its call failed after the row was written, and the
     // user tried again): tell it again, which it takes once, so the contact moves on (or their run ends, as
@@ -609,6 +617,9 @@ async function completeByItsEmail(d: Db, task: TaskRow, t: number, from: ("open"
  */
 export const BULK_TASKS_MAX = 100;
 
+/** finishTask's refusal of a manual email's task when asked (bulk completion): answered as its own outcome code, not an HTTP error. */
+class ManualEmailTask extends Error {}
+
 export type BulkTaskOutcome =
   { task_id: string; outcome: "done"; task: TaskResult } | { task_id: string; outcome: "refused"; code: string; reason: string };
 
@@ -618,33 +629,16 @@ export type BulkTaskOutcome =
  * A manual email is not bulk-completed: completing says it was sent, and it is sent from its own task.
  */
 export async function bulkFinishTasks(env: Env, d: Db, caller: Caller, action: "complete" | "skip", ids: readonly string[]) {
-  const unique = [...new Set(ids)];
-  // The kinds in one read (one bound parameter for the list, so past D1's 100), the team checked on each row.
-  const kinds = new Map(
-    (
-      await d
-        .select({ id: tasks.id, type: tasks.type })
-        .from(tasks)
-        .where(and(inList(tasks.id, unique), sql`${notIndexed(tasks.teamId)} = ${caller.teamId}`))
-    ).map((r) => [r.id, r.type]),
-  );
   const out: BulkTaskOutcome[] = [];
   // One at a time: each tells its contact's sequence, as the single action does.
-  for (const id of unique) {
-    if (action === "complete" && kinds.get(id) === "manual_email") {
-      out.push({
-        task_id: id,
-        outcome: "refused",
-        code: "manual_email",
-        reason: "A manual email is completed by sending it: send it from its task, or skip it",
-      });
-      continue;
-    }
+  for (const id of [...new Set(ids)]) {
     try {
-      out.push({ task_id: id, outcome: "done", task: await finishTask(env, d, caller, id, action, {}) });
+      const task = await finishTask(env, d, caller, id, action, { refuseManualEmail: action === "complete" });
+      out.push({ task_id: id, outcome: "done", task });
     } catch (e) {
-      if (!(e instanceof ApiError)) throw e;
-      out.push({ task_id: id, outcome: "refused", code: e.code, reason: e.message });
+      if (e instanceof ManualEmailTask) out.push({ task_id: id, outcome: "refused", code: "manual_email", reason: e.message });
+      else if (e instanceof ApiError) out.push({ task_id: id, outcome: "refused", code: e.code, reason: e.message });
+      else throw e;
     }
   }
   return out;
