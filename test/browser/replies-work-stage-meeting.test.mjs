@@ -66,8 +66,6 @@ describe("replies: working a reply from the read dialog", () => {
   });
 
   it("sets the stage and marks the meeting from the dialog; the row shows both", async () => {
-    // Marking again when one is recorded asks first: accepted here.
-    page.on("dialog", (d) => void d.accept());
     const before = (await get(admin, `/contacts/${reply.contact.id}/meetings`)).meetings.length;
     await page.goto(`${baseUrl}/replies`);
     const row = page.locator(`tr[data-reply="${reply.id}"]`);
@@ -86,6 +84,12 @@ describe("replies: working a reply from the read dialog", () => {
     // The contact's own rows changed, not just the screen.
     const contact = (await get(admin, `/contacts/${reply.contact.id}`)).contact;
     assert.equal(contact.stage_id ?? contact.stage?.id, interested.id);
+    assert.equal((await get(admin, `/contacts/${reply.contact.id}/meetings`)).meetings.length, before + 1);
+    // Marking again when one is recorded asks first (a dialog of the page's own): confirmed here, the same day's
+    // meeting is recorded once.
+    await dialog.getByTestId("reply-meeting").click();
+    await page.getByRole("button", { name: "Record another" }).click();
+    await page.getByText(/^That meeting was already recorded/).waitFor({ timeout: 5000 });
     assert.equal((await get(admin, `/contacts/${reply.contact.id}/meetings`)).meetings.length, before + 1);
   });
 

@@ -1,6 +1,7 @@
 import { createAsync } from "@solidjs/router";
 import { createSignal, For, Show } from "solid-js";
 import { useWrite } from "../../actions";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { formatDateTime, plural } from "../../format";
 import { getContactStages } from "../../queries/contacts";
 import { markMeetingBookedAction } from "../../queries/meetings";
@@ -36,17 +37,20 @@ export function WorkIt(props: { r: Reply }) {
           }`),
     failed: () => "Couldn't mark the meeting booked",
   });
+  // Do Not Contact ends every run of the address, as the Contacts page warns: asked first, in a ConfirmDialog as there.
+  const [confirmDnc, setConfirmDnc] = createSignal<{ id: string; name: string } | null>(null);
+  // A second meeting for a contact that has one recorded is asked first too.
+  const [confirmAnother, setConfirmAnother] = createSignal<number | null>(null);
   const setStage = () => {
     const s = stageOf(stageId());
     if (!s || s.id === contact().stage?.id) return;
-    // Do Not Contact ends every run of the address, as the Contacts page warns.
-    if (s.category === "dnc" && !confirm(`Moving them to ${s.name} stops every email to ${contact().email ?? "them"}. Move them?`)) return;
-    void move.run(contact().id, s.id);
+    if (s.category === "dnc") setConfirmDnc(s);
+    else void move.run(contact().id, s.id);
   };
   const book = () => {
     const last = contact().meeting_booked_at;
-    if (last && !confirm(`A meeting booked ${formatDateTime(last)} is already recorded for this contact. Record another one?`)) return;
-    void meeting.run(contact().id);
+    if (last) setConfirmAnother(last);
+    else void meeting.run(contact().id);
   };
   return (
     <div class="reply-work" data-testid="reply-work">
@@ -94,6 +98,32 @@ export function WorkIt(props: { r: Reply }) {
         </button>
         <Show when={contact().meeting_booked_at}>{(at) => <span class="muted">Booked {formatDateTime(at())}</span>}</Show>
       </div>
+      <ConfirmDialog
+        open={!!confirmDnc()}
+        title={`Move them to ${confirmDnc()?.name ?? ""}?`}
+        confirmLabel="Move them"
+        danger
+        onConfirm={() => {
+          const s = confirmDnc();
+          setConfirmDnc(null);
+          if (s) void move.run(contact().id, s.id);
+        }}
+        onCancel={() => setConfirmDnc(null)}
+      >
+        Moving them to {confirmDnc()?.name} stops every email to {contact().email ?? "them"}.
+      </ConfirmDialog>
+      <ConfirmDialog
+        open={!!confirmAnother()}
+        title="Record another meeting?"
+        confirmLabel="Record another"
+        onConfirm={() => {
+          setConfirmAnother(null);
+          void meeting.run(contact().id);
+        }}
+        onCancel={() => setConfirmAnother(null)}
+      >
+        A meeting booked {formatDateTime(confirmAnother() ?? 0)} is already recorded for this contact.
+      </ConfirmDialog>
     </div>
   );
 }
