@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, getTableColumns, isNull, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, getTableColumns, isNull, notExists, or, sql, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import type { Db } from "../db/client";
 import { inList, listParam, notIndexed, teamRowsById } from "../db/in-list";
@@ -106,14 +106,20 @@ async function findTarget(d: Db, ids: string[], mailboxId?: string): Promise<(Ta
  * The mailbox an email came in to (the email() handler's envelope recipient): only when exactly one
  * team has that address connected, as a sender match must never cross teams.
  */
-async function mailboxAt(d: Db, address: string | undefined): Promise<{ id: string } | null> {
+async function mailboxAt(d: Db, address: string | undefined): Promise<SenderMailbox | null> {
   const email = address?.trim().toLowerCase();
   if (!email) return null;
   const rows = await d
     .select({ id: mailboxes.id, teamId: mailboxes.teamId })
     .from(mailboxes)
     .where(sql`lower(${mailboxes.email}) = ${email} AND ${mailboxes.status} <> 'removed'`);
-  return new Set(rows.map((r) => r.teamId)).size === 1 && rows.length === 1 ? rows[0]! : null;
+  return rows.length === 1 ? rows[0]! : null;
+}
+
+/** The mailbox a reply came in to; its team when known already (else read with the match). */
+interface SenderMailbox {
+  id: string;
+  teamId?: string;
 }
 
 /** Emails of open runs findBySender weighs at most (newest first): enough for a contact's runs from one mailbox. */
@@ -130,19 +136,16 @@ const SENDER_MATCH_ROWS = 50;
 async function findBySender(
   d: Db,
   sender: string,
-  mailboxId: string,
+  mailbox: SenderMailbox,
   subject: string,
 ): Promise<(Omit<Target, "fromEmail"> & { mailboxEmail: string; ambiguous?: number }) | null> {
   const from = sender.trim().toLowerCase();
   if (!from.includes("@")) return null;
-  const [mb] = await d.select({ teamId: mailboxes.teamId }).from(mailboxes).where(eq(mailboxes.id, mailboxId));
-  if (!mb) return null;
-  const [ours] = await d
-    .select({ id: mailboxes.id })
-    .from(mailboxes)
-    .where(and(eq(mailboxes.teamId, mb.teamId), sql`lower(${mailboxes.email}) = ${from}`))
-    .limit(1);
-  if (ours) return null;
+  const mailboxId = mailbox.id;
+  // A polled mailbox's team is read in the match itself (no mailbox, no team, no rows).
+  const teamId = mailbox.teamId ?? sql`(${d.select({ teamId: mailboxes.teamId }).from(mailboxes).where(eq(mailboxes.id, mailboxId))})`;
+  // None when the sender is one of the team's own mailboxes.
+  const ours = alias(mailboxes, "ours");
   const rows = await d
     .select({
       teamId: messages.teamId,
@@ -165,8 +168,14 @@ async function findBySender(
     .where(
       and(
         // From the team's contacts of the address (contacts_team_email_idx) to their emails (messages_contact_sent_idx).
-        eq(contacts.teamId, mb.teamId),
+        eq(contacts.teamId, teamId),
         sql`lower(${contacts.email}) = ${from}`,
+        notExists(
+          d
+            .select({ one: sql`1` })
+            .from(ours)
+            .where(and(eq(ours.teamId, contacts.teamId), sql`lower(${ours.email}) = ${from}`)),
+        ),
         eq(messages.mailboxId, mailboxId),
         isNull(contacts.deletedAt),
         sql`${enrollments.status} IN ('active', 'paused', 'held')`,
@@ -220,7 +229,7 @@ export async function recordInbound(
     // No threading header (classifyInbound passes only a person's reply or removal request so): matched,
     // as Outreach and Apollo do, by its sender being a contact this very mailbox emails in an open run.
     const mailbox = polledMailboxId ? { id: polledMailboxId } : await mailboxAt(d, receivedBy);
-    const bySender = mailbox ? await findBySender(d, c.from, mailbox.id, c.subject) : null;
+    const bySender = mailbox ? await findBySender(d, c.from, mailbox, c.subject) : null;
     found = bySender;
     if (bySender)
       evidence = {
