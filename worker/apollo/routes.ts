@@ -133,6 +133,16 @@ async function actingAs(c: Context<AppEnv>, userId: string | undefined): Promise
 const campaigns = (c: Context<AppEnv>, caller: Caller, f: { q?: string; ids?: string[] }, perPage: number, page: number) =>
   listSequences(c.var.db, caller, { ...f, withArchived: true }, page, perPage);
 
+/**
+ * A filter's sequences (each once): 404 when one isn't the caller's to see (another's, another team's, none),
+ * as every sequence filter answers, instead of an empty page.
+ */
+async function mustSeeCampaigns(c: Context<AppEnv>, caller: Caller, ids: readonly string[]) {
+  const unique = [...new Set(ids)];
+  const { rows } = await campaigns(c, caller, { ids: unique }, APOLLO_ARRAY_MAX.emailer_campaign_ids, 1);
+  if (rows.length < unique.length) throw notFound("Sequence");
+}
+
 const master = requireMasterKey;
 
 /**
@@ -483,10 +493,7 @@ export const apolloRoutes = new Hono<AppEnv>()
         fields: [{ field: "sort_by_field", message: `Use ${Object.keys(CONTACT_SORTS).join(", ")}` }],
       });
     // Only sequences the caller may see: another's (or another team's) answers 404, as everywhere.
-    if (p.emailer_campaign_ids?.length) {
-      const { rows } = await campaigns(c, caller, { ids: p.emailer_campaign_ids }, APOLLO_ARRAY_MAX.emailer_campaign_ids, 1);
-      if (rows.length < p.emailer_campaign_ids.length) throw notFound("Sequence");
-    }
+    if (p.emailer_campaign_ids?.length) await mustSeeCampaigns(c, caller, p.emailer_campaign_ids);
     const listIds = [
       ...new Set([...(p.contact_label_ids ?? []), ...(p.label_ids ?? []), ...(await listIdsNamed(c, caller, p.label_names))]),
     ];
@@ -634,11 +641,7 @@ export const apolloRoutes = new Hono<AppEnv>()
         fields: [{ field: "emailer_message_stats", message: `Use ${Object.keys(MESSAGE_STATS).join(", ")}` }],
       });
     // Only sequences the caller may see: another team's answers 404, as contacts/search does.
-    if (p.emailer_campaign_ids?.length) {
-      const ids = [...new Set(p.emailer_campaign_ids)];
-      const { rows } = await campaigns(c, caller, { ids }, APOLLO_ARRAY_MAX.emailer_campaign_ids, 1);
-      if (rows.length < ids.length) throw notFound("Sequence");
-    }
+    if (p.emailer_campaign_ids?.length) await mustSeeCampaigns(c, caller, p.emailer_campaign_ids);
     const { rows, total } = await searchSequenceMessages(c.var.db, caller, {
       sequenceIds: p.emailer_campaign_ids,
       notSequenceIds: p.not_emailer_campaign_ids,
