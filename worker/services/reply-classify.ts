@@ -239,10 +239,10 @@ const DELAY_NOTICE =
 /**
  * A report about a forward of our email (RFC 3464): its Final-Recipient is not the address we sent to,
  * which is its Original-Recipient, else the To: of the returned copy. Null when they agree or either is
- * missing (then the report is about the address we wrote to, as before).
+ * missing (then the report is about the address we wrote to, as before). `at`: where the returned
+ * copy starts (returnedCopyAt).
  */
-function forwardedCopy(text: string): { final: string; sentTo: string } | null {
-  const at = returnedCopyAt(text);
+function forwardedCopy(text: string, at: number): { final: string; sentTo: string } | null {
   const head = text.slice(0, at);
   const final = addressIn(/^\s*Final-Recipient:\s*(.+)$/im.exec(head)?.[1]);
   const sentTo = addressIn(/^\s*Original-Recipient:\s*(.+)$/im.exec(head)?.[1]) ?? addressIn(/^To:\s*(.+)$/im.exec(text.slice(at))?.[1]);
@@ -298,11 +298,12 @@ async function classify(raw: ArrayBuffer | string, t: number): Promise<Classifie
     const ids = [...new Set(text.match(OUR_ID) ?? [])];
     const snippet = snippetOf(body);
     // The report's own words: the returned copy of our email after them may say anything ("500 teams…").
-    const head = text.slice(0, returnedCopyAt(text));
+    const copyAt = returnedCopyAt(text);
+    const head = text.slice(0, copyAt);
     const status = /^\s*Status:\s*([245]\.\d{1,3}\.\d{1,3})/im.exec(head)?.[1];
     const action = /^\s*Action:\s*([a-z]+)/im.exec(head)?.[1]?.toLowerCase();
     const failed = status && (status.startsWith("5.") || (status.startsWith("4.") && action === "failed"));
-    const forwarded = failed ? forwardedCopy(text) : null;
+    const forwarded = failed ? forwardedCopy(text, copyAt) : null;
     if (failed && forwarded)
       // The address we wrote to forwards to one that failed: the report is about the forward, not about
       // our contact, whose own mailbox took the email. Kept (the inbox shows both addresses) and nothing
