@@ -7,6 +7,7 @@ import {
   fetchContactTimeline,
   fetchContacts,
   removeFromList,
+  setContactStage,
   updateContact,
   type ContactQuery,
   api,
@@ -26,6 +27,8 @@ export const getContactTimeline = query((id: string, page: number) => fetchConta
 
 // Writes (actions.ts).
 export const bulkContactsAction = action(bulkContacts, "bulkContacts");
+// Once it succeeds the replies inbox is re-read, so the row shows the contact's new stage.
+export const setContactStageAction = action(setContactStage, "setContactStage");
 export const removeFromListAction = action(removeFromList, "removeFromList");
 export const updateContactAction = action(updateContact, "updateContact");
 

@@ -3,10 +3,9 @@ import { createSignal, For, Show } from "solid-js";
 import { useWrite } from "../../actions";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { formatDateTime, plural } from "../../format";
-import { getContactStages } from "../../queries/contacts";
+import { getContactStages, setContactStageAction } from "../../queries/contacts";
 import { markMeetingBookedAction } from "../../queries/meetings";
 import type { Reply } from "../../queries/replies";
-import { setContactStageAction } from "./work";
 
 /**
  * Working a reply where it is read: move its contact to a stage (Interested, Not interested…) and mark
