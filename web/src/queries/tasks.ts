@@ -1,5 +1,5 @@
 import { action, query } from "@solidjs/router";
-import { fetchTasks, finishTask, logCall, updateTask, type Task, type TaskQuery } from "../api";
+import { bulkTasks, fetchTasks, finishTask, logCall, updateTask, type Task, type TaskQuery } from "../api";
 
 export const getTasks = query((q: TaskQuery) => fetchTasks(q), "tasks");
 /** The signed-in user's task counts (due today, overdue, ...): the badge in the sidebar. */
@@ -14,3 +14,5 @@ export const logCallAction = action(logCall, "logCall");
 export const finishTaskAction = action((t: Task, how: "complete" | "skip") => finishTask(t.id, how), "finishTask");
 /** Reschedules and/or reassigns an open task. */
 export const updateTaskAction = action(updateTask, "updateTask");
+/** Bulk complete / skip of the selected tasks; the router re-reads the list after it. */
+export const bulkTasksAction = action(bulkTasks, "bulkTasks");

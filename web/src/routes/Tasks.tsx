@@ -1,6 +1,6 @@
-import { A, action, createAsync, useIsRouting, useSearchParams } from "@solidjs/router";
+import { A, createAsync, useIsRouting, useSearchParams } from "@solidjs/router";
 import { createSignal, For, Show } from "solid-js";
-import { bulkTasks, CALL_OUTCOMES, type CallOutcome, type Task, type TaskTypeFilter, type TaskView } from "../api";
+import { CALL_OUTCOMES, type CallOutcome, type Task, type TaskTypeFilter, type TaskView } from "../api";
 import { useWrite } from "../actions";
 import { Badge } from "../components/Badge";
 import { useCopy } from "../components/CopyField";
@@ -14,7 +14,7 @@ import { StepIcon, stepMeta } from "../components/StepType";
 import { tabId, tabPanelId, Tabs } from "../components/Tabs";
 import { TaskEmailSend } from "../components/TaskEmailSend";
 import { formatDay, formatFull, formatNumber, formatRelative, localInputToMs, msToLocalInput } from "../format";
-import { finishTaskAction, getTasks, logCallAction, updateTaskAction } from "../queries/tasks";
+import { bulkTasksAction, finishTaskAction, getTasks, logCallAction, updateTaskAction } from "../queries/tasks";
 import { SequenceOptions } from "../components/SequenceOptions";
 import { getUsers } from "../queries/users";
 import "./Tasks.css";
@@ -82,9 +82,6 @@ function TaskFilters(props: {
     </div>
   );
 }
-
-/** Bulk complete / skip of the selected tasks; the router re-reads the list after it. */
-const bulkTasksAction = action(bulkTasks, "bulkTasks");
 
 /** Verb for the task's main action, so the button says what you're about to do. */
 const doLabel = (type: string) =>
