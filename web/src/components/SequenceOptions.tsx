@@ -3,7 +3,7 @@ import { For, Show } from "solid-js";
 import { getSequences } from "../queries/sequences";
 
 /** Every sequence you may see, for a filter: all pages of them, as a team's may pass one page. */
-export async function allSequences() {
+async function allSequences() {
   const all = [];
   for (let page = 1; ; page++) {
     const r = await getSequences({ page, per_page: 100, status: "all" });

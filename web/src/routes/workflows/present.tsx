@@ -109,7 +109,7 @@ export function retryText(r: Pick<WorkflowRun, "status" | "trigger" | "attempts"
  * A run's reason as its log line reads it: one given up names how many tries it had (not "interrupted tries": a
  * change run's earlier tries may have failed otherwise, an internal error).
  */
-export function runReasonLabel(code: string, attempts: number) {
+function runReasonLabel(code: string, attempts: number) {
   return code === "gave_up" ? `Gave up after ${attempts} ${attempts === 1 ? "try" : "tries"}` : reasonText(code).label;
 }
 
@@ -117,7 +117,7 @@ export function runReasonLabel(code: string, attempts: number) {
  * A run's reason's fix as its log line reads it: a given-up run names the job it cancelled only when it had one (a run
  * whose ticks all died before committing a job has none).
  */
-export function runReasonFix(r: Pick<WorkflowRun, "reason" | "job_id">): string {
+function runReasonFix(r: Pick<WorkflowRun, "reason" | "job_id">): string {
   const code = r.reason ?? "";
   if (code === "gave_up" && r.job_id) return `${reasonText(code).fix} The job it had committed was cancelled, its credits returned.`;
   return reasonText(code).fix;
