@@ -11,7 +11,7 @@ import { DataTable } from "./DataTable";
 import { OUTCOME_COLUMNS, OutcomeCells, OutcomeTabs } from "./Outcomes";
 import { errorMessage, TableSkeleton } from "./Status";
 import { formatDateTime, formatDay, formatFull, formatNumber, plural } from "../format";
-import { isFinished, JOB_STATUS, jobPercent, jobSourceLabel } from "../jobs";
+import { isFinished, JOB_STATUS, jobPercent, jobSourceLabel, jobSourceParts } from "../jobs";
 import { cancelJobAction, getJobOutcomes } from "../queries/jobs";
 import { getLists } from "../queries/lists";
 import { getMailboxes } from "../queries/mailboxes";
@@ -165,22 +165,22 @@ function JobOutcomes(props: { job: Job }) {
 /**
  * A CSV job's source: its file, linked to the Imports page where its row is, and the report of the rows it did not
  * import when there are some. An import deleted since, or not the caller's to see (a member sees their own), is
- * named as the file it was.
+ * named as the file it was. `parts` are jobSourceParts: "CSV file" first (the link), then the rest (a list, contacts).
  */
-function CsvSource(props: { importId: string; label: string }) {
+function CsvSource(props: { importId: string; parts: string[] }) {
   const imp = createAsync(() =>
     fetchImport(props.importId)
       .then((r) => r.import)
       .catch(() => null),
   );
   return (
-    <Show when={imp()} fallback={props.label}>
+    <Show when={imp()} fallback={props.parts.join(" + ")}>
       {(i) => (
         <>
           <A href="/imports" data-testid="job-import-link">
             CSV file “{i().file_name}”
           </A>
-          <Show when={props.label !== "CSV file"}>{props.label.replace(/^CSV file/, "")}</Show>
+          <Show when={props.parts.length > 1}>{` + ${props.parts.slice(1).join(" + ")}`}</Show>
           <Show when={i().failed + i().warned > 0}>
             {" "}
             (
@@ -310,7 +310,7 @@ export function JobPanel(props: { jobId: string; initial?: Job; sequenceName?: s
                 </h2>
                 <p class="muted small">
                   <Show when={j().source.kind === "csv" && j().source.import_id} fallback={jobSourceLabel(j(), listName)}>
-                    {(id) => <CsvSource importId={id()} label={jobSourceLabel(j(), listName)} />}
+                    {(id) => <CsvSource importId={id()} parts={jobSourceParts(j(), listName)} />}
                   </Show>{" "}
                   · {j().started_at ? `started ${formatDateTime(j().started_at!)}` : `created ${formatDateTime(j().created_at)}`}
                   <Show when={j().finished_at}>{(f) => <> · finished {formatDateTime(f())}</>}</Show>
