@@ -7,6 +7,7 @@ import { app } from "../../worker/app";
 import { privateHostProblem } from "../../worker/lib/private-host";
 import { as, BASE, env, errorOf, fieldsOf, login, ok, client, type Session } from "../helpers";
 import type { RecordedAuth } from "../fixtures/smtp-servers.mjs";
+import { makeMailbox, makeTeam, makeUser, sessionFor } from "../fixtures";
 
 const smtp = inject("smtp");
 const email = (p: string) => `${p}-${crypto.randomUUID().slice(0, 8)}@demo.test`;
@@ -106,6 +107,24 @@ describe("SMTP connect probes", () => {
     expect(fieldsOf(err).map((f) => f.field)).toEqual(["smtp.host"]);
     const saved = await env.DB.prepare("SELECT transport_config c FROM mailboxes WHERE id = ?").bind(mailbox.id).first<{ c: string }>();
     expect(JSON.parse(saved!.c)).toMatchObject({ host: "localhost", port: smtp.ports.plain });
+  });
+
+  it("answers a member changing someone else's mailbox to a private host 403, not how the host was judged", async () => {
+    // The host was checked before the rights were: a caller who may not change the mailbox learnt 422.
+    const { teamId, userId } = await makeTeam();
+    const mailboxId = await makeMailbox(teamId, userId);
+    const member = await sessionFor(teamId, await makeUser(teamId));
+    const before = await env.DB.prepare("SELECT transport, transport_config c FROM mailboxes WHERE id = ?").bind(mailboxId).first();
+    const err = await errorOf(
+      await asDeployed(member, "PATCH", `/api/mailboxes/${mailboxId}`, {
+        transport: "smtp",
+        smtp: { host: "169.254.169.254", port: 587, security: "none", username: "u", password: "p" },
+      }),
+    );
+    expect({ status: err.status, code: err.code }).toEqual({ status: 403, code: "forbidden" });
+    expect(await env.DB.prepare("SELECT transport, transport_config c FROM mailboxes WHERE id = ?").bind(mailboxId).first()).toEqual(
+      before,
+    );
   });
 
   it("lets public hosts through to the connection attempt", async () => {

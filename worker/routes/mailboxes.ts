@@ -12,9 +12,6 @@ import {
   updateMailbox,
 } from "../services/mailboxes";
 import { REMOVE_REASSIGN_LIMIT, removeMailbox } from "../services/mailbox-connect";
-import type { Env } from "../env";
-import { ApiError } from "../lib/errors";
-import { privateHostProblem } from "../lib/private-host";
 
 const Smtp = z
   .object({
@@ -30,16 +27,6 @@ const Smtp = z
     password: z.string().max(500).optional().openapi({ description: "Write-only: stored encrypted, never returned" }),
   })
   .openapi("SmtpSettings");
-
-/**
- * Refuses an SMTP host on this machine or a private network (422 naming smtp.host): connecting tells the
- * caller how the far end answered. Only the tests (APP_ENV=test) connect to their local SMTP servers.
- */
-function refusePrivateSmtpHost(env: Pick<Env, "APP_ENV">, host: string | undefined): void {
-  if (host === undefined || env.APP_ENV === "test") return;
-  const problem = privateHostProblem(host);
-  if (problem) throw new ApiError("validation_failed", problem, { fields: [{ field: "smtp.host", message: problem }] });
-}
 
 const Limits = z.object({
   daily_limit: z.number().int().min(1).max(5000),
@@ -185,7 +172,6 @@ export const mailboxRoutes = router()
     }),
     async (c) => {
       const caller = c.get("caller");
-      refusePrivateSmtpHost(c.env, c.req.valid("json").smtp?.host);
       const r = await createMailbox(c.env, c.var.db, caller, c.req.valid("json"));
       return c.json({ mailbox: (await mailboxViews(c.env, c.var.db, caller, [r]))[0]! }, 201);
     },
@@ -203,7 +189,6 @@ export const mailboxRoutes = router()
     }),
     async (c) => {
       const caller = c.get("caller");
-      refusePrivateSmtpHost(c.env, c.req.valid("json").smtp?.host);
       const { mailbox, warnings } = await updateMailbox(c.env, c.var.db, caller, c.req.valid("param").id, c.req.valid("json"));
       return c.json({ mailbox: (await mailboxViews(c.env, c.var.db, caller, [mailbox]))[0]!, warnings }, 200);
     },

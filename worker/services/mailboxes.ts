@@ -17,6 +17,7 @@ import { authorize, mailboxAllows, mailboxFor, teamUser } from "./access";
 import { auditEntry } from "./audit";
 import { loadMailbox, replyCheckMark } from "../transports/mailbox-settings";
 import { isOAuthTransport } from "./mailbox-auth";
+import { privateHostProblem } from "../lib/private-host";
 import { savedPassword, UNREADABLE_PASSWORD, verifyMailbox, verifySmtp } from "./mailbox-verify";
 import { buildMessage } from "./mime";
 import { appSecret } from "./secrets";
@@ -104,8 +105,15 @@ const signInInstead = (t: "gmail" | "graph") =>
     },
   );
 
-/** Verify on connect: SMTP settings that don't connect, negotiate TLS and sign in are refused (422), in words. */
-async function mustConnect(cfg: Parameters<typeof verifySmtp>[0]) {
+/**
+ * Verify on connect: SMTP settings that don't connect, negotiate TLS and sign in are refused (422), in words.
+ * A host on this machine or a private network is refused first, naming smtp.host, with nothing connected
+ * (connecting tells the caller how the far end answered). Only the tests (APP_ENV=test) connect to their
+ * local SMTP servers.
+ */
+async function mustConnect(env: Pick<Env, "APP_ENV">, cfg: Parameters<typeof verifySmtp>[0]) {
+  const problem = env.APP_ENV === "test" ? undefined : privateHostProblem(cfg.host);
+  if (problem) throw new ApiError("validation_failed", problem, { fields: [{ field: "smtp.host", message: problem }] });
   const v = await verifySmtp(cfg);
   if (!v.ok) throw new ApiError("validation_failed", v.message, { fields: [{ field: "smtp", message: v.message }] });
 }
@@ -135,7 +143,7 @@ export async function createMailbox(env: Env, d: Db, caller: Caller, body: NewMa
   const t = now();
   const { password, ...smtp } = body.smtp ?? ({} as Partial<SmtpInput>);
   if (body.transport === "smtp")
-    await mustConnect({ ...(smtp as Omit<SmtpInput, "password">), password, heloName: body.email.split("@")[1] });
+    await mustConnect(env, { ...(smtp as Omit<SmtpInput, "password">), password, heloName: body.email.split("@")[1] });
   if (body.transport === "send_email") {
     if (!env.EMAIL) throw sendEmailUnbound();
     await mustBeTeamDomain(d, caller.teamId, body.email);
@@ -288,7 +296,7 @@ export async function updateMailbox(
         });
       stored = saved;
     }
-    await mustConnect({ ...(config as Omit<SmtpInput, "password">), password: password || stored, heloName: r.email.split("@")[1] });
+    await mustConnect(env, { ...(config as Omit<SmtpInput, "password">), password: password || stored, heloName: r.email.split("@")[1] });
   }
   // Only what the patch changes is written. transport_config also holds a Gmail / Graph mailbox's
   // reply-poll cursor and lease, which each poll round moves with json_set: writing back the whole copy
