@@ -12,7 +12,7 @@ import { Meter } from "../components/Meter";
 import { PageHeader } from "../components/PageHeader";
 import { TableSkeleton } from "../components/Status";
 import { notify } from "../components/Toast";
-import { formatDay, formatFull, formatNumber, formatRelative, plural } from "../format";
+import { formatDay, formatFull, formatNumber, formatRelative, formatTime, isToday, plural } from "../format";
 import { connectMailboxAction, disconnectMailboxAction, getMailboxes } from "../queries/mailboxes";
 import { getMe } from "../queries/session";
 import { usePageTitle } from "../title";
@@ -83,8 +83,8 @@ function MailboxCard(props: {
           };
     const h = hold();
     if (h) {
-      // With its day: "Today 9:30 AM", "Tomorrow 8:00 AM".
-      const until = formatDay(h.until);
+      // A time of day when the hold ends today, else with its day ("Tomorrow 8:00 AM").
+      const until = isToday(h.until) ? formatTime(h.until) : formatDay(h.until);
       return {
         label: `Held: ${h.cause === "rate_limited" ? "provider limit" : "sign-in failing"} until ${until}`,
         tone: "warning",
