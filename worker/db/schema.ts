@@ -1327,3 +1327,64 @@ export const enrollmentActionOutcomes = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.jobId, t.idx] }), index("enrollment_action_outcomes_outcome_idx").on(t.jobId, t.outcome)],
 );
+
+/** What an outgoing webhook subscription may ask for (`ping` is the test event, sent to one subscription on demand). */
+export const WEBHOOK_EVENT_TYPES = ["reply.received", "email.bounced", "contact.unsubscribed", "meeting.booked", "run.finished"] as const;
+
+/**
+ * Outgoing webhooks (services/webhooks-out.ts): a team's subscribed URLs. The signing secret is stored
+ * sealed with APP_SECRET (as the meetings webhook's): it is needed in clear to sign each delivery.
+ */
+export const webhookSubscriptions = sqliteTable(
+  "webhook_subscriptions",
+  {
+    id: id(),
+    teamId: teamId(),
+    url: text("url").notNull(),
+    /** JSON array of WEBHOOK_EVENT_TYPES; the outbox triggers (migration 0065) read it with json_each. */
+    events: text("events", { mode: "json" }).$type<(typeof WEBHOOK_EVENT_TYPES)[number][]>().notNull(),
+    enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+    sealedSecret: text("sealed_secret").notNull(),
+    /** The secret's first characters, shown so an admin can tell which one a receiver holds. */
+    hint: text("hint").notNull(),
+    /** Deliveries given up on in a row (reset by one delivered); at 20 the subscription is turned off. */
+    failuresInRow: integer("failures_in_row").notNull().default(0),
+    /** Why it was turned off by us (null when on, or turned off by a person). */
+    disabledReason: text("disabled_reason"),
+    createdBy: text("created_by").notNull(),
+    createdAt: createdAt(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("webhook_subscriptions_team_idx").on(t.teamId, t.createdAt)],
+);
+
+/**
+ * The outbox: one row per (subscription, event), written by triggers in the same transaction as the fact
+ * (a reply or hard bounce stored, a contact unsubscribed, a meeting recorded, a run ended; migration 0065),
+ * and delivered by the cron (or the queue, for a test event). `event_id` is the same for every subscription
+ * and every retry of one event; `payload` is the body as sent.
+ */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: id(),
+    teamId: teamId(),
+    subscriptionId: text("subscription_id").notNull(),
+    eventId: text("event_id").notNull(),
+    type: text("type").notNull(),
+    payload: text("payload").notNull(),
+    status: text("status", { enum: ["pending", "delivered", "failed"] }).notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    /** When it is next tried (pending); a claim moves it past the attempt's timeout so no other tick takes it meanwhile. */
+    nextAttemptAt: integer("next_attempt_at"),
+    lastStatus: integer("last_status"),
+    lastError: text("last_error"),
+    lastAttemptAt: integer("last_attempt_at"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("webhook_deliveries_event_uq").on(t.subscriptionId, t.eventId),
+    index("webhook_deliveries_due_idx").on(t.status, t.nextAttemptAt),
+    index("webhook_deliveries_subscription_idx").on(t.subscriptionId, t.createdAt),
+  ],
+);
