@@ -18,6 +18,11 @@ export const replyText = (r: SmtpReply) => r.lines.join(" ").trim();
 export class SmtpTimeoutError extends Error {}
 /** The connection ended, or the server sent something that is not SMTP. */
 export class SmtpConnectionError extends Error {}
+/**
+ * The host is one the Worker may not connect to (privateHostProblem): no connection was made, and none
+ * ever will be until the mailbox's SMTP host changes, so it is never a transient failure.
+ */
+export class SmtpPrivateHostError extends SmtpConnectionError {}
 
 // A reply longer than this is not an SMTP server talking (EHLO replies are a few hundred bytes).
 const MAX_REPLY_BYTES = 64 * 1024;
@@ -61,7 +66,7 @@ export class SmtpSocket {
     // only when settings are saved: a mailbox saved before a range was refused still names it. Only the
     // tests (APP_ENV=test) reach their local SMTP servers.
     const problem = appEnv === "test" ? undefined : privateHostProblem(host);
-    if (problem) throw new SmtpConnectionError(problem);
+    if (problem) throw new SmtpPrivateHostError(problem);
     const secureTransport = security === "tls" ? "on" : security === "starttls" ? "starttls" : "off";
     const socket = connect({ hostname: host, port }, { secureTransport, allowHalfOpen: false });
     const conn = new SmtpSocket(socket, timeoutMs);

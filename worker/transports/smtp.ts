@@ -6,7 +6,7 @@
 // records it and never resends it. Everything earlier is "transient" (safe to retry) or definite.
 import { isSendableAddress } from "./address";
 import { classifySmtpReply, type SmtpStage } from "./smtp-classify";
-import { replyText, SmtpSocket, SmtpTimeoutError, type Security, type SmtpReply } from "./smtp-socket";
+import { replyText, SmtpPrivateHostError, SmtpSocket, SmtpTimeoutError, type Security, type SmtpReply } from "./smtp-socket";
 import type { OutgoingEmail, SendFailure, SendResult, Transport } from "./types";
 
 export { classifySmtpReply, type SmtpStage } from "./smtp-classify";
@@ -199,6 +199,11 @@ class SmtpSession {
   failure(e: unknown): SendFailure {
     if (e instanceof DecidedFailure) return e.failure;
     if (e instanceof ReplyError) return classifySmtpReply(e.stage, e.reply.code, replyText(e.reply));
+    // Refused before connecting (a private or local host): it was retried as a failed connection, every
+    // pass and every email, and never could succeed. Said as the account's problem, which pauses the
+    // mailbox with this reason on the Mailboxes screen until its SMTP host is changed.
+    if (e instanceof SmtpPrivateHostError)
+      return { ok: false, kind: "sender", message: `${this.config.host} can't be used as the SMTP host. ${e.message}` };
     const detail = e instanceof Error ? e.message : String(e);
     if (this.terminatorSent) {
       return {
