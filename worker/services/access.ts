@@ -94,6 +94,11 @@ export const RULES = {
   },
   "api_keys.manage": { who: ["admin"], key: false, says: "create, list, revoke API keys (signed in; keys can't manage keys)" },
   "webhooks.manage": { who: ["admin"], key: false, says: "create or rotate the team's meetings webhook secret (signed in)" },
+  "outgoing_webhooks.manage": {
+    who: ["admin"],
+    key: false,
+    says: "subscribe URLs to events (replies, bounces, unsubscribes, meetings, runs ended), rotate their secrets, see their deliveries",
+  },
   "suppressions.manage": {
     who: ["admin"],
     key: true,
