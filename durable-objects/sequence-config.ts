@@ -81,6 +81,9 @@ export function scheduleFromTuple(text: string | null): Pick<SequenceConfig, "wi
  */
 export const STEP_ORDER = ["position", "id"] as const;
 
+/** STEP_ORDER as the ORDER BY list of the steps under `alias`, for every query that reads steps in order. */
+export const stepOrderBy = (alias: string) => STEP_ORDER.map((c) => `${alias}.${c}`).join(", ");
+
 /** STEP_ORDER in JS (ids are lowercase hex, so `<` orders them as SQLite's binary collation does). */
 export const inStepOrder = (a: Pick<StepConfig, "position" | "id">, b: Pick<StepConfig, "position" | "id">) =>
   a.position - b.position || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -98,7 +101,7 @@ type ScheduleTuple = [string, string, string, string, number];
  */
 const CONFIG_SQL = `SELECT s.id, s.team_id, s.owner_id, s.active, s.archived_at, s.config_rev,
     (SELECT json_group_array(json_array(id, position, type, wait_amount, wait_unit, business_days, enabled, thread_reply, note))
-       FROM (SELECT * FROM steps st WHERE st.sequence_id = s.id ORDER BY ${STEP_ORDER.map((c) => `st.${c}`).join(", ")})) AS steps,
+       FROM (SELECT * FROM steps st WHERE st.sequence_id = s.id ORDER BY ${stepOrderBy("st")})) AS steps,
     ${scheduleTupleSql("s")} AS schedule,
     (SELECT json_group_object(ds.id, ds.next_step_id) FROM deleted_steps ds WHERE ds.sequence_id = s.id) AS deleted
   FROM sequences s WHERE s.id = ?`;

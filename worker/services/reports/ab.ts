@@ -1,4 +1,5 @@
 import { and, asc, eq, sql } from "drizzle-orm";
+import { stepOrderBy } from "../../../durable-objects/sequence-config";
 import type { Db } from "../../db/client";
 import { auditLog, sequences, stepVariants } from "../../db/schema";
 import type { Caller } from "../../env";
@@ -27,7 +28,7 @@ export async function abTests(d: Db, sequenceId: string, teamId: string): Promis
   const [variants, counts] = await Promise.all([
     d.all<{ id: string; step_id: string; position: number; label: string; enabled: number }>(
       sql`SELECT v.id, v.step_id, s.position, v.label, v.enabled FROM step_variants v JOIN steps s ON s.id = v.step_id
-        WHERE s.sequence_id = ${sequenceId} AND v.team_id = ${teamId} AND s.type IN ('auto_email', 'manual_email') ORDER BY s.position, v.label, v.id`,
+        WHERE s.sequence_id = ${sequenceId} AND v.team_id = ${teamId} AND s.type IN ('auto_email', 'manual_email') ORDER BY ${sql.raw(stepOrderBy("s"))}, v.label, v.id`,
     ),
     d.all<{ variant_id: string; delivered: number; replies: number }>(
       sql`SELECT m.variant_id, count(*) - sum(m.status = 'bounced') AS delivered, sum(m.reply_kind = 'reply') AS replies

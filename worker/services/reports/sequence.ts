@@ -1,4 +1,5 @@
 import { sql, type SQL } from "drizzle-orm";
+import { stepOrderBy } from "../../../durable-objects/sequence-config";
 import type { Db } from "../../db/client";
 import { ENROLLMENT_STATUSES } from "../../db/schema";
 import type { Caller } from "../../env";
@@ -243,10 +244,15 @@ function reachedSql(sequenceId: string, f: ReportFilter) {
   ];
   if (!ranged)
     // Open runs on the step now that have had neither its email nor its task (one open run per contact).
+    // D1's copy names a run's step by position only: of two steps at one position (old data) the run is on
+    // the first in STEP_ORDER it has not had yet, as the engine runs them. Both matched before, so a run
+    // counted as reaching both.
     parts.push(
-      sql`SELECT s.id AS step_id, count(*) AS n FROM enrollments e JOIN steps s ON s.sequence_id = e.sequence_id AND s.position = e.current_step
-         WHERE e.sequence_id = ${sequenceId} AND e.status IN ('active', 'paused', 'held')${enrollmentFilter(f, sequenceId)}
-           AND NOT ${emailed(sql.raw("e.contact_id"), sql.raw("s.id"))} AND NOT ${tasked(sql.raw("e.contact_id"), sql.raw("s.id"))} GROUP BY 1`,
+      sql`SELECT s.id AS step_id, count(*) AS n FROM enrollments e JOIN steps s ON s.id = (
+           SELECT o.id FROM steps o WHERE o.sequence_id = e.sequence_id AND o.position = e.current_step
+              AND NOT ${emailed(sql.raw("e.contact_id"), sql.raw("o.id"))} AND NOT ${tasked(sql.raw("e.contact_id"), sql.raw("o.id"))}
+            ORDER BY ${sql.raw(stepOrderBy("o"))} LIMIT 1)
+         WHERE e.sequence_id = ${sequenceId} AND e.status IN ('active', 'paused', 'held')${enrollmentFilter(f, sequenceId)} GROUP BY 1`,
     );
   return sql`SELECT step_id, sum(n) AS n FROM (${sql.join(parts, sql` UNION ALL `)}) GROUP BY step_id`;
 }
@@ -300,7 +306,7 @@ export async function sequenceReport(
   const [steps, variantRows, mailboxRows, runRows, byStepVariantMailbox, byDay, taskRows, positive, rerunRows, meetings, reachedRows] =
     await Promise.all([
       d.all<{ id: string; position: number; type: string; enabled: number }>(
-        sql`SELECT id, position, type, enabled FROM steps WHERE sequence_id = ${seq.id} AND team_id = ${seq.teamId} ORDER BY position`,
+        sql`SELECT id, position, type, enabled FROM steps s WHERE sequence_id = ${seq.id} AND team_id = ${seq.teamId} ORDER BY ${sql.raw(stepOrderBy("s"))}`,
       ),
       d.all<{ id: string; step_id: string; label: string; enabled: number }>(
         sql`SELECT v.id, v.step_id, v.label, v.enabled FROM step_variants v JOIN steps s ON s.id = v.step_id WHERE s.sequence_id = ${seq.id} AND v.team_id = ${seq.teamId} ORDER BY v.label, v.id`,
