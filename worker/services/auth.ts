@@ -193,17 +193,24 @@ export function sessionCheck(id: string): { caller: SessionCaller; check: Riding
 /** A guess proved wrong: the next request of this session reads it alone first. */
 export const forgetSession = (id: string) => void guesses.delete(id);
 
+/**
+ * Whether a key may act: the ONE rule, for a request (callerFromApiKey) and for a job it started
+ * (callerNow). A key acts as its creator, so it stops with them: not revoked, its creator a user of its
+ * team who is enabled, and a master key (admin rights) only while its creator is an admin (a demoted
+ * admin's master key kept every admin right). It is about the key, never about a user the key acts
+ * for (Apollo's user_id): that user's own state is checked apart.
+ */
+const keyCreator = and(eq(users.id, apiKeys.createdBy), eq(users.teamId, apiKeys.teamId), isNull(users.disabledAt));
+const keyUsable = and(isNull(apiKeys.revokedAt), or(eq(apiKeys.kind, "standard"), eq(users.role, "admin")));
+
 /** An API key acts for its team with the rights of its kind: master = admin rights, standard = member rights. */
 export async function callerFromApiKey(d: Db, key: string): Promise<Caller | null> {
   const hash = await sha256Hex(key);
-  // A key acts as its creator, so it stops with them: a disabled user's keys are refused like their
-  // sessions, and a master key (admin rights) only works while its creator is an admin: a demoted
-  // admin's master key kept every admin right.
   const [k] = await d
     .select({ id: apiKeys.id, teamId: apiKeys.teamId, createdBy: apiKeys.createdBy, kind: apiKeys.kind })
     .from(apiKeys)
-    .innerJoin(users, and(eq(users.id, apiKeys.createdBy), eq(users.teamId, apiKeys.teamId), isNull(users.disabledAt)))
-    .where(and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt), or(eq(apiKeys.kind, "standard"), eq(users.role, "admin"))))
+    .innerJoin(users, keyCreator)
+    .where(and(eq(apiKeys.keyHash, hash), keyUsable))
     .limit(1);
   if (!k) return null;
   return {
@@ -232,24 +239,34 @@ export function storedCaller(c: Caller): StoredCaller {
 
 /**
  * Who a caller stored by a background job (a bulk action's later pages, a scheduled add) is now: the
- * user's current role, or null when the user was disabled or removed, or the API key revoked. A job
- * acts with the rights its caller has when it acts, as a request would.
+ * user's current role, or null when the user was disabled or removed, or the API key can no longer
+ * act. A job acts with the rights its caller has when it acts, as a request would.
+ *
+ * A key's caller may act for another user of the team (Apollo's user_id, a master key's power): the
+ * key is checked as a key (keyUsable: its row, its creator), the user it acts for only as a user
+ * (enabled, of the team). Checking the key's admin rule against that user refused every master key
+ * acting for a member, so each later chunk of such an add skipped its contacts.
  */
 export async function callerNow(d: Db, c: Caller): Promise<Caller | null> {
-  const [u] = await d
-    .select({ role: users.role, disabledAt: users.disabledAt })
-    .from(users)
-    .where(and(eq(users.id, c.userId), eq(users.teamId, c.teamId)));
+  const key = c.via === "api_key" && c.apiKeyId ? c.apiKeyId : null;
+  const [[u], [k]] = await Promise.all([
+    d
+      .select({ role: users.role, disabledAt: users.disabledAt })
+      .from(users)
+      .where(and(eq(users.id, c.userId), eq(users.teamId, c.teamId))),
+    key
+      ? d
+          .select({ kind: apiKeys.kind })
+          .from(apiKeys)
+          .innerJoin(users, keyCreator)
+          .where(and(eq(apiKeys.id, key), eq(apiKeys.teamId, c.teamId), keyUsable))
+      : Promise.resolve([] as { kind: "master" | "standard" }[]),
+  ]);
   if (!u || u.disabledAt) return null;
-  if (c.via === "api_key" && c.apiKeyId) {
-    const [k] = await d
-      .select({ id: apiKeys.id })
-      .from(apiKeys)
-      .where(and(eq(apiKeys.id, c.apiKeyId), eq(apiKeys.teamId, c.teamId), isNull(apiKeys.revokedAt)));
-    // A key's rights are its kind's (master: admin) while its creator is an admin; a master key stops
-    // when they are demoted (callerFromApiKey).
-    if (!k || (c.apiKeyKind === "master" && u.role !== "admin")) return null;
-    return c;
+  if (key) {
+    if (!k) return null;
+    // The key's rights are its kind's, whoever it acts for: master = admin, standard = member.
+    return { ...c, role: k.kind === "master" ? "admin" : "member", apiKeyKind: k.kind };
   }
   return { ...c, role: u.role };
 }
