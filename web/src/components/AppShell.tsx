@@ -65,31 +65,34 @@ function TaskBadge() {
 
 function Sidebar() {
   return (
+    // The aside spans the page's whole height (its background and border with it); its content stays in view.
     <aside class="sidebar">
-      <div class="sidebar-brand">
-        <A href="/sequences" class="brand-link" aria-label="Seqflare home">
-          <Logo />
-        </A>
+      <div class="sidebar-inner">
+        <div class="sidebar-brand">
+          <A href="/sequences" class="brand-link" aria-label="Seqflare home">
+            <Logo />
+          </A>
+        </div>
+        <nav class="sidebar-nav" aria-label="Main">
+          <For each={NAV}>
+            {(group) => (
+              <ul class="nav-group">
+                <For each={group}>
+                  {(item) => (
+                    <li>
+                      <A href={item.href} class="nav-link" activeClass="active" end={item.href === "/"}>
+                        <Icon name={item.icon} />
+                        <span>{item.label}</span>
+                        {item.badge === "tasks" && <TaskBadge />}
+                      </A>
+                    </li>
+                  )}
+                </For>
+              </ul>
+            )}
+          </For>
+        </nav>
       </div>
-      <nav class="sidebar-nav" aria-label="Main">
-        <For each={NAV}>
-          {(group) => (
-            <ul class="nav-group">
-              <For each={group}>
-                {(item) => (
-                  <li>
-                    <A href={item.href} class="nav-link" activeClass="active" end={item.href === "/"}>
-                      <Icon name={item.icon} />
-                      <span>{item.label}</span>
-                      {item.badge === "tasks" && <TaskBadge />}
-                    </A>
-                  </li>
-                )}
-              </For>
-            </ul>
-          )}
-        </For>
-      </nav>
     </aside>
   );
 }
