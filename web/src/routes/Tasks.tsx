@@ -1,5 +1,5 @@
 import { A, createAsync, useIsRouting, useSearchParams } from "@solidjs/router";
-import { createSignal, For, Show } from "solid-js";
+import { createEffect, createSignal, For, on, Show } from "solid-js";
 import { CALL_OUTCOMES, type CallOutcome, type Task, type TaskTypeFilter, type TaskView } from "../api";
 import { useWrite } from "../actions";
 import { Badge } from "../components/Badge";
@@ -447,6 +447,28 @@ export default function Tasks() {
   // The ticked tasks: only those listed now count (another view, page or filter leaves the others out).
   const [picked, setPicked] = createSignal<Set<string>>(new Set());
   const selected = () => visible().filter((t) => t.status === "open" && t.can_work && picked().has(t.id));
+  // Another page, view or filter lists other tasks: the ticks go, or coming back ticked them again unseen.
+  createEffect(
+    on(
+      () => [page(), view(), assignee(), type(), sequenceId()].join("|"),
+      () => setPicked(new Set<string>()),
+      { defer: true },
+    ),
+  );
+  // What the header's box ticks: the page's tasks that bulk Complete takes. A manual email is left out (it is
+  // completed by sending it, so bulk completion refuses it); its own box still ticks it for Skip.
+  const pickable = () => visible().filter((t) => t.status === "open" && t.can_work && t.type !== "manual_email");
+  const allPicked = () => pickable().length > 0 && pickable().every((t) => picked().has(t.id));
+  const somePicked = () => !allPicked() && selected().length > 0;
+  const pickAll = (on: boolean) =>
+    setPicked((s) => {
+      const n = new Set(s);
+      for (const t of on ? pickable() : visible()) {
+        if (on) n.add(t.id);
+        else n.delete(t.id);
+      }
+      return n;
+    });
   const toggle = (id: string, on: boolean) =>
     setPicked((s) => {
       const n = new Set(s);
@@ -527,6 +549,26 @@ export default function Tasks() {
           loading="Loading tasks…"
           skeletonColumns={5}
           skeletonRows={6}
+          header={
+            <Show when={pickable().length > 0}>
+              <div class="task-list-head" data-testid="tasks-select-all-row">
+                <label class="task-pick-all">
+                  <input
+                    type="checkbox"
+                    checked={allPicked()}
+                    ref={(el) => createEffect(() => (el.indeterminate = somePicked()))}
+                    onChange={(e) => pickAll(e.currentTarget.checked)}
+                    aria-label="Select all tasks on this page"
+                    title="Ticks this page's tasks that bulk Complete can finish (not manual emails: each is sent from its task)"
+                    data-testid="tasks-select-all"
+                  />
+                  <span class="small muted" aria-live="polite">
+                    {selected().length ? `${formatNumber(selected().length)} selected` : "Select all on this page"}
+                  </span>
+                </label>
+              </div>
+            </Show>
+          }
           empty={
             <EmptyState icon={view() === "done" ? "check" : "tasks"} title={EMPTY[view()].title}>
               {EMPTY[view()].text}
@@ -549,6 +591,11 @@ export default function Tasks() {
                             checked={picked().has(t.id)}
                             onChange={(e) => toggle(t.id, e.currentTarget.checked)}
                             aria-label={`Select ${doLabel(t.type)} with ${t.contact?.name ?? "contact"}`}
+                            title={
+                              t.type === "manual_email"
+                                ? "Select all leaves a manual email out: it is completed by sending it from its task. Tick it to skip it"
+                                : undefined
+                            }
                             data-testid="task-select"
                           />
                         </Show>
