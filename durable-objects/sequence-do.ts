@@ -542,12 +542,14 @@ export class SequenceDO extends DurableObject<Env> {
       });
     }
     // A row from D1 names its step by position only: it is bound to the step at that position now, so from
-    // then on it follows its step through edits of the order like every other row (followStepPlaces).
+    // then on it follows its step through edits of the order like every other row (followStepPlaces). Of
+    // two steps at one position (old data) it is the first in STEP_ORDER, which the engine runs first (the
+    // steps are set in reverse so the first one's entry is written last and stays).
     let stepAt: Map<number, string> | null = null;
     for (;;) {
       const after = this.meta("bind_after");
       if (after === null) return;
-      const steps = (stepAt ??= new Map((await this.config(sequenceId))?.steps.map((s) => [s.position, s.id]) ?? []));
+      const steps = (stepAt ??= new Map(((await this.config(sequenceId))?.steps ?? []).map((s) => [s.position, s.id] as const).reverse()));
       const results = await this.d
         .select({
           id: d1Enrollments.id,
