@@ -5,6 +5,7 @@ import { failChunk, failJob, processChunk } from "../services/add-contacts/jobs"
 import { planQueuedPage } from "../services/add-contacts/plan-pages";
 import { failImport, savePart } from "../services/imports/process";
 import { failActionJob, runActionPage } from "../services/enrollment-jobs";
+import { deliverDue } from "../services/webhooks-out";
 
 /**
  * How many messages of a batch are handled at once. Each is a unit of work of its own (a chunk, a plan
@@ -70,5 +71,9 @@ export async function handle(body: QueueMessage, env: Env, deadLetter: boolean, 
       return savePart(env, body, d);
     case "enrollment_action_page":
       return runActionPage(env, body.jobId, body.from, d);
+    case "webhook_delivery":
+      // Its outcome (and any retry's time) is the delivery's own: the message is done either way.
+      await deliverDue(env, d, { ids: [body.deliveryId] });
+      return;
   }
 }

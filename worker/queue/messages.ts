@@ -11,4 +11,6 @@ export type QueueMessage =
   /** Part `part` of an uploaded CSV: bytes [from, to) of its file in R2, whose first record is spreadsheet row `row`. */
   | { kind: "import_part"; importId: string; part: number; from: number; to: number; row: number }
   /** Outcome rows [from, from + JOB_PAGE) of an enrollment action job (an action on a large filter). */
-  | { kind: "enrollment_action_page"; jobId: string; from: number };
+  | { kind: "enrollment_action_page"; jobId: string; from: number }
+  /** An outgoing webhook delivery to send now (a test event); the cron sends every other one, and this one if the message is lost. */
+  | { kind: "webhook_delivery"; deliveryId: string };

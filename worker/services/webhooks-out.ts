@@ -1,0 +1,413 @@
+import { and, desc, eq, sql } from "drizzle-orm";
+import { batchSql, type Db } from "../db/client";
+import { inList } from "../db/in-list";
+import { WEBHOOK_EVENT_TYPES, webhookDeliveries, webhookSubscriptions } from "../db/schema";
+import type { Caller, Env } from "../env";
+import { now } from "../lib/clock";
+import { ApiError, notFound, validationError } from "../lib/errors";
+import { newId, randomToken } from "../lib/ids";
+import { privateHostProblem } from "../lib/private-host";
+import { seal, unseal } from "../lib/seal";
+import { authorize } from "./access";
+import { audit } from "./audit";
+import { signMeetingWebhook } from "./meetings";
+import { appSecret } from "./secrets";
+
+/**
+ * Outgoing webhooks: the one module that reads and writes `webhook_subscriptions` and delivers
+ * `webhook_deliveries`. The deliveries are written by triggers in the same transaction as each fact
+ * (migration 0065), never by the code that records it, and sent from here by the cron (every minute)
+ * or, for a test event, by the queue: a slow or broken receiver never holds up a reply, a bounce or a
+ * sequence's engine. Each is signed as the inbound meetings webhook is checked (signMeetingWebhook).
+ */
+
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/** Subscriptions a team may have. */
+export const SUBSCRIPTIONS_PER_TEAM = 10;
+/** Retries after the first attempt fails: 1 min, 5 min, 30 min, 2 h, 12 h; then the delivery is given up. */
+export const RETRY_DELAYS_MS = [60_000, 5 * 60_000, 30 * 60_000, 2 * 3_600_000, 12 * 3_600_000] as const;
+/** How long a receiver has to answer. */
+export const DELIVERY_TIMEOUT_MS = 10_000;
+/** A claimed delivery is not taken by another tick for this long (well past the timeout). */
+const CLAIM_MS = 2 * 60_000;
+/** Deliveries given up in a row that turn a subscription off. */
+export const FAILURES_TO_DISABLE = 20;
+/** Deliveries a cron tick sends at most, and how many at once. */
+export const DELIVERIES_PER_TICK = 50;
+const AT_ONCE = 10;
+/** Delivered and failed deliveries are kept this long (the list shows the latest). */
+const KEEP_MS = 30 * 24 * 3_600_000;
+/** Deliveries listed per subscription. */
+export const RECENT_DELIVERIES = 20;
+
+export const EVENT_HEADER = "Seqflare-Event";
+export const DELIVERY_HEADER = "Seqflare-Delivery";
+export const SIGNATURE_HEADER = "Seqflare-Signature";
+
+type SubscriptionRow = typeof webhookSubscriptions.$inferSelect;
+
+const present = (s: SubscriptionRow) => ({
+  id: s.id,
+  url: s.url,
+  events: s.events,
+  enabled: s.enabled,
+  secret_hint: s.hint,
+  disabled_reason: s.disabledReason,
+  failures_in_row: s.failuresInRow,
+  created_at: s.createdAt,
+  updated_at: s.updatedAt,
+});
+export type SubscriptionView = ReturnType<typeof present>;
+
+const isLoopback = (host: string) => {
+  const h = host
+    .replace(/^\[(.*)\]$/, "$1")
+    .replace(/\.$/, "")
+    .toLowerCase();
+  return h === "localhost" || h.endsWith(".localhost") || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
+};
+
+/**
+ * Why `url` can't receive webhooks, or undefined. https only, to a public host (private-host.ts, every
+ * spelling it reads: a receiver on our own network would let an admin probe it through us). On
+ * `npm start` (APP_ENV=local) a receiver on the developer's own machine (http, localhost) is allowed.
+ */
+export function webhookUrlProblem(env: Pick<Env, "APP_ENV">, url: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return "Give the full address of the receiver, starting with https://";
+  }
+  const local = env.APP_ENV === "local" && isLoopback(u.hostname);
+  if (u.protocol !== "https:" && !(local && u.protocol === "http:"))
+    return "Use an https:// address: deliveries carry your contacts' details";
+  if (u.username || u.password) return "Leave the user name and password out of the address: deliveries are signed instead";
+  if (!local && privateHostProblem(u.hostname))
+    return "Use the receiver's public address: local and private network addresses can't receive webhooks";
+  return undefined;
+}
+
+function checkUrl(env: Env, url: string) {
+  const problem = webhookUrlProblem(env, url);
+  if (problem) throw validationError([{ path: ["url"], message: problem, code: "custom" }]);
+}
+
+const newSecret = () => `whsec_${randomToken(32)}`;
+
+async function subscriptionFor(d: Db, caller: Caller, id: string): Promise<SubscriptionRow> {
+  const row = await d.query.webhookSubscriptions.findFirst({
+    where: and(eq(webhookSubscriptions.id, id), eq(webhookSubscriptions.teamId, caller.teamId)),
+  });
+  if (!row) throw notFound("Webhook subscription");
+  return row;
+}
+
+const may = (caller: Caller) => authorize(caller, "outgoing_webhooks.manage", "Only an admin can manage outgoing webhooks");
+
+export async function listSubscriptions(d: Db, caller: Caller) {
+  may(caller);
+  const rows = await d
+    .select()
+    .from(webhookSubscriptions)
+    .where(eq(webhookSubscriptions.teamId, caller.teamId))
+    .orderBy(webhookSubscriptions.createdAt, webhookSubscriptions.id);
+  return { subscriptions: rows.map(present), limit: SUBSCRIPTIONS_PER_TEAM, event_types: [...WEBHOOK_EVENT_TYPES] };
+}
+
+/**
+ * A new subscription and its signing secret, answered this once (the route keeps the answer out of
+ * Idempotency-Key replays) and stored sealed with APP_SECRET. The limit is checked in the insert itself,
+ * so two created at once can't both pass it.
+ */
+export async function createSubscription(
+  env: Env,
+  d: Db,
+  caller: Caller,
+  b: { url: string; events: WebhookEventType[]; enabled?: boolean },
+) {
+  may(caller);
+  checkUrl(env, b.url);
+  const secret = newSecret();
+  const t = now();
+  const id = newId();
+  const sealed = await seal(appSecret(env), secret);
+  const inserted = await d.all<{ id: string }>(sql`
+    INSERT INTO webhook_subscriptions (id, team_id, url, events, enabled, sealed_secret, hint, failures_in_row, created_by, created_at, updated_at)
+    SELECT ${id}, ${caller.teamId}, ${b.url}, ${JSON.stringify([...new Set(b.events)])}, ${b.enabled === false ? 0 : 1}, ${sealed},
+           ${secret.slice(0, 10)}, 0, ${caller.userId}, ${t}, ${t}
+     WHERE (SELECT count(*) FROM webhook_subscriptions WHERE team_id = ${caller.teamId}) < ${SUBSCRIPTIONS_PER_TEAM}
+    RETURNING id`);
+  if (!inserted.length)
+    throw new ApiError("validation_failed", `A team can have at most ${SUBSCRIPTIONS_PER_TEAM} webhook subscriptions: delete one first`, {
+      fields: [{ field: "url", label: "URL", message: `At most ${SUBSCRIPTIONS_PER_TEAM} subscriptions per team`, code: "too_many" }],
+    });
+  await audit(d, caller, "webhook.subscription_created", "webhook_subscription", id, { url: b.url, events: b.events });
+  return { subscription: present(await subscriptionFor(d, caller, id)), secret };
+}
+
+/**
+ * Changes the URL, the events or on/off. Turning it off gives up its pending deliveries (shown as
+ * failed: nothing is sent to it while off); turning it on clears the count of failures and the reason
+ * it was turned off.
+ */
+export async function updateSubscription(
+  env: Env,
+  d: Db,
+  caller: Caller,
+  id: string,
+  b: { url?: string; events?: WebhookEventType[]; enabled?: boolean },
+) {
+  may(caller);
+  const row = await subscriptionFor(d, caller, id);
+  if (b.url !== undefined) checkUrl(env, b.url);
+  const t = now();
+  const turnedOff = b.enabled === false && row.enabled;
+  const turnedOn = b.enabled === true && !row.enabled;
+  await d.batch([
+    d
+      .update(webhookSubscriptions)
+      .set({
+        ...(b.url !== undefined && { url: b.url }),
+        ...(b.events !== undefined && { events: [...new Set(b.events)] }),
+        ...(b.enabled !== undefined && { enabled: b.enabled }),
+        ...(turnedOn && { failuresInRow: 0, disabledReason: null }),
+        ...(turnedOff && { disabledReason: null }),
+        updatedAt: t,
+      })
+      .where(and(eq(webhookSubscriptions.id, id), eq(webhookSubscriptions.teamId, caller.teamId))),
+    giveUpPending(d, id, turnedOff ? "The subscription was turned off" : null),
+  ]);
+  await audit(d, caller, "webhook.subscription_updated", "webhook_subscription", id, {
+    ...(b.url !== undefined && { url: b.url }),
+    ...(b.events !== undefined && { events: b.events }),
+    ...(b.enabled !== undefined && { enabled: b.enabled }),
+  });
+  return present(await subscriptionFor(d, caller, id));
+}
+
+/** Pending deliveries of a subscription marked failed with `why` (a no-op statement when `why` is null). */
+function giveUpPending(d: Db, subscriptionId: string, why: string | null) {
+  return d
+    .update(webhookDeliveries)
+    .set({ status: "failed", lastError: why, nextAttemptAt: null })
+    .where(and(eq(webhookDeliveries.subscriptionId, subscriptionId), eq(webhookDeliveries.status, "pending"), sql`${why} IS NOT NULL`));
+}
+
+/** A new signing secret, answered once; the old one stops signing at once (deliveries carry one signature). */
+export async function rotateSubscriptionSecret(env: Env, d: Db, caller: Caller, id: string) {
+  may(caller);
+  await subscriptionFor(d, caller, id);
+  const secret = newSecret();
+  await d
+    .update(webhookSubscriptions)
+    .set({ sealedSecret: await seal(appSecret(env), secret), hint: secret.slice(0, 10), updatedAt: now() })
+    .where(and(eq(webhookSubscriptions.id, id), eq(webhookSubscriptions.teamId, caller.teamId)));
+  await audit(d, caller, "webhook.subscription_secret_rotated", "webhook_subscription", id, { hint: secret.slice(0, 10) });
+  return { subscription: present(await subscriptionFor(d, caller, id)), secret };
+}
+
+export async function deleteSubscription(d: Db, caller: Caller, id: string) {
+  may(caller);
+  const row = await subscriptionFor(d, caller, id);
+  await d.batch([
+    d.delete(webhookDeliveries).where(eq(webhookDeliveries.subscriptionId, id)),
+    d.delete(webhookSubscriptions).where(and(eq(webhookSubscriptions.id, id), eq(webhookSubscriptions.teamId, caller.teamId))),
+  ]);
+  await audit(d, caller, "webhook.subscription_deleted", "webhook_subscription", id, { url: row.url });
+}
+
+const presentDelivery = (r: typeof webhookDeliveries.$inferSelect) => ({
+  id: r.id,
+  event_id: r.eventId,
+  type: r.type,
+  status: r.status,
+  attempts: r.attempts,
+  last_status: r.lastStatus,
+  last_error: r.lastError,
+  last_attempt_at: r.lastAttemptAt,
+  next_attempt_at: r.status === "pending" ? r.nextAttemptAt : null,
+  created_at: r.createdAt,
+});
+
+export async function recentDeliveries(d: Db, caller: Caller, id: string) {
+  may(caller);
+  await subscriptionFor(d, caller, id);
+  const rows = await d
+    .select()
+    .from(webhookDeliveries)
+    .where(and(eq(webhookDeliveries.subscriptionId, id), eq(webhookDeliveries.teamId, caller.teamId)))
+    .orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id))
+    .limit(RECENT_DELIVERIES);
+  return { deliveries: rows.map(presentDelivery) };
+}
+
+/**
+ * A `ping` event for one subscription, sent now through the queue (the cron would take it within a
+ * minute otherwise). Only an enabled subscription is sent anything.
+ */
+export async function sendTestEvent(env: Env, d: Db, caller: Caller, id: string) {
+  may(caller);
+  const row = await subscriptionFor(d, caller, id);
+  if (!row.enabled) throw new ApiError("conflict", "Turn the subscription on to send it a test event");
+  const t = now();
+  const eventId = `evt_ping_${newId()}`;
+  const payload = JSON.stringify({
+    id: eventId,
+    type: "ping",
+    created_at: new Date(t).toISOString(),
+    team_id: caller.teamId,
+    data: { subscription_id: id },
+  });
+  const delivery = {
+    id: newId(),
+    teamId: caller.teamId,
+    subscriptionId: id,
+    eventId,
+    type: "ping",
+    payload,
+    nextAttemptAt: t,
+    createdAt: t,
+  };
+  await d.insert(webhookDeliveries).values(delivery);
+  await env.JOBS.send({ kind: "webhook_delivery", deliveryId: delivery.id });
+  const [r] = await d.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, delivery.id));
+  return presentDelivery(r!);
+}
+
+/** How a delivery is sent: `fetch`, or a test's receiver. */
+export type Send = (url: string, init: RequestInit) => Promise<Response>;
+
+/** The `Seqflare-Signature` header of `body` at unix second `t`: the scheme the meetings webhook checks. */
+export async function signatureHeader(secret: string, t: number, body: string) {
+  return `t=${t},v1=${await signMeetingWebhook(secret, t, body)}`;
+}
+
+/**
+ * Sends due deliveries (the cron every minute; the queue for one test event, `ids`): each is claimed
+ * first (one statement, so two ticks, or a tick and the queue, never send it twice at once), POSTed
+ * signed, and its outcome written. A 2xx is delivered; anything else, a redirect or no answer within
+ * 10 s is tried again after 1 min, 5 min, 30 min, 2 h and 12 h, then given up. A subscription whose
+ * deliveries are given up 20 times in a row is turned off, with the reason shown. Returns how many were sent.
+ */
+export async function deliverDue(env: Env, d: Db, o: { ids?: string[]; send?: Send; limit?: number } = {}): Promise<number> {
+  const t = now();
+  const send: Send = o.send ?? ((url, init) => fetch(url, init));
+  const only = o.ids ? sql`AND ${inList(sql`w.id`, o.ids)}` : sql``;
+  const claimed = await d.all<{
+    id: string;
+    subscription_id: string;
+    event_id: string;
+    type: string;
+    payload: string;
+    attempts: number;
+  }>(sql`
+    UPDATE webhook_deliveries SET next_attempt_at = ${t + CLAIM_MS}
+     WHERE id IN (SELECT w.id FROM webhook_deliveries w JOIN webhook_subscriptions s ON s.id = w.subscription_id
+                   WHERE w.status = 'pending' AND w.next_attempt_at <= ${t} AND s.enabled = 1 ${only}
+                   ORDER BY w.next_attempt_at LIMIT ${o.limit ?? DELIVERIES_PER_TICK})
+    RETURNING id, subscription_id, event_id, type, payload, attempts`);
+  if (!claimed.length) return 0;
+  const subs = new Map(
+    (
+      await d
+        .select({ id: webhookSubscriptions.id, url: webhookSubscriptions.url, sealed: webhookSubscriptions.sealedSecret })
+        .from(webhookSubscriptions)
+        .where(inList(webhookSubscriptions.id, [...new Set(claimed.map((c) => c.subscription_id))]))
+    ).map((s) => [s.id, s]),
+  );
+  const waiting = [...claimed];
+  const work = async () => {
+    for (let c = waiting.shift(); c; c = waiting.shift()) {
+      const sub = subs.get(c.subscription_id);
+      if (!sub) continue;
+      const outcome = await attempt(env, send, sub, c);
+      await record(d, c, t + CLAIM_MS, outcome);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(AT_ONCE, waiting.length) }, work));
+  // Delivered and given-up deliveries past their keeping time, a page a tick: the table doesn't grow forever.
+  await d.run(sql`DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries
+                   WHERE status IN ('delivered', 'failed') AND created_at < ${t - KEEP_MS} LIMIT 500)`);
+  return claimed.length;
+}
+
+async function attempt(
+  env: Env,
+  send: Send,
+  sub: { url: string; sealed: string },
+  c: { event_id: string; type: string; payload: string },
+): Promise<{ status: number | null; error: string | null }> {
+  // Checked again at send time: a row written before a rule changed, or by hand, still goes nowhere private.
+  const problem = webhookUrlProblem(env, sub.url);
+  if (problem) return { status: null, error: problem };
+  try {
+    const secret = await unseal(appSecret(env), sub.sealed);
+    const res = await send(sub.url, {
+      method: "POST",
+      redirect: "manual",
+      signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+      headers: {
+        "content-type": "application/json",
+        "user-agent": "Seqflare-Webhooks/1",
+        [EVENT_HEADER]: c.type,
+        [DELIVERY_HEADER]: c.event_id,
+        [SIGNATURE_HEADER]: await signatureHeader(secret, Math.floor(now() / 1000), c.payload),
+      },
+      body: c.payload,
+    });
+    // The answer's body is not read (a receiver may stream anything back), only released.
+    await res.body?.cancel();
+    return { status: res.status, error: res.status >= 200 && res.status < 300 ? null : `The receiver answered ${res.status}` };
+  } catch (err) {
+    const timeout = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
+    return { status: null, error: timeout ? "No answer within 10 seconds" : `Could not reach the receiver: ${String(err).slice(0, 200)}` };
+  }
+}
+
+/** A delivery's outcome written, only while this call's claim still holds it; the subscription's run of failures with it. */
+async function record(
+  d: Db,
+  c: { id: string; subscription_id: string; attempts: number },
+  claim: number,
+  o: { status: number | null; error: string | null },
+) {
+  const t = now();
+  const attempts = c.attempts + 1;
+  const mine = and(eq(webhookDeliveries.id, c.id), eq(webhookDeliveries.status, "pending"), eq(webhookDeliveries.nextAttemptAt, claim));
+  const base = { attempts, lastStatus: o.status, lastError: o.error, lastAttemptAt: t };
+  if (o.error === null) {
+    await d.batch([
+      d
+        .update(webhookDeliveries)
+        .set({ ...base, status: "delivered", nextAttemptAt: null })
+        .where(mine),
+      d.update(webhookSubscriptions).set({ failuresInRow: 0 }).where(eq(webhookSubscriptions.id, c.subscription_id)),
+    ]);
+    return;
+  }
+  const delay = RETRY_DELAYS_MS[attempts - 1];
+  if (delay !== undefined) {
+    await d
+      .update(webhookDeliveries)
+      .set({ ...base, nextAttemptAt: t + delay })
+      .where(mine);
+    return;
+  }
+  // Given up: one more in the subscription's run; at FAILURES_TO_DISABLE it is turned off, its pending deliveries with it.
+  const reason = `Turned off after ${FAILURES_TO_DISABLE} deliveries in a row failed every retry (the last: ${o.error})`;
+  const [, , sub] = await batchSql(d, [
+    d
+      .update(webhookDeliveries)
+      .set({ ...base, status: "failed", nextAttemptAt: null })
+      .where(mine),
+    sql`UPDATE webhook_subscriptions SET failures_in_row = failures_in_row + 1,
+          enabled = CASE WHEN failures_in_row + 1 >= ${FAILURES_TO_DISABLE} THEN 0 ELSE enabled END,
+          disabled_reason = CASE WHEN failures_in_row + 1 >= ${FAILURES_TO_DISABLE} AND enabled = 1 THEN ${reason} ELSE disabled_reason END
+        WHERE id = ${c.subscription_id}`,
+    sql`SELECT enabled FROM webhook_subscriptions WHERE id = ${c.subscription_id}`,
+  ]);
+  if ((sub?.results as { enabled: number }[] | undefined)?.[0]?.enabled === 0)
+    await giveUpPending(d, c.subscription_id, "The subscription was turned off after repeated failures");
+}
