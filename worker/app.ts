@@ -36,6 +36,7 @@ import { taskRoutes } from "./routes/tasks";
 import { unsubscribeRoutes } from "./routes/unsubscribe";
 import { replyRoutes } from "./routes/replies";
 import { meetingRoutes, meetingWebhookRoutes } from "./routes/meetings";
+import { outgoingWebhookRoutes } from "./routes/webhooks-out";
 import { suppressionRoutes } from "./routes/suppressions";
 
 /** Largest JSON body the API accepts; CSV uploads have their own streaming limit. */
@@ -127,6 +128,7 @@ const routes = api
   .route("/", importRoutes)
   .route("/", replyRoutes)
   .route("/", meetingRoutes)
+  .route("/", outgoingWebhookRoutes)
   .route("/", suppressionRoutes);
 
 /** The Apollo-compatible API (same keys, limits and error body as /api). */
