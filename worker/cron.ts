@@ -9,10 +9,11 @@ import { expireIdempotencyRecords } from "./middleware/idempotency";
 import { pollReplies } from "./services/reply-polling";
 import { applyUnapplied } from "./services/replies";
 import { repairSequenceEngines } from "./services/sequences";
+import { deliverDue } from "./services/webhooks-out";
 
 /**
  * Every minute (UTC): start due scheduled jobs and due workflows; settle any ended job's unsettled hold;
- * resume what went quiet (jobs, imports, bulk actions); remove uploaded files no import points to; poll replies and act on inbound emails left unapplied; pick A/B winners; tell
+ * resume what went quiet (jobs, imports, bulk actions); remove uploaded files no import points to; poll replies and act on inbound emails left unapplied; pick A/B winners; send outgoing webhooks; tell
  * sequences turned on or archived what their engine call missed; forget Idempotency-Keys older than a day. Each step runs
  * whatever the others did: one failing (a Queues error while resuming a job, a provider down) skipped
  * every step after it for that tick. A failed step is logged, the rest run, and the tick still fails at
@@ -40,6 +41,9 @@ export async function runCron(_controller: ScheduledController, env: Env): Promi
     ["repair sequences turned on or archived", () => repairSequenceEngines(env, d)],
     // Idempotency-Key records are kept 24 hours: their answers hold contacts' details, and the table must not grow forever.
     ["expire idempotency records", () => expireIdempotencyRecords(d)],
+    // Outgoing webhooks: events recorded (by triggers, beside their facts) and retries come due, sent signed.
+    // Last: a receiver slow to answer (10 s at most each, 10 at once) holds up no other step.
+    ["deliver outgoing webhooks", () => deliverDue(env, d)],
   ];
   const failed: { step: string; err: unknown }[] = [];
   for (const [step, run] of steps) {
