@@ -44,7 +44,7 @@ CREATE INDEX `webhook_subscriptions_team_idx` ON `webhook_subscriptions` (`team_
 -- Delivery is services/webhooks-out.ts's (the cron, or the queue for a test event), never the writer's.
 -- reply.received: a reply stored against our email and its run (not an out-of-office, not one held for a person to pick the run).
 CREATE TRIGGER `webhook_reply_received` AFTER INSERT ON `inbound_messages`
-WHEN NEW.classification = 'reply' AND NEW.effect IS NULL
+WHEN NEW.classification = 'reply' AND json_extract(NEW.effect, '$.enrollments') IS NULL
 BEGIN
   INSERT OR IGNORE INTO webhook_deliveries (id, team_id, subscription_id, event_id, type, payload, status, attempts, next_attempt_at, created_at)
   SELECT lower(hex(randomblob(12))), s.team_id, s.id, 'evt_' || NEW.id, 'reply.received',
