@@ -25,7 +25,16 @@ import { missingConfig } from "../transports/oauth";
 import type { MailboxSettings } from "../transports/mailbox-settings";
 
 export type TokenResult =
-  | { ok: true; accessToken: string; cfg: ProviderConfig }
+  | {
+      ok: true;
+      accessToken: string;
+      cfg: ProviderConfig;
+      /**
+       * The stored sign-in (sealed tokens) this token belongs to: what a caller's later write about the
+       * grant compares, so a reconnect that lands meanwhile is never marked by what this token got.
+       */
+      sealed: string;
+    }
   | {
       ok: false;
       /** The grant can't work any more: the mailbox is now "needs reconnect" until the owner signs in again. */
@@ -108,7 +117,7 @@ async function tokenOnce(
       `The stored ${PROVIDER_NAME[provider]} sign-in can't be read (the app's secret changed since it was saved); sign in again to reconnect`,
     );
   }
-  if (!o.force && tokens.expiresAt - now() > REFRESH_MARGIN_MS) return { ok: true, accessToken: tokens.accessToken, cfg };
+  if (!o.force && tokens.expiresAt - now() > REFRESH_MARGIN_MS) return { ok: true, accessToken: tokens.accessToken, cfg, sealed };
   const r = await refreshTokens(cfg, tokens.refreshToken);
   if (!r.ok) {
     if (r.kind === "revoked" || (r.kind === "client" && SIGN_IN_AGAIN.test(r.message))) {
@@ -136,11 +145,14 @@ async function tokenOnce(
   }
   // Stored only over the tokens it refreshed: a reconnect (or another refresh) written meanwhile stays, and
   // this access token, fresh from the provider, still serves this call.
-  await d
+  // Not stored (a reconnect replaced them), the token still belongs to the sign-in read here, not the new one.
+  const refreshed = await sealTokens(env, r.tokens);
+  const stored = await d
     .update(mailboxes)
-    .set({ secretCiphertext: await sealTokens(env, r.tokens), updatedAt: now() })
-    .where(and(eq(mailboxes.id, mb.id), eq(mailboxes.secretCiphertext, sealed)));
-  return { ok: true, accessToken: r.tokens.accessToken, cfg };
+    .set({ secretCiphertext: refreshed, updatedAt: now() })
+    .where(and(eq(mailboxes.id, mb.id), eq(mailboxes.secretCiphertext, sealed)))
+    .returning({ id: mailboxes.id });
+  return { ok: true, accessToken: r.tokens.accessToken, cfg, sealed: stored.length ? refreshed : sealed };
 }
 
 /**

@@ -236,7 +236,11 @@ export async function connectFinish(
   try {
     if (held) await catchUpReplies(env, d, { id, transport: TRANSPORT_OF[provider] });
     // A start that fails keeps its reason on the mailbox and holds it until a round starts the cursor.
-    else await startCursor(env, { id, transport: TRANSPORT_OF[provider] }, cfg.apiUrl, tokens.tokens.accessToken, d);
+    // Its tokens were just issued: a 401 to them is the grant refusing to read mail, not an expired token.
+    else
+      await startCursor(env, { id, transport: TRANSPORT_OF[provider] }, cfg.apiUrl, tokens.tokens.accessToken, d, undefined, {
+        fresh: true,
+      });
   } catch (e) {
     console.error(`mailbox ${id}: reading replies after the sign-in failed`, e);
   }

@@ -20,7 +20,7 @@ import { engine } from "../../durable-objects/engine";
 import { now } from "../lib/clock";
 import { GMAIL_RESYNC_MAX, gmailHistory, gmailInboxSince, gmailProfile, gmailRaw } from "../transports/gmail";
 import { graphDelta, graphDeltaStart, graphRaw } from "../transports/graph";
-import { accessTokenFor, markNeedsReconnect } from "./mailbox-auth";
+import { accessTokenFor, markNeedsReconnect, type TokenResult } from "./mailbox-auth";
 import { classifyInbound } from "./reply-classify";
 import { recordInbound } from "./replies";
 import { POLL_CURSOR_KEYS } from "../transports/mailbox-settings";
@@ -162,12 +162,11 @@ async function releaseLease(d: Db, mailboxId: string, lease: string) {
 }
 
 /**
- * A refusal to read the inbox that only signing in again lifts: the grant lacks the scope to read mail
- * (Gmail's 403 "insufficient authentication scopes", Graph's ErrorAccessDenied). Graph's delta failure
- * carries no status, so its words are read; a Gmail 403 that is a rate limit is not this.
+ * Gmail's refusal to read the inbox that only signing in again lifts: the grant lacks the scope to read
+ * mail (its 403 "insufficient authentication scopes"); a Gmail 403 that is a rate limit is not this.
+ * Graph's is told by its status alone (a 403 on the delta): its words vary with the tenant and the API version.
  */
-const READ_NOT_GRANTED =
-  /insufficient(?:permissions| authentication scopes?| scope)|access_token_scope_insufficient|ErrorAccessDenied|Authorization_RequestDenied/i;
+const READ_NOT_GRANTED = /insufficient(?:permissions| authentication scopes?| scope)|access_token_scope_insufficient/i;
 
 /**
  * The starting point of a mailbox's reply polling, set when it is connected: from now on. When the
@@ -180,6 +179,10 @@ const READ_NOT_GRANTED =
  * and allowing reading. An admin's "Send without reply check" (reply_check_waived_at, kept until the
  * cursor starts) is not undone by the next round's failed start: a round (`lease`) then says the failure
  * without holding again; a sign-in's start (no lease) holds anew and ends the waiver. Answers the failure, or null.
+ * `o.sealed`: the stored sign-in the token came from; the "needs reconnect" is written only while the
+ * mailbox still holds it (a sign-in that lands while this call fails is not marked for the old grant's
+ * refusal). `o.fresh`: the token was just issued (a sign-in's, or refreshed after a 401), so a 401 is no
+ * expired token but the grant refusing to read mail, like a 403.
  */
 export async function startCursor(
   env: Env,
@@ -188,6 +191,7 @@ export async function startCursor(
   token: string,
   d: Db = db(env.DB),
   lease?: string,
+  o: { sealed?: string; fresh?: boolean } = {},
 ): Promise<{ revoked: boolean; message: string } | null> {
   let failed: { revoked: boolean; message: string };
   let notGranted: boolean;
@@ -201,7 +205,9 @@ export async function startCursor(
         lease,
       ).then(() => null);
     failed = { revoked: p.status === 401, message: p.message };
-    notGranted = p.status === 403 && ((p.reasons ?? []).includes("insufficientPermissions") || READ_NOT_GRANTED.test(p.message));
+    notGranted =
+      (p.status === 401 && !!o.fresh) ||
+      (p.status === 403 && ((p.reasons ?? []).includes("insufficientPermissions") || READ_NOT_GRANTED.test(p.message)));
   } else {
     const r = await graphDelta(graphDeltaStart(apiUrl, now()), token, Number.POSITIVE_INFINITY);
     if (r.ok)
@@ -212,9 +218,11 @@ export async function startCursor(
         lease,
       ).then(() => null);
     failed = { revoked: r.revoked, message: r.message };
-    notGranted = !r.revoked && READ_NOT_GRANTED.test(r.message);
+    notGranted = r.status === 403 || (r.status === 401 && !!o.fresh);
   }
   const t = now();
+  // What this token got says nothing about a sign-in that replaced its grant meanwhile: neither the hold nor the mark.
+  const grantHeld = o.sealed === undefined ? undefined : eq(mailboxes.secretCiphertext, o.sealed);
   const error = `The reply check could not start, so the mailbox sends nothing until it does: ${failed.message}`.slice(0, 300);
   const cfg = mailboxes.transportConfig;
   // A mark already there (a reconnect's) stays: its release is the same. After an admin's waiver a
@@ -228,7 +236,7 @@ export async function startCursor(
           THEN json_set(${base}, '$.poll_error', ${error})
           ELSE json_set(${base}, '$.poll_error', ${error}, '$.release_pending', ${crypto.randomUUID()}, '$.release_pending_at', ${t}) END`,
     })
-    .where(and(eq(mailboxes.id, mb.id), lease ? leaseHeld(lease) : undefined));
+    .where(and(eq(mailboxes.id, mb.id), lease ? leaseHeld(lease) : undefined, grantHeld));
   // Needs reconnect because the sign-in does not allow reading mail (the Mailboxes screen's "Sign in again
   // and allow reading mail"): its emails are held and the cron polls it no more until the owner signs in
   // again (which sets it connected). Only the first call acts.
@@ -237,7 +245,7 @@ export async function startCursor(
       env,
       d,
       mb.id,
-      and(eq(mailboxes.status, "connected"), lease ? leaseHeld(lease) : undefined),
+      and(eq(mailboxes.status, "connected"), lease ? leaseHeld(lease) : undefined, grantHeld),
       `Sign in again and allow reading mail: the reply check was refused (${failed.message})`.slice(0, 500),
     );
   return failed;
@@ -285,7 +293,7 @@ async function leasedRound(env: Env, d: Db, mb: PolledMailbox, lease: string, co
     // A resync under way: its next messages, the history point only once all were read.
     ({ ids, next } = resyncRound(cfg.resync_ids.split(",").filter(Boolean), cfg.resync_history_id));
   } else if (mb.transport === "gmail") {
-    if (!cfg.history_id) return await startRound(env, d, mb, apiUrl, tok.accessToken, lease, config, out);
+    if (!cfg.history_id) return await startRound(env, d, mb, tok, lease, config, out);
     const h = await gmailHistory(apiUrl, tok.accessToken, cfg.history_id, MAX_MESSAGES_PER_TICK);
     if (h.ok) {
       ids = h.ids;
@@ -302,7 +310,7 @@ async function leasedRound(env: Env, d: Db, mb: PolledMailbox, lease: string, co
         note = `Reply check restarted: Gmail forgot its place and more than ${GMAIL_RESYNC_MAX} messages arrived since the last check; the earlier ones were not read`;
     }
   } else {
-    if (!cfg.delta_link) return await startRound(env, d, mb, apiUrl, tok.accessToken, lease, config, out);
+    if (!cfg.delta_link) return await startRound(env, d, mb, tok, lease, config, out);
     let delta = await graphDelta(cfg.delta_link, tok.accessToken, MAX_MESSAGES_PER_TICK);
     if (!delta.ok && delta.expired && resyncFrom !== null)
       delta = await graphDelta(graphDeltaStart(apiUrl, resyncFrom), tok.accessToken, MAX_MESSAGES_PER_TICK);
@@ -369,23 +377,25 @@ async function leasedRound(env: Env, d: Db, mb: PolledMailbox, lease: string, co
 /**
  * A round of a mailbox with no cursor: it starts one from now. Nothing before it is read, so a mailbox
  * held for its reply check (its reconnect, or a start that failed) has caught up once it has one. A 401
- * gets the forced refresh that tells a revoked grant (pollFailed).
+ * gets the forced refresh that tells a revoked grant (pollFailed); when the refresh gives a token, the
+ * start is tried once more with it, and a 401 to that fresh token is the grant refusing to read mail
+ * (startCursor's `fresh`), which only signing in again lifts, not a refresh every minute.
  */
 async function startRound(
   env: Env,
   d: Db,
   mb: PolledMailbox,
-  apiUrl: string,
-  token: string,
+  tok: Extract<TokenResult, { ok: true }>,
   lease: string,
   config: Record<string, unknown>,
   out: PollOutcome,
 ): Promise<PollOutcome> {
-  const failed = await startCursor(env, mb, apiUrl, token, d, lease);
-  if (failed) {
-    if (failed.revoked) await accessTokenFor(env, mb, { force: true }, d);
-    return { ...out, error: failed.message };
+  let failed = await startCursor(env, mb, tok.cfg.apiUrl, tok.accessToken, d, lease, { sealed: tok.sealed });
+  if (failed?.revoked) {
+    const again = await accessTokenFor(env, mb, { force: true }, d);
+    if (again.ok) failed = await startCursor(env, mb, again.cfg.apiUrl, again.accessToken, d, lease, { sealed: again.sealed, fresh: true });
   }
+  if (failed) return { ...out, error: failed.message };
   if (typeof config.release_pending === "string" && (await releaseHeld(env, d, mb.id, config.release_pending, lease))) out.released = true;
   return out;
 }

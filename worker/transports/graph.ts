@@ -60,19 +60,22 @@ type DeltaPage = { value?: { id: string; "@removed"?: unknown }[]; "@odata.nextL
  * A delta round from `link` (a stored deltaLink or nextLink, or the first request): the ids of
  * messages created since, whole pages until about `limit`, and the link to go on from once they are
  * handled: the round's deltaLink, or the nextLink of the page after the last one taken when more are
- * left. `expired` when Graph no longer knows the link (410) and the round must start again.
+ * left. `expired` when Graph no longer knows the link (410) and the round must start again. `status` is
+ * Graph's HTTP status when it answered (a 403 is a grant that may not read mail, whatever its words).
  */
 export async function graphDelta(
   link: string,
   token: string,
   limit: number,
-): Promise<{ ok: true; ids: string[]; deltaLink: string } | { ok: false; expired: boolean; revoked: boolean; message: string }> {
+): Promise<
+  { ok: true; ids: string[]; deltaLink: string } | { ok: false; expired: boolean; revoked: boolean; status?: number; message: string }
+> {
   const ids: string[] = [];
   let url = link;
   // A round that never ends with a deltaLink (it should) stops here rather than at the Worker's limits.
   for (let page = 0; page < 50; page++) {
     const r = await providerRead<DeltaPage>("Microsoft Graph", url, { headers: { ...auth(token), prefer: "odata.maxpagesize=50" } });
-    if (!r.ok) return { ok: false, expired: r.status === 410, revoked: r.status === 401, message: r.message };
+    if (!r.ok) return { ok: false, expired: r.status === 410, revoked: r.status === 401, status: r.status, message: r.message };
     for (const m of r.body.value ?? []) if (!m["@removed"] && !ids.includes(m.id)) ids.push(m.id);
     if (r.body["@odata.deltaLink"]) return { ok: true, ids, deltaLink: r.body["@odata.deltaLink"] };
     const next = r.body["@odata.nextLink"];
