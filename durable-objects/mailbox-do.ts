@@ -91,6 +91,36 @@ export interface EnqueueBatch {
   items: (Omit<QueuedEmail, "window"> & { window: number })[];
 }
 
+/**
+ * An email a person writes and sends by hand, now (a rep's answer to a reply): composed by the caller, keyed
+ * like a step's (`enrollmentId`, `stepId` "reply:<id>"), recorded with no sequence (sequence_id '', as a test
+ * email: the reports' rollups leave it out).
+ */
+export interface HandEmail {
+  enrollmentId: string;
+  stepId: string;
+  contactId: string;
+  to: string;
+  subject: string;
+  text: string;
+  raw: string;
+  messageId: string;
+  inReplyTo: string | null;
+}
+
+/** What sendByHand did: sent (or may have: unknown, or bounced at once), or refused with nothing recorded. */
+export type HandSendResult =
+  | { ok: true; state: "sent" | "unknown" | "bounced"; at: number; error: string | null }
+  | {
+      ok: false;
+      code: "already" | "not_connected" | "held_for_reply_check" | "held" | "daily_limit" | "hourly_limit" | "not_sent";
+      /** already: the key's state; not_connected: the mailbox's status. */
+      state?: string;
+      /** held, daily_limit, hourly_limit: when it could send again. */
+      until?: number;
+      message?: string;
+    };
+
 /** The composed message kept with a reservation until its outcome is reported (invariant 4). */
 type StoredMessage = Omit<ComposedEmail, "shown" | "refused">;
 
@@ -738,6 +768,93 @@ export class MailboxDO extends DurableObject<Env> {
     return plan;
   }
 
+  /**
+   * Sends one email written by hand now (HandEmail): outside the queue and every sending window (a person
+   * is answering), but within the mailbox's caps like every send (invariant 3), and recorded as "sending"
+   * with its message before the transport is called (invariant 4: a restart in between settles it as
+   * unknown, never sends it again). A key already in the ledger is never sent again. Refused, with nothing
+   * recorded, while the mailbox is not connected, held, or at its daily or hourly limit; a transport answer
+   * that sent nothing removes the row and gives its reservation back. Reported to D1 before answering.
+   */
+  async sendByHand(mailboxId: string, teamId: string, mail: HandEmail): Promise<HandSendResult> {
+    this.setMeta("mailbox_id", mailboxId);
+    this.setMeta("team_id", teamId);
+    const seen = this.stateOf(mail.enrollmentId, mail.stepId);
+    if (seen.state !== "missing") return { ok: false, code: "already", state: seen.state };
+    const mb = await this.settings(true);
+    if (!mb || mb.status !== "connected") return { ok: false, code: "not_connected", state: mb?.status ?? "removed" };
+    if (this.waitsForReplies(mb)) return { ok: false, code: "held_for_reply_check" };
+    const t = now();
+    const hold = this.holdAt(t);
+    if (hold) return { ok: false, code: "held", until: hold.until, message: hold.reason };
+    // The caps as the queue's sends count them, at this instant; nothing is awaited from here to the insert.
+    const day = this.capFreesAt(t, DAY, mb.dailyLimit);
+    if (day > t) return { ok: false, code: "daily_limit", until: day };
+    const hour = this.capFreesAt(t, HOUR, mb.hourlyLimit);
+    if (hour > t) return { ok: false, code: "hourly_limit", until: hour };
+    if (this.stateOf(mail.enrollmentId, mail.stepId).state !== "missing") return { ok: false, code: "already" };
+    const stored: StoredMessage = {
+      to: mail.to,
+      subject: mail.subject,
+      text: mail.text,
+      raw: mail.raw,
+      messageId: mail.messageId,
+      inReplyTo: mail.inReplyTo,
+      variantId: null,
+    };
+    this.inTransaction(() =>
+      this.sql.exec(
+        `INSERT INTO queue (enrollment_id, step_id, sequence_id, team_id, contact_id, due_at, score, window, zone, thread, state,
+           attempts, reserved_at, reported, msg, gid, message_id, subject)
+         VALUES (?, ?, '', ?, ?, ?, 0, 'null', NULL, NULL, 'sending', 1, ?, 1, ?, 0, ?, ?)`,
+        mail.enrollmentId,
+        mail.stepId,
+        teamId,
+        mail.contactId,
+        t,
+        t,
+        JSON.stringify(stored),
+        mail.messageId,
+        mail.subject,
+      ),
+    );
+    this.recent?.splice(upperBound(this.recent, t), 0, t);
+    const key = `${mail.enrollmentId}:${mail.stepId}`;
+    const res = await this.transmit(mb, key, mail);
+    const done = now();
+    const row = { enrollment_id: mail.enrollmentId, step_id: mail.stepId };
+    let out: HandSendResult;
+    if (res.ok || res.kind === "unknown" || res.kind === "recipient_permanent") {
+      const state = res.ok ? "sent" : res.kind === "unknown" ? "unknown" : "bounced";
+      const error = res.ok ? null : res.kind === "unknown" ? res.message : `${res.code ?? ""} ${res.message}`.trim();
+      this.settle(row, {
+        state,
+        settled_at: done,
+        reported: 0,
+        error,
+        reason: state === "sent" ? null : state === "unknown" ? "delivery_unknown" : "bounced",
+      });
+      this.startGap(mb, key, t);
+      out = { ok: true, state, at: t, error };
+    } else {
+      // Nothing was sent: no row, no reservation; the person may try again.
+      this.sql.exec("DELETE FROM queue WHERE enrollment_id = ? AND step_id = ? AND state = 'sending'", mail.enrollmentId, mail.stepId);
+      this.release(t);
+      if (res.kind === "rate_limited" || res.kind === "sign_in") {
+        this.holdMailbox(res.kind, res.message, res.retryAfterMs, done);
+        if (res.kind === "sign_in") this.settingsCache = undefined;
+      }
+      out = { ok: false, code: "not_sent", message: res.message };
+    }
+    // Written to D1 now (the Outbox, the matcher of answers); if D1 fails, the alarm armed below reports it.
+    try {
+      await this.report();
+    } finally {
+      await this.schedule(now());
+    }
+    return out;
+  }
+
   async inspect(): Promise<{ queue: QueueRow[]; alarm: number | null }> {
     return {
       queue: this.sql.exec("SELECT * FROM queue ORDER BY reserved_at, due_at").toArray() as unknown as QueueRow[],
@@ -1111,7 +1228,12 @@ export class MailboxDO extends DurableObject<Env> {
   }
 
   /** Calls the transport; one that throws gives no answer: the server may have taken the message. */
-  private async transmit(mb: MailboxSettings, key: string, mail: ComposedEmail, passTransport?: Transport | null): Promise<SendResult> {
+  private async transmit(
+    mb: MailboxSettings,
+    key: string,
+    mail: Pick<ComposedEmail, "to" | "raw" | "messageId">,
+    passTransport?: Transport | null,
+  ): Promise<SendResult> {
     this.inFlight.add(key);
     try {
       // The pass's transport when it has one: an SMTP password is unsealed once per pass, not per email.
@@ -1529,7 +1651,7 @@ export class MailboxDO extends DurableObject<Env> {
     );
     // The sequences' config_rev, read in this same round trip: a SequenceDO whose config has that number
     // applies the results without reading its config again (SequenceDO.config).
-    const reported = JSON.stringify([...new Set(rows.flatMap((r) => (r.resend_of ? [] : [r.sequence_id])))]);
+    const reported = JSON.stringify([...new Set(rows.flatMap((r) => (r.resend_of || !r.sequence_id ? [] : [r.sequence_id])))]);
     const answers = await batchSql(this.d, [
       ...inserts,
       ...writes,
@@ -1539,7 +1661,8 @@ export class MailboxDO extends DurableObject<Env> {
     const bySequence = new Map<string, { teamId: string; results: StepResult[]; sentNow: boolean }>();
     for (const r of rows) {
       // The SequenceDO counted the step when it first went out; a retry of it is the mailbox's own business.
-      if (r.resend_of) continue;
+      // An email sent by hand (sendByHand, no sequence) is no step of any run.
+      if (r.resend_of || !r.sequence_id) continue;
       const outcome = outcomeOfMailboxState(r.state);
       const entry = bySequence.get(r.sequence_id) ?? { teamId: r.team_id, results: [], sentNow: false };
       entry.sentNow ||= r.score >= SEND_NOW_SCORE;
