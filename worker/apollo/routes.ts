@@ -464,7 +464,10 @@ export const apolloRoutes = new Hono<AppEnv>()
   .on(["PUT", "PATCH"], "/contacts/:id", async (c) => {
     const p = await parse(c, ContactParams);
     const caller = c.get("caller");
-    await updateContact(c.env, c.var.db, caller, c.req.param("id"), toInput(p));
+    // What the contact's address is now: an update sending it back unchanged (a client saving the whole
+    // contact) keeps what is known of it, and changes nothing a sequence's editors must allow.
+    const before = await getContact(c.var.db, caller, c.req.param("id"));
+    await updateContact(c.env, c.var.db, caller, before.id, toInput(p, before.email));
     return c.json({ contact: (await apolloContacts(c.var.db, caller, [c.req.param("id")]))[0] });
   })
   .on(["GET", "POST"], "/contacts/search", async (c) => {
@@ -765,9 +768,17 @@ const APOLLO_FIELD: Record<string, string> = {
   custom_fields: "typed_custom_fields",
 };
 
-/** Apollo's contact parameters as a ContactInput, held to the native API's limits (routes/contacts.ts). */
-function toInput(p: z.infer<typeof ContactParams>): ContactFields {
+/**
+ * Apollo's contact parameters as a ContactInput, held to the native API's limits (routes/contacts.ts).
+ * `emailBefore`: an update's contact's address now (undefined for a new contact).
+ */
+function toInput(p: z.infer<typeof ContactParams>, emailBefore?: string | null): ContactFields {
   const email = p.email?.trim();
+  // Only a new address is the customer's to vouch for: the one the contact has, sent back, keeps its
+  // status (a guessed address repeated in an edit is still guessed, never made verified).
+  const emailChanges =
+    emailBefore === undefined ||
+    (p.email === null ? emailBefore !== null : !!email && email.toLowerCase() !== emailBefore?.trim().toLowerCase());
   const phoneField = PHONES.find((f) => p[f] !== undefined);
   const input = {
     first_name: p.first_name,
@@ -775,7 +786,9 @@ function toInput(p: z.infer<typeof ContactParams>): ContactFields {
     email: p.email === null ? null : email || undefined,
     // An address the customer gives is theirs to vouch for: Apollo keeps it as verified ("user managed"),
     // so a contact made here can be added to a sequence like one made in Apollo.
-    email_status: p.email_status ?? (email ? ("verified" as const) : p.email === null ? ("unavailable" as const) : undefined),
+    email_status:
+      p.email_status ??
+      (!emailChanges ? undefined : email ? ("verified" as const) : p.email === null ? ("unavailable" as const) : undefined),
     title: p.title,
     company: p.organization_name,
     domain:
