@@ -25,6 +25,14 @@ export const ERROR_CODES = {
     409,
     "Removing a mailbox that open enrollments still send from: details names how many and in which sequences; move them (reassign_to, or Change mailbox) first. Or that an unfinished add-contacts job sends from: details.jobs names them; cancel the scheduled add or wait until it has run",
   ],
+  sequence_has_history: [
+    409,
+    "Deleting a sequence somebody was added to (a run, an add, an email or a task): details.people says how many; archive it instead, its reports and replies stay",
+  ],
+  sequence_in_workflow: [
+    409,
+    "Deleting a sequence a workflow adds contacts to: details.workflows names them; delete them or point them elsewhere first",
+  ],
   payload_too_large: [413, "The body is larger than the API accepts"],
   too_many_contacts: [413, "One add-contacts job takes at most 200,000 contacts"],
   export_too_large: [413, "An export takes at most 100,000 rows: narrow the filter"],
