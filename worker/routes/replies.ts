@@ -5,6 +5,7 @@ import { errorResponses, Id, IdParam, json, jsonBody, Pagination, PaginationMeta
 import { correctClassification, getReply, listReplies, replyText } from "../services/replies";
 import { confirmReplies, MAX_CONFIRM } from "../services/replies-bulk";
 import { withContactWork } from "../services/reply-work";
+import { ANSWER_BODY_MAX, answerReply } from "../services/reply-answer";
 
 const Classification = z.enum(INBOUND_CLASSIFICATIONS).openapi({
   description:
@@ -72,6 +73,16 @@ const ReplySchema = z
       })
       .nullable(),
     sequence: z.object({ id: z.string(), name: z.string() }).nullable(),
+    answer: z
+      .object({
+        from: z.object({ id: z.string(), email: z.string() }).nullable(),
+        can: z.boolean(),
+        why: z.string().nullable(),
+      })
+      .openapi({
+        description:
+          "Answering it from the inbox (POST /replies/{id}/reply): the mailbox it came to, which the answer goes from; whether you may (its owner or an admin, a person's email, not a request to be removed), and why not",
+      }),
     answered: z
       .object({ subject: z.string(), sent_at: z.number().nullable(), step: z.number().nullable(), mailbox: z.string().nullable() })
       .nullable(),
@@ -198,14 +209,106 @@ export const replyRoutes = router()
       tags: ["Replies"],
       summary: "The whole text of one inbound email",
       description:
-        "Its plain text (its HTML as text when it has no text part), up to 65,536 characters (truncated says when it was longer). text is null for an email stored before Seqflare kept the whole text: only its snippet is known. Visible as the reply is (its sequence's viewers).",
+        "Its plain text (its HTML as text when it has no text part), up to 65,536 characters (truncated says when it was longer). text is null for an email stored before Seqflare kept the whole text: only its snippet is known. Visible as the reply is (its sequence's viewers), with the answers sent to it from the inbox.",
       request: { params: IdParam },
       responses: {
-        200: json(z.object({ text: z.string().nullable(), truncated: z.boolean(), snippet: z.string() }).openapi("ReplyText")),
+        200: json(
+          z
+            .object({
+              text: z.string().nullable(),
+              truncated: z.boolean(),
+              snippet: z.string(),
+              answers: z
+                .array(
+                  z.object({
+                    id: z.string(),
+                    status: z.string(),
+                    subject: z.string(),
+                    body: z.string(),
+                    sent_at: z.number().nullable(),
+                    mailbox: z.string().nullable(),
+                  }),
+                )
+                .openapi({ description: "The answers sent to it from the inbox (POST /replies/{id}/reply), newest first" }),
+            })
+            .openapi("ReplyText"),
+        ),
         404: errorResponses[404],
       },
     }),
     async (c) => c.json(await replyText(c.var.db, c.get("caller"), c.req.valid("param").id), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/replies/{id}/reply",
+      tags: ["Replies"],
+      summary: "Answer a reply: a plain-text email to the person who wrote it, sent now from the mailbox it came to",
+      description:
+        "Sent at once, not in the sequence's sending window (a person is answering by hand), but counted against the mailbox's daily and hourly limits. Threaded under their email: In-Reply-To their Message-ID, References the chain, subject \"Re: <their subject>\" unless given; the mailbox's signature, then their email quoted (\"On <date>, <name> wrote:\" and \"> \" lines, its first 40 lines). Recorded as an email of the contact's run with no sequence (step_id reply:<key>): the Outbox and the contact's timeline show it, an answer to it is matched to the run, no report counts it as a step's send, and the run's state doesn't change. Needs the reply visible (404), its contact editable and the mailbox yours or an admin's (403). Refused with 422, nothing recorded, to an address that asked to be removed, bounced, is in a Do Not Contact stage or is suppressed, and for a bounce; with 409 while the mailbox is disconnected, paused, needs a reconnect, is held, or is at its daily or hourly limit. Send an Idempotency-Key: a double click or a retry with the same key sends once (a retry of a request that died after the hand-over is refused with 409, never sent twice).",
+      request: {
+        params: IdParam,
+        body: jsonBody(
+          z
+            .object({
+              body: z
+                .string()
+                .trim()
+                .min(1, "Write your answer: it is empty")
+                .max(ANSWER_BODY_MAX, `An answer is at most ${ANSWER_BODY_MAX.toLocaleString("en-US")} characters`)
+                .openapi({ description: "Your text (plain text); the signature and the quote are added below it" }),
+              subject: z
+                .string()
+                .max(300, "A subject is at most 300 characters")
+                .optional()
+                .openapi({ description: 'Default: "Re: " and their subject' }),
+            })
+            .openapi("ReplyAnswer"),
+        ),
+      },
+      responses: {
+        200: json(
+          z.object({
+            sent: z
+              .object({
+                id: z
+                  .string()
+                  .nullable()
+                  .openapi({ description: "The email's id in the Outbox (GET /messages/{id}); null if not recorded yet" }),
+                status: z.enum(["sent", "unknown", "bounced"]).openapi({
+                  description: "sent; unknown: the server may have taken it (never sent again); bounced: refused at once for this address",
+                }),
+                to_email: z.string(),
+                subject: z.string(),
+                body: z.string(),
+                sent_at: z.number(),
+                message_id: z.string(),
+                error: z.string().nullable(),
+                mailbox: z.object({ id: z.string(), email: z.string() }),
+              })
+              .openapi("ReplyAnswerSent"),
+          }),
+        ),
+        403: errorResponses[403],
+        404: errorResponses[404],
+        409: errorResponses[409],
+        422: errorResponses[422],
+      },
+    }),
+    async (c) =>
+      c.json(
+        {
+          sent: await answerReply(
+            c.env,
+            c.var.db,
+            c.get("caller"),
+            c.req.valid("param").id,
+            c.req.valid("json"),
+            c.req.header("idempotency-key"),
+          ),
+        },
+        200,
+      ),
   )
   .openapi(
     createRoute({

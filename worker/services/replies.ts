@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, getTableColumns, isNull, notExists, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, getTableColumns, isNull, like, notExists, or, sql, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import type { Db } from "../db/client";
 import { inList, listParam, notIndexed, teamRowsById } from "../db/in-list";
@@ -24,9 +24,10 @@ import { newId } from "../lib/ids";
 import { engine, type ReasonCode } from "../../durable-objects/engine";
 import { isEmailStep } from "../../durable-objects/sequence-config";
 import { TWINS_OF } from "../../durable-objects/sequence-do";
-import { authorize, contactFor, mailboxFor, sequenceAllows, sequenceFor, visibleSequence } from "./access";
+import { authorize, contactFor, mailboxAllows, mailboxFor, sequenceAllows, sequenceFor, visibleSequence } from "./access";
 import { audit } from "./audit";
 import { explain, openEnrollmentsOfAddress } from "./enrollments";
+import { answersOf } from "./reply-answer";
 import { answeredSubject, OOO_DEFAULT_MS, type Classified } from "./reply-classify";
 import { stampUnsubscribed } from "./unsubscribe";
 import { companyDomain } from "../lib/company-domain";
@@ -85,7 +86,7 @@ async function findTarget(d: Db, ids: string[], mailboxId?: string): Promise<(Ta
     .select({
       matchedId: messages.messageIdHeader,
       teamId: messages.teamId,
-      sequenceId: messages.sequenceId,
+      sequenceId: sequences.id,
       enrollmentId: messages.enrollmentId,
       contactId: messages.contactId,
       messageId: messages.id,
@@ -95,7 +96,10 @@ async function findTarget(d: Db, ids: string[], mailboxId?: string): Promise<(Ta
       settings: sequences.settings,
     })
     .from(messages)
-    .innerJoin(sequences, eq(sequences.id, messages.sequenceId))
+    // An answer a rep wrote in the inbox has no sequence of its own (sequence_id '', so no report counts it as
+    // a step): an email answering it belongs to its run's sequence. A test email has no run, so matches nothing.
+    .leftJoin(enrollments, and(eq(enrollments.id, messages.enrollmentId), eq(messages.sequenceId, ""), like(messages.stepId, "reply:%")))
+    .innerJoin(sequences, eq(sequences.id, sql`coalesce(${enrollments.sequenceId}, ${messages.sequenceId})`))
     .where(and(inList(messages.messageIdHeader, ids), mailboxId === undefined ? undefined : eq(messages.mailboxId, mailboxId)))
     .orderBy(desc(messages.sentAt))
     .limit(1);
@@ -573,7 +577,8 @@ async function applyEffect(
     await markMessageBounced(d, x, effect);
     await mark(d, x, "bounced", t, effect);
     await finish(x.sequenceId, [x.enrollmentId], "bounced");
-  } else if (kind === "bounce_soft" && retry) {
+  } else if (kind === "bounce_soft" && retry && !x.stepId.startsWith("reply:")) {
+    // (An answer written by hand is no step the mailbox could compose again: past this branch it counts as bounced.)
     // The same email again through its mailbox, within its caps and window (MailboxDO.resend).
     const queued = await engine.mailbox(env, x.mailboxId).resend([{ enrollmentId: x.enrollmentId, stepId: x.stepId, ...retry }]);
     effect.retry = { ...retry, key: queued[0]?.stepId ?? null };
@@ -756,6 +761,8 @@ function replyColumns() {
     sequenceState: { active: sequences.active, archivedAt: sequences.archivedAt, ownerId: sequences.ownerId },
     share: sequenceShares.access,
     email: { subject: messages.subject, sentAt: messages.sentAt, stepPosition: steps.position, mailboxEmail: mailboxes.email },
+    // The mailbox the email came to, which an answer goes from (reply-answer.ts): its owner decides who may.
+    mailbox: { id: mailboxes.id, userId: mailboxes.userId, status: mailboxes.status },
     enrollment: { status: enrollments.status, reason: enrollments.reason, currentStep: enrollments.currentStep },
     // The run's own mailbox and current step, for what the contacts tab would say of it (explain).
     runMailbox: {
@@ -889,6 +896,7 @@ export function presentReply(row: ReplyRow, caller: Caller, names: EffectNames) 
       row.email?.subject != null
         ? { subject: row.email.subject, sent_at: row.email.sentAt, step: row.email.stepPosition, mailbox: row.email.mailboxEmail }
         : null,
+    answer: answerable(row, caller),
     enrollment:
       row.enrollment?.status != null
         ? {
@@ -914,6 +922,24 @@ function runReason(row: ReplyRow): { reason: string | null; reason_text: string 
     { active: !!row.sequenceState?.active, archivedAt: row.sequenceState?.archivedAt ?? null },
   );
   return { reason: why.reason, reason_text: why.text };
+}
+
+/**
+ * Whether the caller may answer it from the inbox, and why not (reply-answer.ts checks the same, and the
+ * address's suppression, at the send): a person's email (not a bounce, nor a request to be removed), a
+ * contact still there, and a mailbox the caller may send from.
+ */
+function answerable(row: ReplyRow, caller: Caller): { from: { id: string; email: string } | null; can: boolean; why: string | null } {
+  const mb = row.mailbox?.id && row.mailbox.status !== "removed" ? row.mailbox : null;
+  const from = mb ? { id: mb.id, email: row.email?.mailboxEmail ?? "" } : null;
+  const no = (why: string) => ({ from, can: false, why });
+  const k = row.r.classification;
+  if (k === "unsubscribe") return no("They asked to be removed: no answer is sent to them");
+  if (k === "bounce_hard" || k === "bounce_soft") return no("A bounce comes from a mail server: there is no one to answer");
+  if (!row.contact?.id) return no("Its contact was deleted");
+  if (!mb) return no("The mailbox it came to was removed");
+  if (!mailboxAllows(caller, "mailbox.send", mb.userId)) return no(`Only the owner of ${from!.email} or an admin can answer from it`);
+  return { from, can: true, why: null };
 }
 
 export type Reply = ReturnType<typeof presentReply>;
@@ -1029,7 +1055,7 @@ export async function contactReplies(d: Db, caller: Caller, contactId: string, l
 }
 
 /** One inbound email, as visible as its sequence (404 otherwise), checked for `action` on it. */
-async function replyFor(d: Db, caller: Caller, id: string, action: "sequence.view" | "sequence.edit") {
+export async function replyFor(d: Db, caller: Caller, id: string, action: "sequence.view" | "sequence.edit") {
   const r = await d.query.inboundMessages.findFirst({ where: and(eq(inboundMessages.id, id), eq(inboundMessages.teamId, caller.teamId)) });
   if (!r) throw notFound("Reply");
   await sequenceFor(d, caller, r.sequenceId, "sequence.view").catch((e) => {
@@ -1049,7 +1075,8 @@ export async function getReply(d: Db, caller: Caller, id: string): Promise<Reply
 /** One inbound email's whole text, as visible as the reply (404 otherwise). */
 export async function replyText(d: Db, caller: Caller, id: string) {
   const r = await replyFor(d, caller, id, "sequence.view");
-  return { text: r.body, truncated: r.bodyTruncated, snippet: r.snippet };
+  const answers = await answersOf(d, caller.teamId, r);
+  return { text: r.body, truncated: r.bodyTruncated, snippet: r.snippet, answers };
 }
 
 // ------------------------------------------------------------------ corrections
