@@ -92,7 +92,7 @@ describe("missingValues", () => {
   });
 
   it("is empty when every variable has a value or a fallback", () => {
-    expect(missingValues("Hi {{first_name}} {{title|}}", ctx({ title: null }))).toEqual([]);
+    expect(missingValues("Hi {{first_name}} {{title|role}}", ctx({ title: null }))).toEqual([]);
   });
 });
 
@@ -109,8 +109,8 @@ describe("validateTemplate", () => {
 
   it("reports unknown variables per field", () => {
     expect(validateTemplate("{{compnay}}", "{{fist_name}}")).toEqual([
-      { field: "subject", message: "Unknown variable {{compnay}}" },
-      { field: "body", message: "Unknown variable {{fist_name}}" },
+      { field: "subject", message: "Unknown variable {{compnay}}: did you mean {{company}}?" },
+      { field: "body", message: "Unknown variable {{fist_name}}: did you mean {{first_name}}?" },
     ]);
   });
 
