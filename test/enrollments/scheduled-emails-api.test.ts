@@ -241,7 +241,7 @@ describe("scheduled emails API", () => {
     const bad = await one.edit({ subject: "Hi {{first_nme}}", body: "Hello {{bogus" });
     expect(bad.status).toBe(422);
     expect(fieldsOf(await errorOf(bad)).map(({ field, message }) => ({ field, message }))).toEqual([
-      { field: "subject", message: "Unknown variable {{first_nme}}" },
+      { field: "subject", message: "Unknown variable {{first_nme}}: did you mean {{first_name}}?" },
       { field: "body", message: '"{{" at position 7 is not closed' },
     ]);
     expect((await ok(one.preview())).edited).toBeNull();
