@@ -1099,6 +1099,12 @@ export interface InboundEvidence {
   header?: string;
   phrase?: string;
   status?: string;
+  /**
+   * A reply matched by its sender to a contact in this many open runs from the receiving mailbox, none of
+   * which its subject answers alone: stored with no run stopped, until a person says which run it answers
+   * (POST /api/replies/{id}/apply-to-run), which removes this.
+   */
+  held?: number;
 }
 
 /**
