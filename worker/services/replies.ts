@@ -64,7 +64,7 @@ export interface InboundResult {
 }
 
 /** The email an inbound one answers, with what the effects need. */
-interface Target {
+export interface Target {
   teamId: string;
   sequenceId: string;
   enrollmentId: string;
@@ -242,6 +242,8 @@ export async function recordInbound(
         phrase: bySender.ambiguous
           ? `No In-Reply-To or References: its sender is a contact in ${bySender.ambiguous} open runs emailed from ${bySender.mailboxEmail}, and its subject answers none of them alone, so no run was stopped: review it`
           : `No In-Reply-To or References: matched by its sender, a contact in an open run emailed from ${bySender.mailboxEmail}`,
+        // Held for a person to say which run it answers (services/reply-runs.ts applies it then).
+        ...(bySender.ambiguous ? { held: bySender.ambiguous } : {}),
       };
     held = !!bySender?.ambiguous;
   }
@@ -344,7 +346,7 @@ const inboundResult = (kind: InboundClassification, inboundId: string, target: T
  * What a stored inbound email does, done, then written on its row (`effect` always holds `enrollments`
  * once applied); with `lease`, only while that claim (applyStored's) still holds the row.
  */
-async function applyAndStore(
+export async function applyAndStore(
   env: Env,
   d: Db,
   target: Target,
