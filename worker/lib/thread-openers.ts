@@ -6,12 +6,14 @@
  */
 // Only an automatic email gives a contact a thread (a manual email is a task: its reply carries no message id).
 const OPENER_TYPES = new Set(["auto_email"]);
+const REPLY_TYPES = new Set(["auto_email", "manual_email"]);
 
 /** The index of the first reply in `steps` (in order) with no email before it to reply to; -1 when none. */
 export function firstReplyWithoutOpener(steps: readonly { type: string; reply: boolean }[]): number {
   let opened = false;
   for (const [i, s] of steps.entries()) {
-    if (s.reply && !opened) return i;
+    // Only an email replies in a thread (a stray thread_reply on a call or a task is no reply: steps.ts).
+    if (s.reply && REPLY_TYPES.has(s.type) && !opened) return i;
     if (OPENER_TYPES.has(s.type) && !s.reply) opened = true;
   }
   return -1;

@@ -62,7 +62,7 @@ const saved = json(
     sequence: SequenceDetailSchema,
     warnings: z.array(z.object({ field: z.string(), message: z.string() })).openapi({
       description:
-        "Saved, but worth a look: {{custom.<key>}} tags whose key no contact of the team has (a typo renders empty for everyone)",
+        "Saved, but worth a look: {{custom.<key>}} tags whose key no contact of the team has (a typo renders empty for everyone), and fallbacks left empty ({{first_name| }}), which count as none",
     }),
   }),
 );

@@ -14,7 +14,7 @@ import { sequenceFor } from "./access";
 import { auditEntry } from "./audit";
 import { loadSequenceDetail } from "./sequence-views";
 import { abortUnless, assertKeepsAStepOn, keepsAStepOn, noStepOnLeft, refusedBy } from "./state-preconditions";
-import { customKeysIn, validateTemplate, variableUses } from "./templates";
+import { blankFallbacks, customKeysIn, validateTemplate, variableUses } from "./templates";
 
 /**
  * A sequence's steps and their A/B variants. Every change is checked before it is written (wait at
@@ -135,6 +135,29 @@ async function customKeyWarnings(d: Db, teamId: string, stepType: string, texts:
     }));
 }
 
+/**
+ * Tags with a fallback of only spaces (`{{first_name| }}`): it reads like a fallback, but an email that would
+ * show it is refused like one with none (templates.ts), so the contact is paused on the step. A warning: the
+ * save is fine for every contact who has the value.
+ */
+function blankFallbackWarnings(stepType: string, texts: [field: string, text: string][]): Warning[] {
+  const effect =
+    stepType === "manual_email"
+      ? "the drafts of contacts without a value have a blank to fill in before they can be sent"
+      : "contacts without a value are paused on this step";
+  return texts.flatMap(([field, text]) =>
+    blankFallbacks(text).map((tag) => ({
+      field,
+      message: `${tag} has an empty fallback, which counts as none: ${effect}. Write a fallback, e.g. {{first_name|there}}, or leave the fallback out.`,
+    })),
+  );
+}
+
+/** Every warning about an email's text as saved: custom fields no contact has, fallbacks left empty. */
+async function textWarnings(d: Db, teamId: string, stepType: string, texts: [field: string, text: string][]): Promise<Warning[]> {
+  return [...blankFallbackWarnings(stepType, texts), ...(await customKeyWarnings(d, teamId, stepType, texts))];
+}
+
 const variantTexts = (prefix: string, v: { subject?: string; body?: string }): [string, string][] => [
   [`${prefix}.subject`, v.subject ?? ""],
   [`${prefix}.body`, v.body ?? ""],
@@ -155,6 +178,15 @@ function refuse(problems: Problem[]): void {
 const hasVariants = (type: string) => isEmailStep(type) || type === "manual_email";
 
 /**
+ * Only an email replies in a thread: `thread_reply` on a call or a task meant nothing to the engine, yet counted
+ * as a reply needing an email before it, so moving or deleting that email was refused (422) with no way to clear it.
+ */
+function refuseThreadReplyOf(type: string, threadReply: boolean | undefined) {
+  if (threadReply && !hasVariants(type))
+    refuse([{ field: "thread_reply", message: "Only an email step can reply in the same thread: leave thread_reply off for this step" }]);
+}
+
+/**
  * The sequence the caller may edit, for an edit of its steps, variants or settings: one archived is
  * refused (409) until it is unarchived, as the editor shows it read-only; its steps were edited through
  * the API meanwhile, unseen.
@@ -173,12 +205,18 @@ async function stepOf(d: Db, caller: Caller, sequenceId: string, stepId: string)
   return { seq, step };
 }
 
-const stepsInOrder = (d: Db, sequenceId: string) =>
-  d
-    .select({ id: steps.id, type: steps.type, reply: steps.threadReply })
-    .from(steps)
-    .where(eq(steps.sequenceId, sequenceId))
-    .orderBy(...stepOrder);
+/**
+ * The steps in order, for the same-thread checks: `reply` only for an email (a row written before non-email
+ * steps were refused thread_reply still has it, and must not block the moves of the email before it).
+ */
+const stepsInOrder = async (d: Db, sequenceId: string) =>
+  (
+    await d
+      .select({ id: steps.id, type: steps.type, reply: steps.threadReply })
+      .from(steps)
+      .where(eq(steps.sequenceId, sequenceId))
+      .orderBy(...stepOrder)
+  ).map((s) => ({ ...s, reply: s.reply && hasVariants(s.type) }));
 
 /**
  * "The sequence's steps are still these, in this order", as a condition of the batch that numbers
@@ -246,6 +284,18 @@ async function moveSteps(env: Env, d: Db, seq: { id: string; teamId: string }, w
   await follow();
 }
 
+/**
+ * After steps were added in front of others, deleted or reordered: contacts waiting are due when the steps
+ * say now (SequenceDO.retime), as after a change of a wait. The edit is committed: an engine out of reach
+ * still moves them on, at the old time, when their timer fires.
+ */
+async function retimeAfterMove(env: Env, seq: { id: string; teamId: string }) {
+  await engine
+    .sequence(env, seq.id, seq.teamId)
+    .retime()
+    .catch((err) => console.error(`contacts of sequence ${seq.id} keep their times after its steps moved`, err));
+}
+
 /** The sequence changed (its updated time, an audit entry); answers it as the editor shows it. */
 async function touched(d: Db, caller: Caller, sequenceId: string, action: string, details: Record<string, unknown>) {
   await batchSql(d, [
@@ -263,6 +313,7 @@ export async function addStep(env: Env, d: Db, caller: Caller, sequenceId: strin
   if (existing.length >= MAX_STEPS_PER_SEQUENCE)
     refuse([{ field: "steps", message: `A sequence has at most ${MAX_STEPS_PER_SEQUENCE} steps` }]);
   const position = Math.min(body.position ?? existing.length + 1, existing.length + 1);
+  refuseThreadReplyOf(body.type, body.thread_reply);
   const threadReply = body.thread_reply ?? false;
   const id = newId();
   // `order` becomes the order with the new step; `existing` stays the current one (named in refusals).
@@ -308,10 +359,14 @@ export async function addStep(env: Env, d: Db, caller: Caller, sequenceId: strin
     ),
   ];
   // At the end, no step moves.
-  await (position < order.length ? moveSteps(env, d, seq, writes) : batchSql(d, writes)).catch((err) => {
+  const moved = position < order.length;
+  await (moved ? moveSteps(env, d, seq, writes) : batchSql(d, writes)).catch((err) => {
     throw refusedBy(err) ? stepsChanged() : err;
   });
-  const warnings = await customKeyWarnings(
+  // A step put before others can be the next step on of contacts already waiting (theirs is off): they are
+  // due after its wait now, not the one their timer was set from.
+  if (moved) await retimeAfterMove(env, seq);
+  const warnings = await textWarnings(
     d,
     caller.teamId,
     body.type,
@@ -327,6 +382,7 @@ export async function updateStep(env: Env, d: Db, caller: Caller, sequenceId: st
     throw new ApiError("validation_failed", "Nothing to change: give at least one field", {
       fields: [{ field: "body", message: "Give at least one field to change" }],
     });
+  refuseThreadReplyOf(step.type, body.thread_reply);
   if (body.thread_reply !== undefined && body.thread_reply !== step.threadReply) {
     const order = await stepsInOrder(d, seq.id);
     refuseRepliesWithoutOpener(
@@ -415,12 +471,8 @@ export async function deleteStep(env: Env, d: Db, caller: Caller, sequenceId: st
     throw r?.ok ? stepsChanged() : noStepOnLeft("step");
   });
   // Contacts waiting for it are due after the next step's own wait now, as when a step is turned off
-  // (updateStep): its timer would otherwise keep the deleted step's time. The delete is committed: an
-  // engine out of reach still moves them on, at the old time, when their timer fires.
-  await engine
-    .sequence(env, seq.id, seq.teamId)
-    .retime()
-    .catch((err) => console.error(`contacts of sequence ${seq.id} keep their times after a step was deleted`, err));
+  // (updateStep): its timer would otherwise keep the deleted step's time.
+  await retimeAfterMove(env, seq);
   return touched(d, caller, seq.id, "step.delete", { step_id: step.id });
 }
 
@@ -452,6 +504,8 @@ export async function reorderSteps(env: Env, d: Db, caller: Caller, sequenceId: 
   ]).catch((err) => {
     throw refusedBy(err) ? stepsChanged() : err;
   });
+  // The next step on of a contact waiting for a step that is off can be another one now.
+  await retimeAfterMove(env, seq);
   return touched(d, caller, seq.id, "step.reorder", { step_ids: stepIds });
 }
 
@@ -498,7 +552,7 @@ export async function addVariant(d: Db, caller: Caller, sequenceId: string, step
     });
     if (!still) throw notFound("Step");
   }
-  const warnings = await customKeyWarnings(d, caller.teamId, step.type, variantTexts("variant", body));
+  const warnings = await textWarnings(d, caller.teamId, step.type, variantTexts("variant", body));
   return { sequence: await touched(d, caller, seq.id, "variant.create", { step_id: step.id }), warnings };
 }
 
@@ -532,7 +586,7 @@ export async function updateVariant(
     refuse([{ field: "enabled", message: ONE_ON }]);
   }
   // About the text sent (a switch or an edit of the other field says nothing new).
-  const warnings = await customKeyWarnings(d, caller.teamId, step.type, variantTexts("variant", body));
+  const warnings = await textWarnings(d, caller.teamId, step.type, variantTexts("variant", body));
   return { sequence: await touched(d, caller, seq.id, "variant.update", { step_id: step.id, variant_id: v.id }), warnings };
 }
 

@@ -92,6 +92,39 @@ const valueOf = (name: string, ctx: TemplateContext): string | undefined => {
 };
 const WHOLE_TAG = new RegExp(`^${TAG.source}$`);
 
+/**
+ * A fallback as the email shows it: trimmed, and null when there is none. One of only spaces
+ * (`{{first_name| }}`, `{{first_name|}}`) is none too: it would send "Hi ," as surely as no fallback,
+ * so such an email is refused the same way (`missingValues`), and a save warns about it (`blankFallbacks`).
+ */
+const fallbackOf = (raw: string | undefined): string | null => (raw?.trim() ? raw.trim() : null);
+
+/** Levenshtein distance, bounded work: names are short. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * The known variable an unknown name most likely meant (`firstname` → `first_name`), or null when none is
+ * close: at most two edits, and fewer than a third of the name, so a short unrelated word ({{nope}}) gets none.
+ */
+export function nearestVariable(name: string): string | null {
+  const n = name.toLowerCase();
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const known of Object.keys(VARIABLES)) {
+    const d = editDistance(n, known);
+    if (d < bestDistance) [best, bestDistance] = [known, d];
+  }
+  return bestDistance <= 2 && bestDistance * 3 < n.length ? best : null;
+}
+
 /** Variable names used in `text` that aren't in TEMPLATE_VARIABLES, as written, each once. */
 export function findUnknownVariables(text: string): string[] {
   const seen = new Map<string, string>();
@@ -109,7 +142,7 @@ export function findUnknownVariables(text: string): string[] {
  * `missingValues`). For the add-contacts preview, which says what the emails of contacts without a value will say.
  */
 export function variableUses(text: string): { name: string; fallback: string | null }[] {
-  return [...text.matchAll(TAG)].map((m) => ({ name: m[1]!.toLowerCase(), fallback: m[2] === undefined ? null : m[2].trim() }));
+  return [...text.matchAll(TAG)].map((m) => ({ name: m[1]!.toLowerCase(), fallback: fallbackOf(m[2]) }));
 }
 
 /** The custom field keys `text` names (`{{custom.<key>}}`), lower case as contacts keep them, each once. */
@@ -150,7 +183,10 @@ export function validateTemplate(subject: string, body: string): { field: "subje
     ["body", body],
   ] as const) {
     for (const message of braceProblems(text)) out.push({ field, message });
-    for (const name of findUnknownVariables(text)) out.push({ field, message: `Unknown variable {{${name}}}` });
+    for (const name of findUnknownVariables(text)) {
+      const near = nearestVariable(name);
+      out.push({ field, message: `Unknown variable {{${name}}}${near ? `: did you mean {{${near}}}?` : ""}` });
+    }
   }
   if (/[\r\n]/.test(subject)) out.push({ field: "subject", message: "Subject must be a single line" });
   return out;
@@ -160,7 +196,7 @@ export function validateTemplate(subject: string, body: string): { field: "subje
 export function renderTemplate(text: string, ctx: TemplateContext): string {
   return text.replace(TAG, (_raw, name: string, fallback: string | undefined) => {
     const value = valueOf(name, ctx) ?? "";
-    return value !== "" ? value : (fallback?.trim() ?? "");
+    return value !== "" ? value : (fallbackOf(fallback) ?? "");
   });
 }
 
@@ -176,7 +212,14 @@ export function missingValues(text: string, ctx: TemplateContext): string[] {
   const missing = new Set<string>();
   for (const [, name, fallback] of text.matchAll(TAG)) {
     const value = valueOf(name!, ctx);
-    if (value !== undefined && fallback === undefined && value === "") missing.add(name!.toLowerCase());
+    if (value !== undefined && fallbackOf(fallback) === null && value === "") missing.add(name!.toLowerCase());
   }
   return [...missing];
+}
+
+/** Tags in `text` written with a fallback of only spaces (`{{first_name| }}`), as written, each once: a save warns about them. */
+export function blankFallbacks(text: string): string[] {
+  const seen = new Set<string>();
+  for (const [tag, , fallback] of text.matchAll(TAG)) if (fallback !== undefined && fallbackOf(fallback) === null) seen.add(tag);
+  return [...seen];
 }
