@@ -43,7 +43,7 @@ export const RULES = {
     key: true,
     says: "change steps, settings, schedule, turn on/off; add, pause, resume, finish, remove contacts",
   },
-  "sequence.manage": { who: ["admin", "owner"], key: false, says: "change the owner, sharing; archive, unarchive" },
+  "sequence.manage": { who: ["admin", "owner"], key: false, says: "change the owner, sharing; archive, unarchive; delete one never used" },
   "mailbox.view": { who: ["member"], key: true, says: "see the team's mailboxes and their capacity" },
   "mailbox.connect": { who: ["member"], key: false, says: "connect a mailbox of one's own (admins: for anyone in the team)" },
   "mailbox.manage": { who: ["admin", "owner"], key: false, says: "change, test, disconnect, reconnect, remove a mailbox" },
