@@ -660,6 +660,50 @@ export async function updateStages(
   return { updated: done.size, not_found: ids.filter((i) => !done.has(i)), runs_ended };
 }
 
+/** What moving contacts to a stage would do (previewStages): nothing is written. */
+export interface StagePreview {
+  /** The live contacts of the caller's team among the ids: those the move would change. */
+  contacts: number;
+  not_found: string[];
+  /** Do Not Contact: the open sequence runs it would end (theirs and their address's other contacts'), and whose. */
+  runs_ending: number;
+  contacts_with_runs: number;
+  /** Of contacts_with_runs, those not chosen: other live contacts with the same address (Do Not Contact holds for it). */
+  other_contacts: number;
+}
+
+/**
+ * updateStages' preview, for its confirmation to say what will happen before the click: the same rights (the
+ * contact.edit rule, the stage is the team's, and for Do Not Contact the refusal when a run is in a sequence
+ * the caller can't edit, as a 403 with the action's own words), the same runs (doNotContactRuns), read in
+ * chunks of ids under D1's bound-parameter limit; it writes nothing.
+ */
+export async function previewStages(d: Db, caller: Caller, contactIds: readonly string[], stageId: string): Promise<StagePreview> {
+  authorize(caller, "contact.edit");
+  const stage = (await checkRefs(d, caller, { stage_id: stageId })).stage!;
+  const ids = [...new Set(contactIds)];
+  const live = await inChunks(ids, (chunk) =>
+    d
+      .select({ id: contacts.id })
+      .from(contacts)
+      .where(teamRowsById(contacts, caller.teamId, chunk, contacts.deletedAt)),
+  );
+  const found = new Set(live.map((r) => r.id));
+  const not_found = ids.filter((i) => !found.has(i));
+  if (stage.category !== "dnc") return { contacts: found.size, not_found, runs_ending: 0, contacts_with_runs: 0, other_contacts: 0 };
+  // The action's own check, on the same ids (a foreign or deleted id has no open run of the team to count).
+  const open = await doNotContactRuns(d, caller.teamId, ids);
+  await refuseLockedRuns(d, caller, open, "moving them to Do Not Contact", ids);
+  const whose = new Set(open.map((e) => e.contactId));
+  return {
+    contacts: found.size,
+    not_found,
+    runs_ending: new Set(open.map((e) => e.id)).size,
+    contacts_with_runs: whose.size,
+    other_contacts: [...whose].filter((id) => !found.has(id)).length,
+  };
+}
+
 export type BulkAction =
   | { action: "change_owner"; owner_id: string | null }
   | { action: "change_stage"; stage_id: string }
