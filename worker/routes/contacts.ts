@@ -12,6 +12,7 @@ import {
   matchingContactIds,
   MAX_CUSTOM_FIELDS,
   MAX_SELECTION,
+  previewStages,
   searchContacts,
   updateContact,
   updateStages,
@@ -241,6 +242,39 @@ export const contactRoutes = router()
     async (c) => {
       const body = c.req.valid("json");
       return c.json(await updateStages(c.env, c.var.db, c.get("caller"), body.contact_ids, body.stage_id), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/contacts/stage/preview",
+      tags: ["Contacts"],
+      summary:
+        "What moving contacts to a stage would do, before doing it (nothing is written): how many contacts, and for Do Not Contact how many open sequence runs end",
+      request: {
+        body: jsonBody(z.object({ contact_ids: z.array(Id).min(1).max(MAX_SELECTION), stage_id: Id }).openapi("ContactsStagePreview")),
+      },
+      responses: {
+        200: json(
+          z.object({
+            contacts: z.number().openapi({ description: "Contacts of your team among the ids: those the move would change" }),
+            not_found: z.array(z.string()).openapi({ description: "Ids that matched no contact of your team" }),
+            runs_ending: z.number().openapi({ description: "Do Not Contact: open sequence runs it would end (0 for another stage)" }),
+            contacts_with_runs: z.number().openapi({ description: "Do Not Contact: contacts whose runs those are" }),
+            other_contacts: z.number().openapi({
+              description:
+                "Of contacts_with_runs, other contacts with the same address as one chosen (Do Not Contact holds for the address)",
+            }),
+          }),
+        ),
+        403: errorResponses[403],
+        404: errorResponses[404],
+        422: errorResponses[422],
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      return c.json(await previewStages(c.var.db, c.get("caller"), body.contact_ids, body.stage_id), 200);
     },
   )
   .openapi(
