@@ -256,6 +256,11 @@ export function bulkContacts(body: ContactsBulk) {
   return data(api.contacts.bulk.$post({ json: body }));
 }
 
+/** What moving contacts to a stage would do (how many contacts; for Do Not Contact, the open runs it ends), before doing it. */
+export function previewContactStage(contactIds: string[], stageId: string) {
+  return data(api.contacts.stage.preview.$post({ json: { contact_ids: contactIds, stage_id: stageId } }));
+}
+
 /** One contact moved to a stage, through the same endpoint (and rights) as the Contacts page's (the replies inbox). */
 export function setContactStage(contactId: string, stageId: string) {
   return data(api.contacts.stage.$post({ json: { contact_ids: [contactId], stage_id: stageId } }));
