@@ -23,6 +23,7 @@ import {
 import { MailboxOptions } from "../components/MailboxOptions";
 import { SequenceOptions } from "../components/SequenceOptions";
 import { usePageTitle } from "../title";
+import { Answer, AnswerThread } from "./replies/Answer";
 import { WorkIt } from "./replies/WorkIt";
 import "./Replies.css";
 
@@ -103,7 +104,7 @@ function Evidence(props: { r: Reply }) {
 
 /**
  * The whole email, read when asked (the inbox row shows 300 characters of it), and worked from there:
- * its contact's stage and meeting booked (WorkIt) when it has a contact.
+ * answered (Answer, the answers sent so far under it), its contact's stage and meeting booked (WorkIt).
  */
 function ReadReply(props: { r: Reply; onClose: () => void }) {
   const text = createAsync(() => getReplyText(props.r.id));
@@ -132,6 +133,8 @@ function ReadReply(props: { r: Reply; onClose: () => void }) {
               <Show when={t().truncated}>
                 <p class="muted">The email goes on: only its first 65,536 characters were kept.</p>
               </Show>
+              <AnswerThread answers={t().answers} />
+              <Answer r={props.r} />
             </>
           )}
         </Show>
