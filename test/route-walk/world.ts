@@ -27,7 +27,8 @@ export type Resource =
   | "teams"
   | "replies"
   | "invites"
-  | "suppressions";
+  | "suppressions"
+  | "webhook_subscriptions";
 
 export type TeamName = "demo" | "rival";
 
@@ -87,6 +88,7 @@ const TEAM_TABLES: [Resource, string, string?][] = [
   ["replies", "inbound_messages"],
   ["invites", "invites"],
   ["suppressions", "suppressions", "email"],
+  ["webhook_subscriptions", "webhook_subscriptions"],
 ];
 
 /** A raw read of the walk's own (columns by name: ids, names, counts). */
@@ -111,6 +113,8 @@ const FIXED = {
   hiddenReply: "dd0000000000000000000a07",
   demoInvite: "dd0000000000000000000a08",
   rivalInvite: "dd0000000000000000000a09",
+  demoWebhook: "dd0000000000000000000a0a",
+  rivalWebhook: "dd0000000000000000000a0b",
   rivalSuppression: "dd0000000000000000000a10",
 };
 
@@ -196,6 +200,16 @@ async function completeHidden(): Promise<void> {
       env.DB.prepare(
         "INSERT OR IGNORE INTO invites (id, team_id, email, role, invited_by, token_hash, created_at, expires_at) VALUES (?, ?, ?, 'member', ?, ?, ?, ?)",
       ).bind(id, team, `invitee-${id}@walk.test`, by, `rw-token-hash-${id}`, t, t + 7 * 86_400_000),
+    );
+  // An outgoing webhook subscription in each team (the seed has none): its routes get ids of both teams.
+  for (const [id, team, by] of [
+    [FIXED.demoWebhook, DEMO.team, DEMO.admin],
+    [FIXED.rivalWebhook, DEMO.rival, DEMO.rivalAdmin],
+  ] as const)
+    stmts.push(
+      env.DB.prepare(
+        "INSERT OR IGNORE INTO webhook_subscriptions (id, team_id, url, events, enabled, sealed_secret, hint, created_by, created_at, updated_at) VALUES (?, ?, ?, '[\"run.finished\"]', 1, 'not.sealed', 'whsec_walk', ?, ?, ?)",
+      ).bind(id, team, `https://hooks.example.com/${id}`, by, t, t),
     );
   await env.DB.batch(stmts);
 }
