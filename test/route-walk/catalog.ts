@@ -50,6 +50,8 @@ const SEGMENT: Record<string, Resource> = {
   invites: "invites",
   // A suppression is named by its address (DELETE /suppressions/{email}).
   suppressions: "suppressions",
+  // /webhooks/outgoing/{id}: an outgoing webhook subscription.
+  outgoing: "webhook_subscriptions",
 };
 
 /** Path parameters whose name says what they name. */
