@@ -7,6 +7,7 @@ import { getMe } from "../queries/session";
 import { usePageTitle } from "../title";
 import { ApiKeys } from "./settings/ApiKeys";
 import { MeetingsWebhook } from "./settings/MeetingsWebhook";
+import { WebhooksOutgoing } from "./settings/WebhooksOutgoing";
 import { Schedules } from "./settings/Schedules";
 import { Suppressions } from "./settings/Suppressions";
 import { Team } from "./settings/Team";
@@ -90,6 +91,7 @@ export default function Settings() {
             <ApiKeys />
           </Match>
           <Match when={tab() === "webhooks"}>
+            <WebhooksOutgoing />
             <MeetingsWebhook />
           </Match>
           <Match when={tab() === "do-not-email"}>
