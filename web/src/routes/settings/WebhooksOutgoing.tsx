@@ -214,7 +214,7 @@ function Subscription(props: { s: OutgoingWebhook; onSecret: (s: string) => void
             {props.s.enabled ? "Turn off" : "Turn on"}
           </button>
           <button type="button" class="btn btn-secondary btn-sm" onClick={() => setConfirm("rotate")}>
-            Rotate secret
+            Rotate signing secret
           </button>
           <button type="button" class="btn btn-danger-ghost btn-sm" onClick={() => setConfirm("delete")}>
             Delete
@@ -226,7 +226,7 @@ function Subscription(props: { s: OutgoingWebhook; onSecret: (s: string) => void
       <ConfirmDialog
         open={confirm() === "rotate"}
         title="Rotate the signing secret?"
-        confirmLabel="Rotate secret"
+        confirmLabel="Rotate signing secret"
         busy={rotate.pending()}
         onCancel={() => setConfirm(null)}
         onConfirm={async () => {
