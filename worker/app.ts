@@ -35,6 +35,7 @@ import { stepRoutes } from "./routes/steps";
 import { taskRoutes } from "./routes/tasks";
 import { unsubscribeRoutes } from "./routes/unsubscribe";
 import { replyRoutes } from "./routes/replies";
+import { replyRunRoutes } from "./routes/reply-runs";
 import { meetingRoutes, meetingWebhookRoutes } from "./routes/meetings";
 import { outgoingWebhookRoutes } from "./routes/webhooks-out";
 import { suppressionRoutes } from "./routes/suppressions";
@@ -127,6 +128,7 @@ const routes = api
   .route("/", reportRoutes)
   .route("/", importRoutes)
   .route("/", replyRoutes)
+  .route("/", replyRunRoutes)
   .route("/", meetingRoutes)
   .route("/", outgoingWebhookRoutes)
   .route("/", suppressionRoutes);
