@@ -20,6 +20,7 @@ import { formatDate, formatNumber, plural } from "../format";
 import { usePageTitle } from "../title";
 import { SearchField } from "../components/SearchField";
 import { NewContactDialog } from "./contact/NewContactDialog";
+import { DncPreviewWords, useDncPreview } from "./contact/DncPreview";
 
 const PER_PAGE_OPTIONS = [25, 50, 100];
 /** GET /contacts/export's limit (MAX_CONTACT_EXPORT in the worker). */
@@ -115,6 +116,11 @@ export default function Contacts() {
   const [confirmDelete, setConfirmDelete] = createSignal(false);
   // The Do Not Contact stage picked for the selection, waiting for its confirmation.
   const [dncStage, setDncStage] = createSignal<string | null>(null);
+  // What it would do, counted before the click: the contacts, and the open runs it ends.
+  const dncPreview = useDncPreview(() => {
+    const id = dncStage();
+    return id ? { ids: [...selected()], stageId: id } : null;
+  });
   const [selecting, setSelecting] = createSignal(false);
   const [creating, setCreating] = createSignal(false);
   const bulk = useWrite(bulkContactsAction, { failed: () => "Couldn't change the contacts" });
@@ -385,6 +391,8 @@ export default function Contacts() {
         confirmLabel="Move to Do Not Contact"
         danger
         busy={busy()}
+        // Refused (a run in a sequence the caller can't edit): the preview says so, and the move would be refused the same.
+        confirmDisabled={!!dncPreview.error || dncPreview.loading}
         onConfirm={() => {
           const id = dncStage()!;
           setDncStage(null);
@@ -392,8 +400,7 @@ export default function Contacts() {
         }}
         onCancel={() => setDncStage(null)}
       >
-        Their open sequence runs end, and those of any other contact with the same email address; no sequence emails them while they are in
-        this stage. If one of them is in a sequence you can't edit, nothing changes.
+        <DncPreviewWords preview={dncPreview} />
       </ConfirmDialog>
 
       <DataTable

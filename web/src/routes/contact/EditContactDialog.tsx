@@ -7,6 +7,7 @@ import { FieldError } from "../../components/FieldError";
 import { FormProblems } from "../../forms";
 import { getContactStages, updateContactAction } from "../../queries/contacts";
 import { getMe } from "../../queries/session";
+import { DncPreviewWords, useDncPreview } from "./DncPreview";
 import { getUsers } from "../../queries/users";
 
 type Editable = "first_name" | "last_name" | "email" | "title" | "company" | "phone" | "linkedin_url" | "city" | "country" | "time_zone";
@@ -96,6 +97,8 @@ export function EditContactDialog(props: { contact: ContactView; onClose: () => 
   // A Do Not Contact stage ends the contact's open sequence runs: said before saving, not discovered after.
   const toDnc = () =>
     stageId() !== (props.contact.stage_id ?? "") && stages()?.contact_stages.find((s) => s.id === stageId())?.category === "dnc";
+  // The runs it ends, counted when the stage is picked (the same preview as the Contacts page's confirmation).
+  const dncPreview = useDncPreview(() => (toDnc() ? { ids: [props.contact.id], stageId: stageId() } : null));
 
   const submit = async (e: SubmitEvent) => {
     e.preventDefault();
@@ -196,8 +199,7 @@ export function EditContactDialog(props: { contact: ContactView; onClose: () => 
           </select>
           <Show when={toDnc()}>
             <p id="edit-contact-stage-dnc" class="field-help text-warning" data-testid="edit-contact-stage-dnc">
-              Do Not Contact: their open sequence runs finish, and those of any other contact with their email address; no sequence emails
-              the address while they are in this stage.
+              <DncPreviewWords preview={dncPreview} />
             </p>
           </Show>
           <FieldError id="edit-contact-stage-error" form={errors} name="stage_id" />
