@@ -55,6 +55,10 @@ describe("contacts screen: lists and selection", () => {
     const dialog = page.getByTestId("edit-contact-dialog");
     await dialog.getByLabel("Stage").selectOption({ label: "Do Not Contact" });
     await dialog.getByTestId("edit-contact-stage-dnc").waitFor();
+    // What it would do, counted before saving.
+    await dialog
+      .getByText(/^1 contact moves to Do Not Contact\. (None of them is in a sequence now|\d+ open sequence runs? ends?)/)
+      .waitFor();
     await dialog.getByLabel("Stage").selectOption({ label: to });
     await dialog.getByTestId("edit-contact-stage-dnc").waitFor({ state: "detached" });
     await dialog.getByRole("button", { name: "Save" }).click();
