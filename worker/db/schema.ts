@@ -1054,6 +1054,8 @@ export const imports = sqliteTable(
     failed: integer("failed").notNull().default(0),
     /** Rows saved with a warning (an Owner or default owner who is no active user of the team, or a list deleted while saving): import_rows.reason says which. */
     warned: integer("warned").notNull().default(0),
+    /** Of `updated`, rows matched by name and company to an email-less contact, given the row's address (import_rows.reason says so). */
+    filled: integer("filled").notNull().default(0),
     error: text("error"),
     createdAt: createdAt(),
     updatedAt: integer("updated_at").notNull(),
