@@ -40,6 +40,16 @@ const CreateInvite = z
   .strict()
   .openapi("CreateInvite");
 
+const ReissueInvite = z
+  .object({
+    role: z
+      .enum(["admin", "member"])
+      .optional()
+      .openapi({ description: "The role the invite grants from now on; left out, it keeps its role" }),
+  })
+  .strict()
+  .openapi("ReissueInvite");
+
 const InviteLink = z.object({
   invite: InviteSchema,
   url: z.string().openapi({ description: "The invite link, shown in this answer only (Seqflare sends no email: copy it to the person)" }),
@@ -153,12 +163,13 @@ export const inviteRoutes = router()
       path: "/invites/{id}/reissue",
       tags: ["Users"],
       summary: "A new link for a pending invite (the old one stops working), valid 7 days; in this answer only",
+      description: "The invite is the re-issuer's from then on (it ends when they stop being an admin). `role` changes the role it grants.",
       middleware: guard,
-      request: { params: IdParam },
+      request: { params: IdParam, body: { required: false, content: { "application/json": { schema: ReissueInvite } } } },
       responses: { 200: json(InviteLink), 403: errorResponses[403], 404: errorResponses[404], 422: errorResponses[422] },
     }),
     async (c) => {
-      const { row, token } = await reissueInvite(c.var.db, c.get("caller"), c.req.valid("param").id);
+      const { row, token } = await reissueInvite(c.var.db, c.get("caller"), c.req.valid("param").id, c.req.valid("json") ?? {});
       return c.json({ invite: present(row), url: linkFor(c, token) }, 200, { [SECRET_ANSWER]: "1" });
     },
   )

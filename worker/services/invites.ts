@@ -24,10 +24,27 @@ const emailTaken = () =>
     fields: [{ field: "email", message: "This address is already a member of your team" }],
   });
 
-const alreadyInvited = (email: string) =>
-  new ApiError("validation_failed", `${email} already has a pending invite: re-issue it to get a new link`, {
-    fields: [{ field: "email", message: "Already invited: re-issue the pending invite to get a new link" }],
+/**
+ * The address has a pending invite. With another role than asked, says exactly how to get that role: a
+ * re-issue keeps the invite's role unless it is given one.
+ */
+const alreadyInvited = (email: string, pendingRole?: "admin" | "member", asked?: "admin" | "member") => {
+  const as = (r: "admin" | "member") => (r === "admin" ? "an admin" : "a member");
+  const otherRole = pendingRole && asked && pendingRole !== asked;
+  const message = otherRole
+    ? `${email} already has a pending invite as ${as(pendingRole)}. To invite them as ${as(asked)}, revoke that invite under Pending invites and invite them again (or re-issue it with role "${asked}": POST /api/invites/{id}/reissue)`
+    : `${email} already has a pending invite: re-issue it to get a new link`;
+  return new ApiError("validation_failed", message, {
+    fields: [
+      {
+        field: "email",
+        message: otherRole
+          ? `Already invited as ${as(pendingRole)}: re-issue that invite with role ${asked}, or revoke it and invite again as ${as(asked)}`
+          : "Already invited: re-issue the pending invite to get a new link",
+      },
+    ],
   });
+};
 
 /** Pending invites of the team (not accepted, not revoked; expired ones too, to re-issue), newest first. */
 export function listPendingInvites(d: Db, teamId: string): Promise<InviteRow[]> {
@@ -65,7 +82,7 @@ export async function createInvite(
       .where(and(eq(users.teamId, caller.teamId), eq(users.email, email)))
       .limit(1),
     d
-      .select({ id: invites.id })
+      .select({ id: invites.id, role: invites.role })
       .from(invites)
       .where(
         and(
@@ -79,7 +96,7 @@ export async function createInvite(
       .limit(1),
   ]);
   if (user.length) throw emailTaken();
-  if (pending.length) throw alreadyInvited(email);
+  if (pending[0]) throw alreadyInvited(email, pending[0].role, input.role);
   const { token, hash } = await tokenPair();
   const row: InviteRow = {
     id: newId(),
@@ -120,17 +137,38 @@ export async function createInvite(
   return { row, token };
 }
 
-/** A new token for a pending invite (the old link stops working) and a fresh 7 days. 404 for another team's, accepted or revoked. */
-export async function reissueInvite(d: Db, caller: Caller, id: string): Promise<{ row: InviteRow; token: string }> {
+/**
+ * A new token for a pending invite (the old link stops working) and a fresh 7 days, issued by the caller:
+ * the invite is theirs from now on (it opens while they are an admin, and ends when they are demoted or
+ * disabled; kept as the first inviter's, demoting that admin revoked a link a colleague had just handed
+ * out). `role` changes the role it grants (the route lets only admins re-issue, so only an admin grants
+ * admin); left out, it keeps its role. 404 for another team's, accepted or revoked.
+ */
+export async function reissueInvite(
+  d: Db,
+  caller: Caller,
+  id: string,
+  input: { role?: "admin" | "member" | undefined } = {},
+): Promise<{ row: InviteRow; token: string }> {
   const { token, hash } = await tokenPair();
   const t = now();
+  const open = and(eq(invites.id, id), eq(invites.teamId, caller.teamId), isNull(invites.acceptedAt), isNull(invites.revokedAt));
+  const [before] = await d.select({ invitedBy: invites.invitedBy, role: invites.role }).from(invites).where(open);
+  if (!before) throw notFound("Invite");
   const [row] = await d
     .update(invites)
-    .set({ tokenHash: hash, expiresAt: t + INVITE_TTL_MS })
-    .where(and(eq(invites.id, id), eq(invites.teamId, caller.teamId), isNull(invites.acceptedAt), isNull(invites.revokedAt)))
+    .set({ tokenHash: hash, expiresAt: t + INVITE_TTL_MS, invitedBy: caller.userId, ...(input.role && { role: input.role }) })
+    .where(open)
     .returning();
   if (!row) throw notFound("Invite");
-  await d.insert(auditLog).values(auditEntry(caller, "user.invite_reissue", "invite", row.id, { email: row.email }));
+  await d.insert(auditLog).values(
+    auditEntry(caller, "user.invite_reissue", "invite", row.id, {
+      email: row.email,
+      role: row.role,
+      ...(before.role !== row.role && { previous_role: before.role }),
+      ...(before.invitedBy !== row.invitedBy && { previous_invited_by: before.invitedBy }),
+    }),
+  );
   return { row, token };
 }
 
