@@ -15,7 +15,11 @@ export const createInviteAction = action(
   (input: { email: string; role: Role; name?: string }) => data(api.invites.$post({ json: input })),
   "createInvite",
 );
-export const reissueInviteAction = action((id: string) => data(api.invites[":id"].reissue.$post({ param: { id } })), "reissueInvite");
+// No role: the invite keeps the one it grants (the API takes one to change it).
+export const reissueInviteAction = action(
+  (id: string) => data(api.invites[":id"].reissue.$post({ param: { id }, json: {} })),
+  "reissueInvite",
+);
 export const revokeInviteAction = action((id: string) => data(api.invites[":id"].$delete({ param: { id } })), "revokeInvite");
 export const updateUserAction = action(
   (id: string, change: { role?: Role; disabled?: boolean }) => data(api.users[":id"].$patch({ param: { id }, json: change })),
