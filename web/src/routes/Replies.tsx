@@ -24,6 +24,7 @@ import { MailboxOptions } from "../components/MailboxOptions";
 import { SequenceOptions } from "../components/SequenceOptions";
 import { usePageTitle } from "../title";
 import { Answer, AnswerThread } from "./replies/Answer";
+import { ApplyToRun } from "./replies/ApplyToRun";
 import { WorkIt } from "./replies/WorkIt";
 import "./Replies.css";
 
@@ -133,6 +134,7 @@ function ReadReply(props: { r: Reply; onClose: () => void }) {
               <Show when={t().truncated}>
                 <p class="muted">The email goes on: only its first 65,536 characters were kept.</p>
               </Show>
+              <ApplyToRun r={props.r} />
               <AnswerThread answers={t().answers} />
               <Answer r={props.r} />
             </>
