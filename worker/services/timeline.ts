@@ -96,7 +96,14 @@ export async function contactTimeline(
 ): Promise<{ events: TimelineEvent[]; has_more: boolean }> {
   const ct = await contactFor(d, caller, contactId);
   const take = page * perPage + 1;
-  const seenMsg = visibleSequence(caller, messages.sequenceId);
+  // An answer a rep wrote to a reply (step reply:<key>) has no sequence of its own: it is as visible as the run it answers in.
+  const seenStep = visibleSequence(caller, messages.sequenceId);
+  const seenMsg = seenStep
+    ? sql`(${seenStep} or (${messages.sequenceId} = '' and ${messages.stepId} like 'reply:%' and ${visibleSequence(
+        caller,
+        sql`(select e.sequence_id from enrollments e where e.id = ${messages.enrollmentId} and e.team_id = ${caller.teamId})`,
+      )}))`
+    : undefined;
   const seenEnr = visibleSequence(caller, enrollments.sequenceId);
   const seenTask = visibleSequence(caller, tasks.sequenceId);
   const [emails, enrolled, taskRows, audits, replies] = await Promise.all([
