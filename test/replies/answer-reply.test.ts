@@ -196,6 +196,20 @@ describe("answering a reply from the inbox", () => {
     expect(await answerRows(s.m.enrollment_id)).toHaveLength(0);
   });
 
+  it("a member answering from their own mailbox sees the answer in the contact's timeline and the Outbox", async () => {
+    const s = await answered();
+    mailboxes.push(s.mailboxId);
+    const member = await makeUser(s.teamId, "member", { sequenceId: s.sequenceId, access: "view" });
+    await env.DB.prepare("UPDATE mailboxes SET user_id = ? WHERE id = ?").bind(member, s.mailboxId).run();
+    const api = client(await sessionFor(s.teamId, member)).api;
+    const { sent } = await ok(api.replies[":id"].reply.$post({ param: { id: s.reply.id }, json: { body: "Happy to" } }));
+    expect(s.sent).toHaveLength(1);
+    const timeline = await ok(api.contacts[":id"].timeline.$get({ param: { id: s.m.contact_id }, query: {} }));
+    expect(timeline.events.filter((e) => e.kind === "email").map((e) => e.data.message_id)).toContain(sent.id);
+    const outbox = await ok(api.messages.$get({ query: { contact_id: s.m.contact_id } }));
+    expect(outbox.messages.map((m) => m.id)).toContain(sent.id);
+  });
+
   it("is refused while the mailbox is at its daily limit, the ledger unchanged", async () => {
     const s = await answered();
     mailboxes.push(s.mailboxId);
