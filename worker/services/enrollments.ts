@@ -153,9 +153,24 @@ export const VIEW_REASONS = {
   mailbox_reply_check:
     "Its mailbox was signed in again and sends nothing until a reply check has read the inbox (so no follow-up crosses a reply)",
 } as const;
-type ViewReason = ReasonCode | keyof typeof VIEW_REASONS;
 // The engine's words first (they name the fields of a missing_variables pause), then the view's own.
 const reasonText = (r: string) => (VIEW_REASONS as Record<string, string>)[r] ?? engineReasonText(r)!;
+
+/**
+ * The sequence itself stops its runs: archived or turned off. The one rule of what an active run of such a
+ * sequence is (explain, the Contacts tab's filters, the report's statuses): its row stays 'active' in D1 until its
+ * timer fires, but nothing is sent and the engine then holds it.
+ */
+export function sequenceOffReason(seq: { active: boolean; archivedAt: number | null }): "sequence_archived" | "sequence_inactive" | null {
+  return seq.archivedAt !== null ? "sequence_archived" : !seq.active ? "sequence_inactive" : null;
+}
+
+/**
+ * The status a run is counted under: an active run of a sequence that is off is held (sequenceOffReason), as
+ * the engine will hold it and explain says ("held until it is turned on"), not active.
+ */
+export const shownStatus = (status: string, seq: { active: boolean; archivedAt: number | null }) =>
+  status === "active" && sequenceOffReason(seq) ? "held" : status;
 
 /**
  * The state that will actually happen to a row, with its reason (invariant 10): the engine holds an
@@ -175,10 +190,8 @@ export function explain(
   seq: { active: boolean; archivedAt: number | null },
 ): { reason: string | null; text: string | null; blocked: boolean } {
   const { reason, status, mailboxStatus, mailboxReason, mailboxHeld, emailStep } = row;
-  if (status === "active" && (seq.archivedAt !== null || !seq.active)) {
-    const code: ViewReason = seq.archivedAt !== null ? "sequence_archived" : "sequence_inactive";
-    return { reason: code, text: reasonText(code), blocked: true };
-  }
+  const off = sequenceOffReason(seq);
+  if (status === "active" && off) return { reason: off, text: reasonText(off), blocked: true };
   const waitsOnMailbox = reason === "queued_for_mailbox" || (reason === "waiting_for_step" && emailStep);
   if (status === "active" && waitsOnMailbox && mailboxStatus && mailboxStatus !== "connected") {
     const code: ReasonCode = mailboxStatus === "paused" ? "mailbox_paused" : "mailbox_disconnected";
