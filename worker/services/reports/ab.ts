@@ -20,39 +20,71 @@ import { abVerdict, type AbVerdict } from "./stats";
 export interface AbStep {
   step_id: string;
   position: number;
+  winner_id: string | null;
   verdict: AbVerdict;
 }
 
-/** The A/B verdict of every email step of a sequence with two or more variants (one grouped query). */
-export async function abTests(d: Db, sequenceId: string, teamId: string): Promise<AbStep[]> {
-  const [variants, counts] = await Promise.all([
-    d.all<{ id: string; step_id: string; position: number; label: string; enabled: number }>(
-      sql`SELECT v.id, v.step_id, s.position, v.label, v.enabled FROM step_variants v JOIN steps s ON s.id = v.step_id
-        WHERE s.sequence_id = ${sequenceId} AND v.team_id = ${teamId} AND s.type IN ('auto_email', 'manual_email') ORDER BY ${sql.raw(stepOrderBy("s"))}, v.label, v.id`,
+/** A variant's emails as report_rollup counts them: sent (bounced included), bounced, replies. */
+export interface VariantCounts {
+  sent: number;
+  bounced: number;
+  replied: number;
+}
+
+/**
+ * The A/B tests among a sequence's steps (in their order): each email step with two or more variants, its
+ * verdict on replies over delivered emails (sent less bounced, like every reply rate of the report). The one
+ * rule the report, the winner picked by hand and the automatic winner all read, whatever rows they counted.
+ */
+export function abStepTests(
+  steps: { id: string; position: number; type: string }[],
+  variants: { id: string; step_id: string; label: string; enabled: number | boolean }[],
+  counts: Map<string, VariantCounts>,
+  winners: Record<string, string>,
+  noEmails?: string,
+): AbStep[] {
+  return steps
+    .filter((s) => s.type === "auto_email" || s.type === "manual_email")
+    .map((s) => ({ s, vs: variants.filter((v) => v.step_id === s.id) }))
+    .filter(({ vs }) => vs.length >= 2)
+    .map(({ s, vs }) => {
+      const winnerId = winners[s.id] ?? null;
+      return {
+        step_id: s.id,
+        position: s.position,
+        winner_id: winnerId,
+        verdict: abVerdict(
+          vs.map((v) => {
+            const c = counts.get(v.id);
+            return { id: v.id, label: v.label, enabled: !!v.enabled, sent: (c?.sent ?? 0) - (c?.bounced ?? 0), replies: c?.replied ?? 0 };
+          }),
+          noEmails,
+          winnerId,
+        ),
+      };
+    });
+}
+
+/**
+ * The A/B tests of a sequence, from report_rollup as the sequence report counts them (a few rows per day and
+ * variant, along its primary key), not from every email again.
+ */
+export async function abTests(d: Db, seq: { id: string; teamId: string; settings: Record<string, unknown> }): Promise<AbStep[]> {
+  const [steps, variants, counts] = await Promise.all([
+    d.all<{ id: string; position: number; type: string }>(
+      sql`SELECT id, position, type FROM steps s WHERE sequence_id = ${seq.id} AND team_id = ${seq.teamId} ORDER BY ${sql.raw(stepOrderBy("s"))}`,
     ),
-    d.all<{ variant_id: string; delivered: number; replies: number }>(
-      sql`SELECT m.variant_id, count(*) - sum(m.status = 'bounced') AS delivered, sum(m.reply_kind = 'reply') AS replies
-         FROM messages m WHERE m.sequence_id = ${sequenceId} AND m.status IN ('sent', 'bounced') AND m.sent_at IS NOT NULL AND m.variant_id IS NOT NULL GROUP BY 1`,
+    d.all<{ id: string; step_id: string; label: string; enabled: number }>(
+      sql`SELECT v.id, v.step_id, v.label, v.enabled FROM step_variants v JOIN steps s ON s.id = v.step_id
+        WHERE s.sequence_id = ${seq.id} AND v.team_id = ${seq.teamId} ORDER BY v.label, v.id`,
+    ),
+    d.all<VariantCounts & { variant_id: string }>(
+      sql`SELECT variant_id, sum(sent) AS sent, sum(bounced) AS bounced, sum(replied) AS replied FROM report_rollup
+        WHERE sequence_id = ${seq.id} AND variant_id <> '' GROUP BY 1`,
     ),
   ]);
-  const byVariant = new Map(counts.map((r) => [r.variant_id, r]));
-  const bySteps = new Map<string, typeof variants>();
-  for (const v of variants) bySteps.set(v.step_id, [...(bySteps.get(v.step_id) ?? []), v]);
-  return [...bySteps.entries()]
-    .filter(([, vs]) => vs.length >= 2)
-    .map(([stepId, vs]) => ({
-      step_id: stepId,
-      position: vs[0]!.position,
-      verdict: abVerdict(
-        vs.map((v) => ({
-          id: v.id,
-          label: v.label,
-          enabled: !!v.enabled,
-          sent: byVariant.get(v.id)?.delivered ?? 0,
-          replies: byVariant.get(v.id)?.replies ?? 0,
-        })),
-      ),
-    }));
+  const winners = (seq.settings.ab_winners ?? {}) as Record<string, string>;
+  return abStepTests(steps, variants, new Map(counts.map((c) => [c.variant_id, c])), winners);
 }
 
 export interface WinnerChoice {
@@ -119,7 +151,7 @@ export const autoWinnerStatement = (d: Db, seq: { id: string; teamId: string }, 
 /** A caller picks a step's winner by hand (404 when the step has no A/B test or the variant isn't one of it). */
 export async function chooseWinnerBy(d: Db, caller: Caller, sequenceId: string, stepId: string, variantId: string) {
   const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.edit");
-  const test = (await abTests(d, seq.id, seq.teamId)).find((t) => t.step_id === stepId);
+  const test = (await abTests(d, seq)).find((t) => t.step_id === stepId);
   if (!test) throw notFound("A/B test");
   if (!test.verdict.variants.some((v) => v.id === variantId)) throw notFound("Variant");
   await chooseWinner(d, {
@@ -132,8 +164,10 @@ export async function chooseWinnerBy(d: Db, caller: Caller, sequenceId: string, 
     automatic: false,
     details: { p_value: test.verdict.p_value, significant: test.verdict.significant },
   });
-  // Read again: choosing the winner turned the other variants off.
-  const after = (await abTests(d, seq.id, seq.teamId)).find((t) => t.step_id === stepId)!;
+  // Read again: choosing the winner turned the other variants off and named it in the settings.
+  const after = (
+    await abTests(d, { ...seq, settings: { ...seq.settings, ab_winners: { ...(seq.settings.ab_winners as object), [stepId]: variantId } } })
+  ).find((t) => t.step_id === stepId)!;
   return { step_id: stepId, position: after.position, winner_id: variantId, ...after.verdict };
 }
 
@@ -145,23 +179,28 @@ export async function setAutoWinner(d: Db, caller: Caller, sequenceId: string, e
     d.insert(auditLog).values(auditEntry(caller, "ab_test.auto_winner", "sequence", seq.id, { enabled })),
   ]);
   // A test that is already significant switches now, not on the next cron tick.
-  return enabled ? applyAutoWinnersFor(d, seq.id, seq.teamId) : [];
+  return enabled ? applyAutoWinnersFor(d, seq) : [];
 }
 
 /**
  * A test still running on a sequence whose automatic winner is on, significant at the automatic line
  * (stats.ts AUTO_SIGNIFICANCE, stricter than the report's 5% because it looks every minute): apply it.
- * Returns the steps switched.
+ * The verdict is called on the variants still on: one switched off can't win (the engine no longer sends
+ * it), and leading or second, it hid the test between those that can. Returns the steps switched.
  */
-export async function applyAutoWinnersFor(d: Db, sequenceId: string, teamId: string): Promise<string[]> {
+export async function applyAutoWinnersFor(
+  d: Db,
+  seq: { id: string; teamId: string; settings: Record<string, unknown> },
+): Promise<string[]> {
   const switched: string[] = [];
-  for (const { step_id, verdict } of await abTests(d, sequenceId, teamId)) {
-    const enabled = verdict.variants.filter((v) => v.enabled);
-    if (!verdict.auto_pick || !verdict.leader_id || enabled.length < 2) continue;
-    if (!enabled.some((v) => v.id === verdict.leader_id)) continue;
+  for (const { step_id, verdict: all } of await abTests(d, seq)) {
+    const on = all.variants.filter((v) => v.enabled);
+    if (on.length < 2) continue;
+    const verdict = abVerdict(on);
+    if (!verdict.auto_pick || !verdict.leader_id) continue;
     await chooseWinner(d, {
-      teamId,
-      sequenceId,
+      teamId: seq.teamId,
+      sequenceId: seq.id,
       stepId: step_id,
       winnerId: verdict.leader_id,
       userId: null,
@@ -169,7 +208,7 @@ export async function applyAutoWinnersFor(d: Db, sequenceId: string, teamId: str
       automatic: true,
       details: {
         p_value: verdict.p_value,
-        variants: verdict.variants.map((v) => ({ id: v.id, label: v.label, sent: v.sent, replies: v.replies })),
+        variants: all.variants.map((v) => ({ id: v.id, label: v.label, enabled: v.enabled, sent: v.sent, replies: v.replies })),
       },
     });
     switched.push(step_id);
@@ -198,13 +237,13 @@ export async function applyAutoWinners(d: Db, limit = 200, at = now()): Promise<
   if (!n) return 0;
   const page = Math.floor(at / 60_000) % Math.ceil(n / limit);
   const batch = await d
-    .select({ id: sequences.id, teamId: sequences.teamId })
+    .select({ id: sequences.id, teamId: sequences.teamId, settings: sequences.settings })
     .from(sequences)
     .where(due)
     .orderBy(asc(sequences.id))
     .limit(limit)
     .offset(page * limit);
   let switched = 0;
-  for (const s of batch) switched += (await applyAutoWinnersFor(d, s.id, s.teamId)).length;
+  for (const s of batch) switched += (await applyAutoWinnersFor(d, s)).length;
   return switched;
 }

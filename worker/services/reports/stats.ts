@@ -130,9 +130,11 @@ export interface AbVerdict {
 
 /**
  * The verdict on one step's variants: the leader against the runner-up. `noEmails` is what to say when no
- * variant has an email: the report's filters can leave none of a test that has sent plenty.
+ * variant has an email: the report's filters can leave none of a test that has sent plenty. With `winnerId`
+ * (a winner already chosen, by hand or automatically) the test is over: the verdict names the winner and asks
+ * for no more contacts, whatever the figures would still say.
  */
-export function abVerdict(variants: VariantFigures[], noEmails = "No emails sent yet."): AbVerdict {
+export function abVerdict(variants: VariantFigures[], noEmails = "No emails sent yet.", winnerId: string | null = null): AbVerdict {
   const rows = variants.map((v) => {
     const ci = wilson(v.replies, v.sent);
     return { ...v, reply_rate: v.sent ? v.replies / v.sent : 0, ci_low: ci.low, ci_high: ci.high };
@@ -166,6 +168,11 @@ export function abVerdict(variants: VariantFigures[], noEmails = "No emails sent
       p !== null && p < SIGNIFICANCE && a.replies < MIN_LEADER_REPLIES
         ? `Too few replies to tell yet: a verdict needs at least ${MIN_LEADER_REPLIES} on the leading variant (about ${needs} more contacts per variant).`
         : `Not significant yet: needs about ${needs} more contacts per variant to tell.`;
+  }
+  const winner = winnerId ? rows.find((v) => v.id === winnerId) : undefined;
+  if (winner) {
+    needs = null;
+    verdict = `Winner chosen: ${winner.label}.`;
   }
   return {
     variants: rows,
