@@ -6,7 +6,9 @@ import type { Caller } from "../../env";
 import { now } from "../../lib/clock";
 import { sequenceFor } from "../access";
 import { meetingAttribution } from "./meetings";
-import { abVerdict, type AbVerdict } from "./stats";
+import { shownStatus } from "../enrollments";
+import { abStepTests } from "./ab";
+import type { AbVerdict } from "./stats";
 import { DAY_MS, rate, replyRate, THRESHOLDS, TRACKING_NOTE } from "./thresholds";
 
 /**
@@ -295,7 +297,7 @@ const EMAILS_IN = sql.raw("m.status IN ('sent', 'bounced') AND m.sent_at IS NOT 
 
 export async function sequenceReport(
   d: Db,
-  seq: { id: string; teamId: string; name: string; settings: Record<string, unknown> },
+  seq: { id: string; teamId: string; name: string; settings: Record<string, unknown>; active: boolean; archivedAt: number | null },
   f: ReportFilter,
 ): Promise<SequenceReport> {
   const ef = enrollmentFilter(f, seq.id);
@@ -363,7 +365,9 @@ export async function sequenceReport(
   let contacts = 0;
   for (const [status, n] of contactRows(runRows, rerunRows)) {
     if (n <= 0) continue;
-    statusCount.set(status, (statusCount.get(status) ?? 0) + n);
+    // Runs of a sequence that is off are held, not active, as the Contacts tab shows them (shownStatus).
+    const shown = shownStatus(status, seq);
+    statusCount.set(shown, (statusCount.get(shown) ?? 0) + n);
     contacts += n;
   }
   // Unsubscribes are counted on the email the person opted out from (messages.unsubscribed_at), not
@@ -395,7 +399,6 @@ export async function sequenceReport(
   }
   const tasksDone = new Map(taskRows.map((r) => [r.step_id, r.n]));
   const zero: Counts = { sent: 0, replied: 0, out_of_office: 0, bounced: 0 };
-  const delivered = (c: Counts) => c.sent - c.bounced;
 
   const reachedBy = new Map(reachedRows.map((r) => [r.step_id, r.n]));
   const stepsOut = steps.map((s) => {
@@ -461,23 +464,11 @@ export async function sequenceReport(
     .sort((a, b) => b.sent - a.sent || a.email.localeCompare(b.email));
 
   const winners = (seq.settings.ab_winners ?? {}) as Record<string, string>;
-  const abTests = steps
-    .filter((s) => s.type === "auto_email" || s.type === "manual_email")
-    .map((s) => ({ s, vs: variantRows.filter((v) => v.step_id === s.id) }))
-    .filter(({ vs }) => vs.length >= 2)
-    .map(({ s, vs }) => ({
-      step_id: s.id,
-      position: s.position,
-      winner_id: winners[s.id] ?? null,
-      ...abVerdict(
-        vs.map((v) => {
-          const c = variantCounts.get(v.id) ?? zero;
-          // Replies over delivered emails, like every reply rate in the report.
-          return { id: v.id, label: v.label, enabled: !!v.enabled, sent: delivered(c), replies: c.replied };
-        }),
-        noEmailsText(f),
-      ),
-    }));
+  // The A/B tests by the rule the winners are picked by (ab.ts abStepTests), over this report's filtered counts.
+  const abTests = abStepTests(steps, variantRows, variantCounts, winners, noEmailsText(f)).map(({ verdict, ...t }) => ({
+    ...t,
+    ...verdict,
+  }));
 
   return {
     sequence: { id: seq.id, name: seq.name },
