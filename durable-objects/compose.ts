@@ -68,6 +68,11 @@ export interface SendContext extends SendChecks {
    * variants, in label order): the subject it goes under when its contact has no thread to reply in.
    */
   threadOpeners: Map<string, { id: string; subject: string }[]>;
+  /**
+   * Each enrollment's thread as its sent emails say (RUN_THREAD_SQL), for the items that named their
+   * enrollment: what a same-thread reply answers.
+   */
+  threads: Map<string, { messageId: string; subject: string }>;
   postalAddress: string;
   /**
    * The sending mailbox's settings as D1 holds them now, when asked for (`mailboxId`): the MailboxDO
@@ -121,19 +126,32 @@ const THREAD_OPENERS_SQL = `SELECT s.id AS stepId, v.id, v.subject FROM steps s
   WHERE s.id IN (SELECT value FROM json_each(?)) AND s.thread_reply = 1 AND v.enabled = 1 ORDER BY v.label, v.id`;
 
 /**
+ * A run's thread: its latest email that went out (sent, or maybe sent: never resent) as a new email, not as a
+ * reply in a thread. A same-thread reply answers the email before it, so an email step that starts a new
+ * thread ("Case study" after "Intro") is the thread from then on, as the editor says ("reply in the same
+ * thread as the previous email"). Read from the sent emails, not the SequenceDO's kept thread, which runs
+ * already under way kept from their first email: each reply after a second new email answered the first.
+ * Bare columns beside max() are the row of the max in SQLite. On messages_enrollment_step_uq.
+ */
+const RUN_THREAD_SQL = `SELECT enrollment_id AS enrollmentId, message_id_header AS messageId, subject, max(coalesce(sent_at, created_at)) AS at
+  FROM messages WHERE enrollment_id IN (SELECT value FROM json_each(?)) AND team_id = ? AND status IN ('sent', 'unknown') AND in_reply_to IS NULL
+  GROUP BY enrollment_id`;
+
+/**
  * Everything a batch of sends needs, in one D1 batch of written statements (the send path runs one per
  * batch of emails: no query building each time).
  */
 export async function loadSendContext(
   d: Db,
   teamId: string,
-  items: Pick<QueuedEmail, "contactId" | "stepId" | "sequenceId">[],
+  items: (Pick<QueuedEmail, "contactId" | "stepId" | "sequenceId"> & { enrollmentId?: string })[],
   mailboxId?: string,
 ): Promise<SendContext> {
   const d1 = d.$client;
   const steps = [...new Set(items.map((i) => i.stepId))];
   const stepIds = JSON.stringify(steps);
-  const [contactRows, seqRows, live, variants, openers, team, mailbox] = await d1.batch([
+  const runs = [...new Set(items.flatMap((i) => (i.enrollmentId ? [i.enrollmentId] : [])))];
+  const [contactRows, seqRows, live, variants, openers, team, runThreads, mailbox] = await d1.batch([
     ...sendChecksStatements(
       d1,
       teamId,
@@ -144,6 +162,7 @@ export async function loadSendContext(
     d1.prepare(VARIANTS_SQL).bind(stepIds),
     d1.prepare(THREAD_OPENERS_SQL).bind(stepIds),
     d1.prepare(POSTAL_ADDRESS_SQL).bind(teamId),
+    d1.prepare(RUN_THREAD_SQL).bind(JSON.stringify(runs), teamId),
     ...(mailboxId ? [d1.prepare(MAILBOX_SQL).bind(mailboxId)] : []),
   ]);
   const byStep = new Map<string, { id: string; subject: string; body: string }[]>();
@@ -152,10 +171,14 @@ export async function loadSendContext(
   const threadOpeners = new Map<string, { id: string; subject: string }[]>();
   for (const o of openers!.results as { stepId: string; id: string; subject: string }[])
     threadOpeners.set(o.stepId, [...(threadOpeners.get(o.stepId) ?? []), { id: o.id, subject: o.subject }]);
+  const threads = new Map<string, { messageId: string; subject: string }>();
+  for (const r of runThreads!.results as { enrollmentId: string; messageId: string; subject: string }[])
+    threads.set(r.enrollmentId, { messageId: r.messageId, subject: r.subject });
   return {
     ...toSendChecks(contactRows!, seqRows!, live!),
     variants: byStep,
     threadOpeners,
+    threads,
     postalAddress: (team!.results[0] as { postalAddress: string } | undefined)?.postalAddress ?? "",
     ...(mailbox && { mailbox: toMailboxSettings(mailbox.results[0]) }),
   };
@@ -196,9 +219,10 @@ export async function composeEmail(
   const messageId = messageIdFor(item.enrollmentId, item.stepId, domain);
   // A user's edit for this one contact replaces the step's text and is rendered the same way (scheduled-email.ts).
   const ov = item.override ?? null;
-  // The thread is the one handed over with the email, if its step still replies in the same thread: a
-  // step whose threading was turned off after the hand-over goes as a new email under its own subject.
-  const thread = item.thread && sc.threadSteps.has(item.stepId) ? item.thread : null;
+  // The thread is the run's as its sent emails say (else the one handed over with the email), if its step
+  // still replies in the same thread: a step whose threading was turned off after the hand-over goes as
+  // a new email under its own subject.
+  const thread = sc.threadSteps.has(item.stepId) ? (sc.threads.get(item.enrollmentId) ?? item.thread) : null;
   // A same-thread reply whose contact has no thread (the email before it was skipped, turned off or
   // deleted) starts one: under its own subject if it has one, else its opener's, the variant this contact gets.
   let subjectTemplate = ov?.subject ?? variant?.subject ?? "";
