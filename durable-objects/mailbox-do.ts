@@ -925,7 +925,12 @@ export class MailboxDO extends DurableObject<Env> {
       const sc = await loadSendContext(
         this.d,
         mb.teamId,
-        picks.map((p) => ({ contactId: p.contact_id, stepId: p.resend_of ?? p.step_id, sequenceId: p.sequence_id })),
+        picks.map((p) => ({
+          enrollmentId: p.enrollment_id,
+          contactId: p.contact_id,
+          stepId: p.resend_of ?? p.step_id,
+          sequenceId: p.sequence_id,
+        })),
         mailboxId,
       );
       // The settings kept in memory are checked against D1's before every batch, in the batch's own
