@@ -235,11 +235,15 @@ async function runScenario(sc: Scenario) {
       "steps sent out of order, repeated, or a disabled step sent",
     ).toEqual(enabled.slice(0, ms.length).map((s) => s.id));
     let prev: number = e.created_at;
+    // A same-thread reply answers the latest email that went out as a new one (a step that isn't a reply).
+    let thread: string | null = null;
     for (const [i, m] of ms.entries()) {
       const step = enabled[i]!;
       const earliest = addWait(prev, step.wait ?? 0, step.unit ?? "days", !!step.businessDays, spec);
       expect(m.sent_at, `step ${step.position} sent before its wait after the previous step`).toBeGreaterThanOrEqual(earliest);
-      if (step.threadReply && i > 0) expect(m.in_reply_to).toBe(ms[0]!.message_id_header);
+      if (step.threadReply && i > 0) expect(m.in_reply_to).toBe(thread);
+      if (!step.threadReply) expect(m.in_reply_to).toBeNull();
+      if (m.in_reply_to === null) thread = m.message_id_header;
       prev = m.sent_at!;
     }
     // Every step off in a sequence that is on (the API refuses that state; this builds it directly): the
