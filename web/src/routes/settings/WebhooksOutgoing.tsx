@@ -274,7 +274,8 @@ export function WebhooksOutgoing() {
       <h2 class="card-title">Outgoing webhooks</h2>
       <p class="muted">
         Tell your CRM, Zapier or your own service when a prospect replies, an email bounces, a contact unsubscribes, a meeting is booked or
-        a contact's run in a sequence ends. Each event is a JSON POST signed like the meetings webhook below (
+        a contact's run in a sequence ends. Each event is a JSON POST signed like the meetings webhook below
+        {" ("}
         <code>Seqflare-Signature: t=…,v1=…</code>), tried again after 1 minute, 5, 30, 2 hours and 12 hours when your receiver doesn't
         answer 2xx within 10 seconds. Events may arrive out of order. A subscription whose deliveries fail every retry 20 times in a row is
         turned off.
