@@ -1858,6 +1858,29 @@ export class SequenceDO extends DurableObject<Env> {
     return null;
   }
 
+  /**
+   * The sequence was deleted for good (services/sequences.ts, deleteSequence: only one nobody was ever added
+   * to). Everything this object kept of it goes with it (its meta: the sequence and team it is bound to, the
+   * steps' places; its alarm). A run here refuses it (false): D1's check before the deletion rules one out,
+   * and one D1 lacked must not be lost.
+   */
+  async forget(sequenceId: string): Promise<boolean> {
+    const bound = this.meta("sequence_id");
+    if (bound !== null && bound !== sequenceId) return false;
+    if (this.sql.exec("SELECT 1 FROM enrollments LIMIT 1").toArray().length) return false;
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    // The instance may live on in memory: its tables come back empty and its counters start again, as a new object's.
+    migrate(this.sql, MIGRATIONS);
+    this.rev = this.mirrored = this.savedMirrored = this.timerSeq = 0;
+    this.flushAt = null;
+    this.stepPlaces = null;
+    this.places = null;
+    this.lastConfig = null;
+    this.owing = false;
+    return true;
+  }
+
   /** Snapshot for views and tests. */
   async inspect(): Promise<{
     enrollments: Row[];
