@@ -74,6 +74,8 @@ function sequenceVerbs(env: Env, sequenceId: string, teamId: string) {
     followSteps: () => stub.followSteps(sequenceId, teamId),
     /** The sequence was turned on: held enrollments continue. */
     activate: () => stub.activate(sequenceId, teamId),
+    /** The sequence was deleted (never used): the object's storage goes too; false while it holds a run. */
+    forget: () => stub.forget(sequenceId),
     retime: () => stub.retime(sequenceId, teamId),
     /** One scheduled email (scheduled-email.ts): users' choices, and the four actions on it. */
     emailChoices: (items: Key[]): Promise<EmailChoice[]> => stub.emailChoices(sequenceId, teamId, items),
