@@ -143,11 +143,12 @@ export async function commitAddContacts(
   const ref = holdRef(jobId);
   // A move's job names the contacts it takes (the others stay where they are).
   const summary = move ? { ...sourceSummary(req, via), contacts: plan.contacts.length } : sourceSummary(req, via);
+  const live = sequenceStillThere(caller.teamId, sequenceId);
   const insertJob = sql`
     INSERT INTO jobs (id, team_id, user_id, caller, kind, sequence_id, source, options, status, run_at, total, credits_held, idempotency_key, created_at)
     SELECT ${jobId}, ${caller.teamId}, ${caller.userId}, ${JSON.stringify(storedCaller(caller))}, 'add_contacts', ${sequenceId}, ${JSON.stringify(summary)}, ${JSON.stringify(jobOptions(req, requestHash, via, plan.mailboxIds))},
            ${scheduled ? "scheduled" : "preparing"}, ${scheduled ? req.add_at! : t}, ${plan.contacts.length}, ${held}, ${idempotencyKey}, ${t}
-     WHERE ${held} = 0 OR EXISTS (SELECT 1 FROM credit_ledger WHERE team_id = ${caller.teamId} AND ref = ${ref})`;
+     WHERE (${held} = 0 OR EXISTS (SELECT 1 FROM credit_ledger WHERE team_id = ${caller.teamId} AND ref = ${ref})) AND ${live}`;
   // The job and its candidates in one transaction: a crash between them left a job without candidates,
   // which a retry with the same Idempotency-Key returned and the cron started, and which never ended.
   // person_id marks a net-new person (a saved contact's row carries only its contact id).
@@ -166,7 +167,7 @@ export async function commitAddContacts(
   );
   try {
     await batchSql(d, [
-      ...(held > 0 ? holdStatements(caller.teamId, ref, held, jobId, summary.kind, "Held for adding contacts") : []),
+      ...(held > 0 ? holdStatements(caller.teamId, ref, held, jobId, summary.kind, "Held for adding contacts", live) : []),
       insertJob,
       ...insertCandidates,
     ]);
@@ -175,6 +176,8 @@ export async function commitAddContacts(
     if (idempotencyKey && isUniqueViolation(err)) return commitAddContacts(env, d, caller, sequenceId, req, idempotencyKey, via);
     throw err;
   }
+  // No job: the sequence was deleted while this was planned (404 here), or the balance changed (below).
+  if (!(await jobById(d, jobId))) await sequenceFor(d, caller, sequenceId);
   if (held > 0 && !(await holdExists(d, caller.teamId, ref))) {
     throw new ApiError(
       "insufficient_credits",
@@ -257,14 +260,26 @@ async function commitPaged(
         .update(jobs)
         .set({ total: sql`(SELECT count(*) FROM job_candidates WHERE job_id = ${jobId})` })
         .where(eq(jobs.id, jobId)),
+      // The sequence deleted while this was read: the job and its candidates are taken back in the same
+      // transaction, so nothing is written (deleteSequence refuses a sequence with a job: only one commits).
+      sql`DELETE FROM job_candidates WHERE job_id = ${jobId} AND NOT ${sequenceStillThere(caller.teamId, sequenceId)}`,
+      sql`DELETE FROM jobs WHERE id = ${jobId} AND NOT ${sequenceStillThere(caller.teamId, sequenceId)}`,
     ]);
   } catch (err) {
     if (idempotencyKey && isUniqueViolation(err)) return commitAddContacts(env, d, caller, sequenceId, req, idempotencyKey, via);
     throw err;
   }
+  if (!(await jobById(d, jobId))) await sequenceFor(d, caller, sequenceId);
   await env.JOBS.send({ kind: "add_contacts_plan", jobId, from: 0, left: roomOf(loads, req.rotation), maximum: 0 });
   return { job: (await jobById(d, jobId))!, replayed: false };
 }
+
+/**
+ * "The sequence still exists", as a condition of the writes that commit an add's job: a sequence deleted
+ * after the add read it (services/sequences.ts, deleteSequence) gets no job, no candidates and no hold.
+ */
+const sequenceStillThere = (teamId: string, sequenceId: string) =>
+  sql`EXISTS (SELECT 1 FROM sequences WHERE id = ${sequenceId} AND team_id = ${teamId})`;
 
 /** Fan the job out: one queue message per chunk of candidate indexes. */
 export async function startJob(env: Env, d: Db, jobId: string) {
