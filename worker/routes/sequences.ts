@@ -6,6 +6,7 @@ import {
   archiveSequence,
   cloneSequence,
   createSequence,
+  deleteSequence,
   listSequences,
   replaceShares,
   unarchiveSequence,
@@ -163,6 +164,27 @@ export const sequenceRoutes = router()
       const { id } = c.req.valid("param");
       await archiveSequence(c.env, c.var.db, caller, id);
       return c.json({ sequence: await loadSequenceDetail(c.var.db, caller, id) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/sequences/{id}",
+      tags: ["Sequences"],
+      summary: "Delete a sequence nobody was ever added to, with its steps, variants and sharing (its owner or an admin)",
+      description:
+        "Only for a sequence that never had a contact added (no run, no add-contacts job, no email, no task): one with history answers 409 `sequence_has_history` (details.people: how many were added; archive it instead, its reports and replies stay), and one a workflow adds to answers 409 `sequence_in_workflow` (details.workflows names them). Checked again in the delete itself: an add that commits meanwhile makes it a 409, and an add that reads the sequence before the delete and commits after is refused with 404.",
+      request: { params: IdParam },
+      responses: {
+        200: json(z.object({ deleted: z.boolean() })),
+        403: errorResponses[403],
+        404: errorResponses[404],
+        409: errorResponses[409],
+      },
+    }),
+    async (c) => {
+      await deleteSequence(c.env, c.var.db, c.get("caller"), c.req.valid("param").id);
+      return c.json({ deleted: true }, 200);
     },
   )
   .openapi(

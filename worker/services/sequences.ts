@@ -1,9 +1,21 @@
-import { and, asc, eq, exists, isNotNull, isNull, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, exists, isNotNull, isNull, sql, type AnyColumn, type SQL } from "drizzle-orm";
 import type { SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
 import { batchSql, type BatchStatement, type Db } from "../db/client";
 import { contains } from "../db/contains";
 import { inList } from "../db/in-list";
-import { auditLog, enrollments, schedules, sequenceCounts, sequences, sequenceShares, steps, stepVariants, users } from "../db/schema";
+import {
+  auditLog,
+  deletedSteps,
+  enrollments,
+  schedules,
+  sequenceCounts,
+  sequences,
+  sequenceShares,
+  steps,
+  stepVariants,
+  users,
+  workflows,
+} from "../db/schema";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
@@ -72,6 +84,7 @@ function summaryColumns(caller: Caller) {
     shared: sql<
       string | null
     >`(select x.access from sequence_shares x where x.sequence_id = ${sequences.id} and x.user_id = ${caller.userId})`,
+    in_use: inUseSql(caller.teamId, sequences.id).as("in_use"),
   };
 }
 
@@ -95,6 +108,10 @@ export interface SequenceSummary {
   /** The report's reply rate (replies over the emails that arrived). */
   reply_rate: number;
   can_edit: boolean;
+  /** Archive, unarchive, delete, share (sequence.manage): its owner or an admin. */
+  can_manage: boolean;
+  /** What keeps it from being deleted (inUseSql): contacts were added to it, or a workflow adds to it; null: it can be. */
+  in_use: "contacts" | "workflow" | null;
 }
 
 export interface SequenceFilter {
@@ -157,6 +174,7 @@ export async function listSequences(
         // The statuses the sequence has (as the count by status always answered), none at zero.
         counts: Object.fromEntries(Object.entries(byStatus ?? {}).filter(([, n]) => n)) as Record<string, number>,
         can_edit: sequenceAllows(caller, "sequence.edit", r.owner_id, shared === "edit" || shared === "view" ? shared : null),
+        can_manage: sequenceAllows(caller, "sequence.manage", r.owner_id, shared === "edit" || shared === "view" ? shared : null),
       };
     }),
     total,
@@ -329,6 +347,101 @@ export async function archiveSequence(env: Env, d: Db, caller: Caller, sequenceI
   ]);
   const open = await openEnrollmentIds(d, seq.id);
   if (open.length) await engine.sequence(env, seq.id, seq.teamId).finish(open, "sequence_archived");
+}
+
+/**
+ * "Somebody was ever added to it": a run, an add-contacts job (even one that added nobody), an email or a
+ * task of the sequence. Such a sequence is archived, never deleted: its reports, replies and the contacts'
+ * timelines point at it.
+ */
+const hasHistory = (teamId: string, sequenceId: string) =>
+  sql`(EXISTS (SELECT 1 FROM enrollments WHERE sequence_id = ${sequenceId})
+    OR EXISTS (SELECT 1 FROM jobs WHERE team_id = ${teamId} AND sequence_id = ${sequenceId})
+    OR EXISTS (SELECT 1 FROM messages WHERE sequence_id = ${sequenceId})
+    OR EXISTS (SELECT 1 FROM tasks WHERE sequence_id = ${sequenceId}))`;
+
+/** "A workflow adds contacts to it" (on or off: deleted, it would point at nothing). */
+const inWorkflow = (teamId: string, sequenceId: string) =>
+  sql`EXISTS (SELECT 1 FROM workflows WHERE team_id = ${teamId} AND sequence_id = ${sequenceId})`;
+
+/**
+ * What keeps a sequence from being deleted, for the screens (the list's and the editor's menu): "contacts"
+ * once anyone was added to it (archive it instead), "workflow" while a workflow adds to it, null when it can
+ * go. Only its runs and workflows are read (indexed, cheap on a page of sequences); deleteSequence checks
+ * the whole history itself and answers why.
+ */
+export const inUseSql = (teamId: string, sequenceId: SQL | AnyColumn | string) =>
+  sql<"contacts" | "workflow" | null>`CASE WHEN EXISTS (SELECT 1 FROM enrollments e WHERE e.sequence_id = ${sequenceId}) THEN 'contacts'
+    WHEN EXISTS (SELECT 1 FROM workflows w WHERE w.team_id = ${teamId} AND w.sequence_id = ${sequenceId}) THEN 'workflow' END`;
+
+/** Why this sequence can't be deleted now, as the 409 to answer; null when it can. */
+async function deleteRefusal(d: Db, teamId: string, sequenceId: string): Promise<ApiError | null> {
+  const [[used], flows] = await Promise.all([
+    d.all<{ people: number; history: number }>(
+      sql`SELECT (SELECT count(DISTINCT contact_id) FROM enrollments WHERE sequence_id = ${sequenceId}) AS people, ${hasHistory(teamId, sequenceId)} AS history`,
+    ),
+    d
+      .select({ id: workflows.id, name: workflows.name })
+      .from(workflows)
+      .where(and(eq(workflows.teamId, teamId), eq(workflows.sequenceId, sequenceId)))
+      .orderBy(asc(workflows.name), asc(workflows.id)),
+  ]);
+  if (used?.history) {
+    const n = used.people;
+    return new ApiError(
+      "sequence_has_history",
+      n > 0
+        ? `${n === 1 ? "1 person was" : `${n.toLocaleString("en-US")} people were`} added to it: archive it instead, its reports and replies stay`
+        : "Contacts were being added to it: archive it instead, its history stays",
+      { people: n },
+    );
+  }
+  if (flows.length)
+    return new ApiError(
+      "sequence_in_workflow",
+      `${flows.length === 1 ? "The workflow" : "The workflows"} ${flows.map((w) => `“${w.name}”`).join(", ")} ${flows.length === 1 ? "adds" : "add"} contacts to it: delete ${flows.length === 1 ? "it" : "them"} or point ${flows.length === 1 ? "it" : "them"} at another sequence first`,
+      { workflows: flows },
+    );
+  return null;
+}
+
+/**
+ * Delete a sequence for good: only one nobody was ever added to (hasHistory; otherwise 409
+ * sequence_has_history: archive it instead) and no workflow adds to (409 sequence_in_workflow, naming
+ * them), by whoever may archive it. Its steps, their variants, its deleted-step links, shares and counters
+ * go in one batch that holds only while it is still unused: an add whose job committed after the check
+ * makes the batch fail whole (abortUnless), and is answered as the check would have. An add that reads the
+ * sequence before this and commits after finds it gone and writes no job (add-contacts/jobs.ts). Then its
+ * SequenceDO lets go of what it kept (its binding and places; it never had a run).
+ */
+export async function deleteSequence(env: Env, d: Db, caller: Caller, sequenceId: string): Promise<void> {
+  const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.manage");
+  const refusal = await deleteRefusal(d, seq.teamId, seq.id);
+  if (refusal) throw refusal;
+  const entry = auditEntry(caller, "sequence.delete", "sequence", seq.id, { name: seq.name });
+  try {
+    await batchSql(d, [
+      abortUnless(d, seq.id, sql`NOT ${hasHistory(seq.teamId, seq.id)} AND NOT ${inWorkflow(seq.teamId, seq.id)}`),
+      // Audited only when there is still a sequence to delete (two deletes at once: one entry).
+      sql`INSERT INTO audit_log (id, team_id, user_id, api_key_id, action, target_type, target_id, details, created_at)
+          SELECT ${entry.id}, ${entry.teamId}, ${entry.userId}, ${entry.apiKeyId}, ${entry.action}, ${entry.targetType}, ${entry.targetId}, ${JSON.stringify(entry.details)}, ${entry.createdAt}
+           WHERE EXISTS (SELECT 1 FROM sequences WHERE id = ${seq.id} AND team_id = ${seq.teamId})`,
+      sql`DELETE FROM step_variants WHERE team_id = ${seq.teamId} AND step_id IN (SELECT id FROM steps WHERE sequence_id = ${seq.id})`,
+      d.delete(steps).where(eq(steps.sequenceId, seq.id)),
+      d.delete(deletedSteps).where(eq(deletedSteps.sequenceId, seq.id)),
+      d.delete(sequenceShares).where(eq(sequenceShares.sequenceId, seq.id)),
+      d.delete(sequenceCounts).where(eq(sequenceCounts.sequenceId, seq.id)),
+      d.delete(sequences).where(and(eq(sequences.id, seq.id), eq(sequences.teamId, seq.teamId))),
+    ]);
+  } catch (err) {
+    if (!refusedBy(err)) throw err;
+    throw (await deleteRefusal(d, seq.teamId, seq.id)) ?? new ApiError("conflict", "Contacts are being added to it: archive it instead");
+  }
+  // A failure here leaves only the object's binding behind: it answers a sequence it can't load as gone.
+  await engine
+    .sequence(env, seq.id, seq.teamId)
+    .forget()
+    .catch((err: unknown) => console.error(`sequence ${seq.id} deleted; its SequenceDO kept its storage`, err));
 }
 
 /** The enrollments an archive finishes: those still open (`limit`: a page of them, in no order). */
