@@ -1,9 +1,10 @@
 import { z } from "@hono/zod-openapi";
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { schedules, sequenceShares, users } from "../db/schema";
 import type { Caller } from "../env";
 import { sequenceFor } from "./access";
+import { inUseSql } from "./sequences";
 import { stepsWithVariants } from "./steps";
 
 export const VariantSchema = z
@@ -24,6 +25,11 @@ export const StepSchema = z
     variants: z.array(VariantSchema),
   })
   .openapi("Step");
+
+const InUse = z.enum(["contacts", "workflow"]).nullable().openapi({
+  description:
+    "What keeps it from being deleted: contacts were added to it (archive it instead) or a workflow adds to it; null when its owner or an admin may delete it",
+});
 
 export const SequenceSummarySchema = z
   .object({
@@ -48,6 +54,8 @@ export const SequenceSummarySchema = z
       .number()
       .openapi({ description: "Replies over the emails that arrived (sent minus bounced), as the report's reply_rate" }),
     can_edit: z.boolean(),
+    can_manage: z.boolean().openapi({ description: "Share, give away, archive or delete it: its owner or an admin" }),
+    in_use: InUse,
   })
   .openapi("SequenceSummary");
 
@@ -63,6 +71,7 @@ export const SequenceDetailSchema = z
     schedule_name: z.string().nullable(),
     settings: z.record(z.string(), z.unknown()),
     access: z.enum(["owner", "admin", "edit", "view"]),
+    in_use: InUse,
     steps: z.array(StepSchema),
     shares: z.array(z.object({ user_id: z.string(), name: z.string(), email: z.string(), access: z.enum(["view", "edit"]) })),
     created_at: z.number(),
@@ -72,7 +81,7 @@ export const SequenceDetailSchema = z
 
 export async function loadSequenceDetail(d: Db, caller: Caller, sequenceId: string): Promise<z.infer<typeof SequenceDetailSchema>> {
   const { seq, access } = await sequenceFor(d, caller, sequenceId);
-  const [{ steps: stepRows, variants }, shares, schedule, owner] = await Promise.all([
+  const [{ steps: stepRows, variants }, shares, schedule, owner, use] = await Promise.all([
     stepsWithVariants(d, seq.id),
     d
       .select({ user_id: sequenceShares.userId, access: sequenceShares.access, name: users.name, email: users.email })
@@ -83,6 +92,7 @@ export async function loadSequenceDetail(d: Db, caller: Caller, sequenceId: stri
       ? d.query.schedules.findFirst({ where: and(eq(schedules.id, seq.scheduleId), eq(schedules.teamId, seq.teamId)) })
       : undefined,
     d.query.users.findFirst({ where: and(eq(users.id, seq.ownerId), eq(users.teamId, seq.teamId)) }),
+    d.get<{ in_use: "contacts" | "workflow" | null }>(sql`SELECT ${inUseSql(seq.teamId, seq.id)} AS in_use`),
   ]);
   return {
     id: seq.id,
@@ -95,6 +105,7 @@ export async function loadSequenceDetail(d: Db, caller: Caller, sequenceId: stri
     schedule_name: schedule?.name ?? null,
     settings: seq.settings,
     access,
+    in_use: use?.in_use ?? null,
     created_at: seq.createdAt,
     updated_at: seq.updatedAt,
     shares,
