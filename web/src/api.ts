@@ -339,6 +339,11 @@ export async function cloneSequence(id: string, name?: string) {
   return (await data(api.sequences[":id"].clone.$post({ param: { id }, json: name ? { name } : {} }))).sequence;
 }
 
+/** Delete a sequence nobody was ever added to (409 sequence_has_history / sequence_in_workflow otherwise, saying why). */
+export async function deleteSequence(id: string) {
+  return data(api.sequences[":id"].$delete({ param: { id } }));
+}
+
 export async function archiveSequence(id: string, archived: boolean) {
   const call = archived ? api.sequences[":id"].archive.$post({ param: { id } }) : api.sequences[":id"].unarchive.$post({ param: { id } });
   return (await data(call)).sequence;
