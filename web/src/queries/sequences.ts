@@ -5,6 +5,7 @@ import {
   cloneSequence,
   createSequence,
   createStep,
+  deleteSequence,
   deleteStep,
   deleteVariant,
   fetchSequence,
@@ -41,6 +42,7 @@ export const setSequenceScheduleAction = action(
 export const cloneSequenceAction = action(cloneSequence, "cloneSequence");
 export const archiveSequenceAction = action(archiveSequence, "archiveSequence");
 export const unarchiveSequenceAction = action((id: string) => archiveSequence(id, false), "unarchiveSequence");
+export const deleteSequenceAction = action(deleteSequence, "deleteSequence");
 export const shareSequenceAction = action(shareSequence, "shareSequence");
 /** The share dialog's save: who may see or edit, then (if it changed) who owns it. */
 export const saveSharingAction = action(async (id: string, shares: Parameters<typeof shareSequence>[1], ownerId: string | null) => {
