@@ -39,19 +39,25 @@ async function bodyParams(
  * Apollo accepts parameters in the query string, a form body or a JSON body, with arrays written
  * `contact_ids[]=a&contact_ids[]=b` (or repeated keys, or JSON arrays). This merges all three into
  * one object: `name[]` keys become `name` arrays; "true"/"false" stay strings for zod to coerce.
+ * A key repeated within the query, or within the body, is an array. Across the two, the body's value
+ * replaces the query's, except a `name[]` key, which adds to it: a client posting `?page=2` with
+ * `{"page":1}` asks for page 1 (taken as the array [2, 1], it was a 422 "must be a number").
  */
 export async function apolloParams(c: Context): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
-  const put = (rawKey: string, value: unknown) => {
+  const fromQuery = new Set<string>();
+  const put = (rawKey: string, value: unknown, inBody: boolean) => {
     const isArray = rawKey.endsWith("[]");
     const key = isArray ? rawKey.slice(0, -2) : rawKey;
+    if (inBody && fromQuery.delete(key) && !isArray) delete out[key];
+    if (!inBody) fromQuery.add(key);
     if (isArray) out[key] = [...((out[key] as unknown[]) ?? []), ...(Array.isArray(value) ? value : [value])];
     else if (key in out && !Array.isArray(value)) out[key] = [...(Array.isArray(out[key]) ? (out[key] as unknown[]) : [out[key]]), value];
     else out[key] = value;
   };
-  for (const [k, v] of new URL(c.req.url).searchParams) if (k !== "api_key") put(k, v);
+  for (const [k, v] of new URL(c.req.url).searchParams) if (k !== "api_key") put(k, v, false);
   // Through Hono's request, which keeps the body for any later reader.
-  for (const [k, v] of await bodyParams(c.req.method, c.req.header("content-type"), c.req)) if (k !== "api_key") put(k, v);
+  for (const [k, v] of await bodyParams(c.req.method, c.req.header("content-type"), c.req)) if (k !== "api_key") put(k, v, true);
   return out;
 }
 

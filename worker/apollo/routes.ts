@@ -92,9 +92,12 @@ async function parse<T extends z.ZodObject>(c: Context<AppEnv>, schema: T, o: { 
   }
   // null and "" are how clients leave a parameter unset (Python's None, a search result sent back as it
   // came, an empty form field): absent, except null for a field that can be cleared (it clears it).
+  // So is an array with nothing in it ([], [""], [null]: `organization_domains[]=` from a form with the
+  // field left blank): it narrows nothing, so even a filter Seqflare can't apply isn't refused for it.
   for (const [k, v] of Object.entries(raw)) {
     const field = (schema.shape as Record<string, z.ZodType | undefined>)[k];
     if (v === "" || (v === null && !field?.safeParse(null).success)) delete raw[k];
+    else if (Array.isArray(v) && v.every((x) => x === null || x === "")) delete raw[k];
   }
   if (o.strict) {
     const unknown = Object.keys(raw).filter((k) => !(k in schema.shape) && !HARMLESS.has(k));
@@ -489,12 +492,15 @@ export const apolloRoutes = new Hono<AppEnv>()
       { strict: true },
     );
     const caller = c.get("caller");
-    // Apollo's orders that are a column here; last activity, opened and clicked aren't kept, so they are refused.
+    // Apollo's orders that are a column here. Last activity (Apollo's own example), opened and clicked aren't
+    // kept, so they are refused: sorted another way, a page would hold other contacts than the ones asked for.
     const sortBy = p.sort_by_field ?? "contact_created_at";
     if (!Object.hasOwn(CONTACT_SORTS, sortBy))
-      throw new ApiError("validation_failed", `Seqflare can't sort contacts by "${p.sort_by_field}"`, {
-        fields: [{ field: "sort_by_field", message: `Use ${Object.keys(CONTACT_SORTS).join(", ")}` }],
-      });
+      throw new ApiError(
+        "validation_failed",
+        `Seqflare can't sort contacts by "${p.sort_by_field}": it keeps no such date, and another order would put other contacts on each page`,
+        { fields: [{ field: "sort_by_field", message: `Use ${Object.keys(CONTACT_SORTS).join(", ")}` }] },
+      );
     // Only sequences the caller may see: another's (or another team's) answers 404, as everywhere.
     if (p.emailer_campaign_ids?.length) await mustSeeCampaigns(c, caller, p.emailer_campaign_ids);
     const listIds = [
