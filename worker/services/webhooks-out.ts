@@ -33,9 +33,10 @@ export const DELIVERY_TIMEOUT_MS = 10_000;
 const CLAIM_MS = 2 * 60_000;
 /** Deliveries given up in a row that turn a subscription off. */
 export const FAILURES_TO_DISABLE = 20;
-/** Deliveries a cron tick sends at most, and how many at once. */
-export const DELIVERIES_PER_TICK = 50;
-const AT_ONCE = 10;
+/** Deliveries a cron tick sends at most (the rest wait for the next tick, oldest due first). */
+export const DELIVERIES_PER_TICK = 100;
+/** Sent at once: a Worker invocation keeps at most 6 connections open, further fetches only wait for one. */
+const AT_ONCE = 6;
 /** Delivered and failed deliveries are kept this long (the list shows the latest). */
 const KEEP_MS = 30 * 24 * 3_600_000;
 /** Deliveries listed per subscription. */
