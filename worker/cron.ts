@@ -42,7 +42,7 @@ export async function runCron(_controller: ScheduledController, env: Env): Promi
     // Idempotency-Key records are kept 24 hours: their answers hold contacts' details, and the table must not grow forever.
     ["expire idempotency records", () => expireIdempotencyRecords(d)],
     // Outgoing webhooks: events recorded (by triggers, beside their facts) and retries come due, sent signed.
-    // Last: a receiver slow to answer (10 s at most each, 10 at once) holds up no other step.
+    // Last: a receiver slow to answer (10 s at most each, 6 at once) holds up no other step.
     ["deliver outgoing webhooks", () => deliverDue(env, d)],
   ];
   const failed: { step: string; err: unknown }[] = [];
