@@ -99,7 +99,7 @@ function MessageDetail(props: { m: Message; onClose: () => void }) {
         <div>
           <dt>Sequence</dt>
           <dd>
-            <Show when={props.m.sequence} fallback={<span class="muted">Test email (no sequence)</span>}>
+            <Show when={props.m.sequence} fallback={<span class="muted">{noSequence(props.m.step_id)}</span>}>
               {(s) => <A href={`/sequences/${s().id}`}>{s().name}</A>}
             </Show>
           </dd>
@@ -154,6 +154,10 @@ function MessageDetail(props: { m: Message; onClose: () => void }) {
     </section>
   );
 }
+
+/** An email of no sequence: an answer a rep wrote to a reply in the inbox (step reply:<key>), or a mailbox's test email. */
+const noSequence = (stepId: string) =>
+  stepId.startsWith("reply:") ? "Answer to a reply, written by hand (no sequence step)" : "Test email (no sequence)";
 
 /** Which sequence's emails: kept in the URL (?sequence_id=), so a sequence's report can link here and a reload keeps it. */
 function SequencePicker(props: { sequenceId: string; onChange: (id: string | undefined) => void }) {
@@ -307,7 +311,9 @@ export default function Outbox() {
                       <span class="mail-row-meta">
                         <StatusBadge status={m.status} />
                         <Show when={m.replied_at}>{(at) => <RepliedBadge at={at()} />}</Show>
-                        <span class="muted small">{m.sequence?.name ?? "Test email"}</span>
+                        <span class="muted small" data-testid="outbox-kind">
+                          {m.sequence?.name ?? (m.step_id.startsWith("reply:") ? "Answer to a reply" : "Test email")}
+                        </span>
                         <span class="muted small mail-from">from {m.mailbox?.email ?? "—"}</span>
                       </span>
                     </button>
