@@ -91,5 +91,10 @@ describe("replies: answering a reply from the inbox", () => {
     assert.match(ours[0].step_id, /^reply:/);
     assert.equal(ours[0].sequence, null);
     assert.equal(ours[0].mailbox.email, mailbox);
+    // The Outbox marks it as the rep's answer, not a step (the newest email, at the top).
+    await page.goto(`${baseUrl}/outbox`);
+    const first = page.getByTestId("outbox-list").locator("li").first();
+    await first.waitFor();
+    assert.equal((await first.getByTestId("outbox-kind").textContent()).trim(), "Answer to a reply");
   });
 });
