@@ -79,6 +79,10 @@ export const ImportSchema = z
     warned: z
       .number()
       .openapi({ description: "Contacts saved with a warning (an Owner that is no active user of the team), in the error report" }),
+    filled: z.number().openapi({
+      description:
+        "Of updated: rows matched by name and company to an existing contact with no email address, which was given the row's address (each one noted in the row report)",
+    }),
     error: z.string().nullable(),
     summary: z.string().nullable(),
     user_id: z.string(),
@@ -300,7 +304,7 @@ export const importRoutes = router()
       path: "/imports/{id}/errors.csv",
       tags: ["Imports"],
       summary:
-        "Every row not imported, and every row saved with a warning: row number (the header is row 1), column, value and reason, then the row's own cells under the file's headers (fix them and upload the report). UTF-8 with a BOM, formula-safe.",
+        "Every row not imported, every row saved with a warning, and every row that filled in the address of a contact matched by name and company: row number (the header is row 1), column, value and reason, then the row's own cells under the file's headers (fix them and upload the report). UTF-8 with a BOM, formula-safe.",
       request: { params: IdParam },
       responses: { 200: csvFile(), 404: errorResponses[404] },
     }),

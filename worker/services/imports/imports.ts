@@ -128,6 +128,7 @@ export function presentImport(row: ImportRow) {
     updated: row.updated,
     failed: row.failed,
     warned: row.warned,
+    filled: row.filled,
     error: row.error,
     summary: summary(row),
     user_id: row.userId,
@@ -160,8 +161,11 @@ function summary(row: ImportRow): string | null {
     return row.failed > 0
       ? `No contacts saved: every one of the ${row.failed} rows has a problem (see the error report)`
       : "No contacts saved: the file has no data rows";
+  // Those met by name and company and given their address are said apart from the other updates (they
+  // were counted as updated alone, so a filled-in contact read as any other change): the four add up to saved.
+  const filled = row.filled ? `, ${row.filled} matched by name and company (address filled in)` : "";
   const parts = [
-    `${row.saved} contacts ready (${row.created} new, ${row.updated} updated, ${row.saved - row.created - row.updated} unchanged)`,
+    `${row.saved} contacts ready (${row.created} new, ${row.updated - row.filled} updated${filled}, ${row.saved - row.created - row.updated} unchanged)`,
   ];
   if (row.failed) parts.push(`${row.failed} rows not imported (see the error report)`);
   // One count for both warnings (each row's reason in the report says which): an Owner, or the default owner,
@@ -518,7 +522,8 @@ export async function saveImport(env: Env, d: Db, caller: Caller, row: ImportRow
 }
 
 /**
- * The error report: every row not imported (or saved with a warning), with its row number, column,
+ * The error report: every row not imported (or saved with a warning, or that filled in the address of a
+ * contact met by name and company: each has a reason, FILLED_NOTE for those), with its row number, column,
  * value and reason, then the row's own cells under the file's headers (read again from R2, only for the
  * parts that have such rows, one part at a time), so the user can fix the rows and upload the report
  * itself. Formula-safe CSV. The rows are read across the whole import, 1,000 at a time in row order
@@ -539,7 +544,7 @@ export async function* errorReport(env: Env, d: Db, row: ImportRow): AsyncGenera
       .where(
         and(
           eq(importRows.importId, row.id),
-          // Rows not imported, and rows saved with a warning (their reason says what was done instead).
+          // Rows not imported, rows saved with a warning (their reason says what was done instead), and rows that filled in an address.
           or(inArray(importRows.outcome, ["error", "duplicate"]), isNotNull(importRows.reason)),
           gt(importRows.row, after),
         ),

@@ -102,7 +102,13 @@ type Outcome = {
   column: string | null;
   value: string | null;
   reason: string | null;
+  /** This row gave its address to an email-less contact it met by name and company (counted as imports.filled). */
+  filled?: true;
 };
+
+/** The row note of a contact met by name and company and given the row's address: in the report, not a warning. */
+export const FILLED_NOTE =
+  "Matched by name and company to an existing contact with no email address: this address was filled in (no new contact)";
 
 export async function savePart(env: Env, msg: Extract<QueueMessage, { kind: "import_part" }>, d: Db = db(env.DB)) {
   let at: Part = msg;
@@ -342,6 +348,7 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
     const r = g.row;
     let found = one(r.email ? existing.get(r.email) : byName.get(g.key));
     let lockedReason: string | null = null;
+    let filled = false;
     const name = nameKey(r);
     if (r.email && !found && name && !suppressed.has(r.email.toLowerCase())) {
       const here = newNameless.get(name);
@@ -385,6 +392,7 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
         found = known;
         found.email = r.email;
         given.add(found.id);
+        filled = true;
       }
     }
     if (found) {
@@ -405,9 +413,10 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
         key: g.key,
         contactId: found.id,
         outcome: changed ? "updated" : "matched",
-        column: lockedReason ? "email" : null,
-        value: lockedReason ? r.email : listGone ? settings.list_name : null,
-        reason: [lockedReason, listGone].filter(Boolean).join(". ") || null,
+        column: lockedReason || filled ? "email" : null,
+        value: lockedReason || filled ? r.email : listGone ? settings.list_name : null,
+        reason: [lockedReason, filled && FILLED_NOTE, listGone].filter(Boolean).join(". ") || null,
+        ...(filled && { filled: true as const }),
       });
       continue;
     }
@@ -544,7 +553,8 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
     UPDATE imports SET parts_done = ${msg.part + 1}, status = ${last ? "ready" : "saving"}, updated_at = ${t},
            saved = saved + ${count("created", "updated", "matched")}, created = created + ${count("created")},
            updated = updated + ${count("updated")}, failed = failed + ${count("error", "duplicate")},
-           warned = warned + ${out.filter((o) => o.contactId && o.reason).length}
+           filled = filled + ${out.filter((o) => o.filled).length},
+           warned = warned + ${out.filter((o) => o.contactId && o.reason && (!o.filled || listGone)).length}
      WHERE imports.id = ${imp.id} AND imports.parts_done = ${msg.part} AND imports.status = 'saving'`;
   await batchSql(d, [...writes, progress]);
   return !last;
