@@ -39,7 +39,7 @@ describe("CSV imports: an address for an email-less contact in a sequence the im
     const csv = "Email,First Name,Last Name,Company,Title\ncara@evil.test,Cara,Diaz,Beta Inc,CEO\ndan@beta.io,Dan,Moe,Beta Inc,CTO\n";
     const { import: up } = await ok(client(ms).api.imports.$post({ form: { file: new File([csv], "people.csv") } }), 201);
     const done = await savedImport(ms, up.id);
-    expect(done).toMatchObject({ status: "ready", created: 0, updated: 2, warned: 1 });
+    expect(done).toMatchObject({ status: "ready", created: 0, updated: 2, warned: 1, filled: 1 });
 
     expect(await contactRow(cara!)).toEqual({ email: null, email_status: "unavailable" });
     expect(await contactRow(dan!)).toEqual({ email: "dan@beta.io", email_status: "unverified" });
@@ -63,7 +63,15 @@ describe("CSV imports: an address for an email-less contact in a sequence the im
         reason:
           "Cara Diaz is in a sequence you can't edit, so their email address was left empty; ask the sequence's owner or an admin to add it",
       },
-      { row: undefined, contact_id: dan, outcome: "updated", column: null, value: null, reason: null },
+      // Dan is given the address: noted on the row (not a warning: warned stays 1).
+      {
+        row: undefined,
+        contact_id: dan,
+        outcome: "updated",
+        column: "email",
+        value: "dan@beta.io",
+        reason: "Matched by name and company to an existing contact with no email address: this address was filled in (no new contact)",
+      },
     ]);
   });
 });
