@@ -476,6 +476,16 @@ export async function taskFor(d: Db, caller: Caller, taskId: string) {
 }
 
 /**
+ * A user of the caller's team, disabled ones included, for a filter on what they did (a report's "added by"):
+ * 404 for anyone else's id, as for any foreign id, not an answer of zeros.
+ */
+export async function teamUserFor(d: Db, caller: Caller, userId: string) {
+  const u = await d.query.users.findFirst({ columns: { id: true }, where: and(eq(users.id, userId), eq(users.teamId, caller.teamId)) });
+  if (!u) throw notFound("User");
+  return u;
+}
+
+/**
  * An active user of the caller's team (for owner, assignee and share fields); 422 naming the field otherwise.
  * A disabled user can't sign in or work anything given to them, so nothing new is given to one.
  */
