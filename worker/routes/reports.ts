@@ -5,6 +5,9 @@ import { ApiError } from "../lib/errors";
 import { router } from "../lib/openapi";
 import { errorResponses, Id, IdParam, json, jsonBody } from "../lib/schemas";
 import { REASONS } from "../../durable-objects/engine";
+import type { Db } from "../db/client";
+import type { Caller } from "../env";
+import { mailboxFor, teamUserFor } from "../services/access";
 import { auditSequenceExport } from "../services/contacts-export";
 import { chooseWinnerBy, setAutoWinner } from "../services/reports/ab";
 import { contactsExport, reportFor, type ReportFilter } from "../services/reports/sequence";
@@ -51,6 +54,18 @@ const filterOf = (q: { from?: string; to?: string; added_by?: string; mailbox_id
   addedBy: q.added_by,
   mailboxId: q.mailbox_id,
 });
+
+/**
+ * The filter of a sequence report, once the mailbox and user it names are checked: another team's (or a removed
+ * mailbox) answers 404 through the access helpers, as the Outbox's filters do, not a report of zeros.
+ */
+async function checkedFilter(d: Db, caller: Caller, q: Parameters<typeof filterOf>[0]): Promise<ReportFilter> {
+  await Promise.all([
+    q.mailbox_id ? mailboxFor(d, caller, q.mailbox_id) : undefined,
+    q.added_by ? teamUserFor(d, caller, q.added_by) : undefined,
+  ]);
+  return filterOf(q);
+}
 
 const Counts = { sent: z.number(), replied: z.number(), out_of_office: z.number(), bounced: z.number() };
 const Thresholds = z
@@ -216,9 +231,11 @@ const pct = (x: number) => (x * 100).toFixed(2);
 function teamRange(q: { from?: string; to?: string }) {
   const to = q.to ? dayStart(q.to) + DAY_MS : Math.floor(now() / DAY_MS) * DAY_MS + DAY_MS;
   const from = q.from ? dayStart(q.from) : to - 30 * DAY_MS;
+  // Both days given, the query's own check has put them in order; only `from` given, `to` is today, which the
+  // caller never named: the fault is a first day in the future.
   if (from >= to)
-    throw new ApiError("validation_failed", "The last day can't be before the first day", {
-      fields: [{ field: "from", label: "From", message: "The first day must be before the last day" }],
+    throw new ApiError("validation_failed", "From can't be after today", {
+      fields: [{ field: "from", label: "From", message: "Choose today or an earlier day" }],
     });
   return { from, to };
 }
@@ -234,7 +251,17 @@ export const reportRoutes = router()
       responses: { 200: json(z.object({ report: SequenceReportSchema })), 404: errorResponses[404], 422: errorResponses[422] },
     }),
     async (c) =>
-      c.json({ report: await reportFor(c.var.db, c.get("caller"), c.req.valid("param").id, filterOf(c.req.valid("query"))) }, 200),
+      c.json(
+        {
+          report: await reportFor(
+            c.var.db,
+            c.get("caller"),
+            c.req.valid("param").id,
+            await checkedFilter(c.var.db, c.get("caller"), c.req.valid("query")),
+          ),
+        },
+        200,
+      ),
   )
   .openapi(
     createRoute({
@@ -247,7 +274,7 @@ export const reportRoutes = router()
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const r = await reportFor(c.var.db, c.get("caller"), c.req.valid("param").id, filterOf(q));
+      const r = await reportFor(c.var.db, c.get("caller"), c.req.valid("param").id, await checkedFilter(c.var.db, c.get("caller"), q));
       let out = "";
       if (q.part === "statuses") out = csvLine(["status", "contacts"]) + r.statuses.map((s) => csvLine([s.status, s.contacts])).join("");
       if (q.part === "steps")
