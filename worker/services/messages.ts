@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, ne, not, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, gte, inArray, lte, ne, not, sql, type SQL } from "drizzle-orm";
 import { isEmailStep } from "../../durable-objects/sequence-config";
 import type { Db } from "../db/client";
 import { inList } from "../db/in-list";
@@ -138,10 +138,17 @@ export async function searchSequenceMessages(
     /** Sent from a mailbox of one of these users. */
     userIds?: readonly string[];
     statuses?: readonly string[];
+    /**
+     * Emails whose time falls in [from, to] (ms, either end open): `sent` is when it went out (Apollo's
+     * completed_at, read down messages_team_sent_idx as a range), `scheduled` when it was due (due_at; no
+     * index has it after the team, so the team's emails are read through that index and kept by it).
+     */
+    dates?: { field: "sent" | "scheduled"; from?: number | undefined; to?: number | undefined };
     page: number;
     perPage: number;
   },
 ): Promise<{ rows: (typeof messages.$inferSelect)[]; total: number }> {
+  const dateColumn = q.dates?.field === "scheduled" ? messages.scheduledAt : messages.sentAt;
   const where = and(
     eq(messages.teamId, caller.teamId),
     ne(messages.sequenceId, ""),
@@ -159,6 +166,8 @@ export async function searchSequenceMessages(
       : undefined,
     q.contactIds?.length ? inList(messages.contactId, q.contactIds) : undefined,
     q.statuses?.length ? inList(messages.status, q.statuses) : undefined,
+    q.dates?.from !== undefined ? gte(dateColumn, q.dates.from) : undefined,
+    q.dates?.to !== undefined ? lte(dateColumn, q.dates.to) : undefined,
   );
   const [rows, total] = await d.batch([
     d
