@@ -42,11 +42,21 @@ async function bodyParams(
  * A key repeated within the query, or within the body, is an array. Across the two, the body's value
  * replaces the query's, except a `name[]` key, which adds to it: a client posting `?page=2` with
  * `{"page":1}` asks for page 1 (taken as the array [2, 1], it was a 422 "must be a number").
+ * `name[sub]=v` (Rails' nested form, Apollo's `emailer_message_date_range[min]`) is `name: { sub: v }`,
+ * as a JSON body writes it.
  */
 export async function apolloParams(c: Context): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   const fromQuery = new Set<string>();
   const put = (rawKey: string, value: unknown, inBody: boolean) => {
+    const nested = /^([^[\]]+)\[([^[\]]+)\]$/.exec(rawKey);
+    if (nested) {
+      const [, key, sub] = nested as unknown as [string, string, string];
+      const held = out[key];
+      out[key] = { ...(held && typeof held === "object" && !Array.isArray(held) ? held : {}), [sub]: value };
+      if (!inBody) fromQuery.add(key);
+      return;
+    }
     const isArray = rawKey.endsWith("[]");
     const key = isArray ? rawKey.slice(0, -2) : rawKey;
     if (inBody && fromQuery.delete(key) && !isArray) delete out[key];

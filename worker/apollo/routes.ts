@@ -636,6 +636,12 @@ export const apolloRoutes = new Hono<AppEnv>()
         contact_ids: arr(APOLLO_ARRAY_MAX.contact_ids).optional(),
         user_ids: arr(APOLLO_ARRAY_MAX.emailer_campaign_ids).optional(),
         emailer_message_stats: arr(APOLLO_ARRAY_MAX.statuses).optional(),
+        // Apollo documents both spellings of the range; each end a date (YYYY-MM-DD) or an ISO 8601 time.
+        emailer_message_date_range: DateRange.optional(),
+        emailerMessageDateRange: DateRange.optional(),
+        emailer_message_date_range_mode: z
+          .preprocess((v) => (Array.isArray(v) ? v[0] : v), z.enum(["completed_at", "due_at"], { message: "Use completed_at or due_at" }))
+          .optional(),
         page: int(1, APOLLO_MAX_PAGE),
         per_page: int(25, 100),
       }),
@@ -649,9 +655,22 @@ export const apolloRoutes = new Hono<AppEnv>()
       throw new ApiError("validation_failed", `Seqflare can't filter emails by ${unknown.map((s) => `"${s}"`).join(", ")}`, {
         fields: [{ field: "emailer_message_stats", message: `Use ${Object.keys(MESSAGE_STATS).join(", ")}` }],
       });
+    const rangeName = p.emailer_message_date_range ? "emailer_message_date_range" : "emailerMessageDateRange";
+    const range = p.emailer_message_date_range ?? p.emailerMessageDateRange;
+    const from = dateBound(range?.min, false, `${rangeName}[min]`);
+    const to = dateBound(range?.max, true, `${rangeName}[max]`);
+    if (from !== undefined && to !== undefined && from > to)
+      throw new ApiError("validation_failed", `${rangeName}[min] is after ${rangeName}[max]`, {
+        fields: [{ field: `${rangeName}[min]`, message: "Must be on or before max" }],
+      });
     // Only sequences the caller may see: another team's answers 404, as contacts/search does.
     if (p.emailer_campaign_ids?.length) await mustSeeCampaigns(c, caller, p.emailer_campaign_ids);
     const { rows, total } = await searchSequenceMessages(c.var.db, caller, {
+      // completed_at (Apollo's default) is when an email went out; due_at when it was scheduled to.
+      dates:
+        from !== undefined || to !== undefined
+          ? { field: p.emailer_message_date_range_mode === "due_at" ? "scheduled" : "sent", from, to }
+          : undefined,
       sequenceIds: p.emailer_campaign_ids,
       notSequenceIds: p.not_emailer_campaign_ids,
       contactIds: p.contact_ids,
@@ -717,6 +736,35 @@ export const apolloRoutes = new Hono<AppEnv>()
     const [contact] = await apolloContacts(c.var.db, c.get("caller"), [live.id]);
     return c.json({ contact });
   });
+
+/** Apollo's emailer_message_date_range: `{ min, max }`, each end optional ("" or null is no end). */
+const DateRange = z
+  .object({
+    min: z.preprocess((v) => (v === "" || v === null ? undefined : v), str.optional()),
+    max: z.preprocess((v) => (v === "" || v === null ? undefined : v), str.optional()),
+  })
+  .strict();
+
+/**
+ * One end of a date range in ms: a day (YYYY-MM-DD, UTC: min from its start, max through its end, as a
+ * range of days reads) or an ISO 8601 time with its zone. Anything else is a 422 naming the field.
+ */
+function dateBound(v: string | undefined, end: boolean, field: string): number | undefined {
+  const text = v?.trim();
+  if (!text) return undefined;
+  const day = /^\d{4}-\d{2}-\d{2}$/.test(text);
+  const t = day
+    ? Date.parse(`${text}T00:00:00Z`)
+    : /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.test(text)
+      ? Date.parse(text)
+      : NaN;
+  // A day that isn't on the calendar (2024-02-30) is refused, not read as the next month's.
+  if (Number.isNaN(t) || (day && new Date(t).toISOString().slice(0, 10) !== text))
+    throw new ApiError("validation_failed", `${field} is not a date: "${text}"`, {
+      fields: [{ field, message: "Use a date as YYYY-MM-DD, or a time as 2024-05-01T09:00:00Z" }],
+    });
+  return day && end ? t + 86_400_000 - 1 : t;
+}
 
 /** Apollo's phone fields; a contact here keeps one phone, the first of these given. */
 const PHONES = ["direct_phone", "mobile_phone", "corporate_phone", "other_phone", "home_phone"] as const;
