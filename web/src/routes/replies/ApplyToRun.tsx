@@ -15,10 +15,11 @@ import "./ApplyToRun.css";
 export function ApplyToRun(props: { r: Reply }) {
   const held = () => !!(props.r.evidence as { held?: number }).held;
   const runs = createAsync(() => (held() ? getHeldReplyRuns(props.r.id) : Promise.resolve(undefined)));
+  // The name of the run clicked: by the time the write answers, the runs are read again (none, once applied).
+  let picked = "";
   const apply = useWrite(applyReplyToRunAction, {
-    done: (res, _id, enrollmentId) =>
-      res && `Applied to ${runs()?.runs.find((x) => x.enrollment_id === enrollmentId)?.sequence_name ?? "the run"}`,
-    failed: () => "Couldn't apply the reply to that run",
+    done: (res) => res && `Applied to ${picked}`,
+    failed: () => `Couldn't apply the reply to ${picked}`,
   });
   return (
     <Show when={runs()?.held && runs()!.runs.length ? runs() : undefined}>
@@ -40,7 +41,10 @@ export function ApplyToRun(props: { r: Reply }) {
                     data-testid="apply-to-run-choice"
                     disabled={!run.can_apply || apply.pending()}
                     title={run.can_apply ? undefined : "You can't edit this sequence"}
-                    onClick={() => void apply.run(props.r.id, run.enrollment_id)}
+                    onClick={() => {
+                      picked = run.sequence_name;
+                      void apply.run(props.r.id, run.enrollment_id);
+                    }}
                   >
                     {run.sequence_name}
                   </button>
