@@ -8,6 +8,7 @@ import { ConfirmDialog } from "../components/ConfirmDialog";
 import { FieldError } from "../components/FieldError";
 import { Icon } from "../components/Icon";
 import { MenuButton } from "../components/Menu";
+import { DeleteSequenceDialog, deleteItem } from "./sequence/DeleteSequence";
 import { errorMessage, Spinner } from "../components/Status";
 import { tabId, tabPanelId, Tabs } from "../components/Tabs";
 import { Toggle } from "../components/Toggle";
@@ -247,6 +248,7 @@ function Editor(props: { seq: Sequence; onApply: (s: Sequence) => void }) {
           : null;
   const [sharing, setSharing] = createSignal(false);
   const [confirmArchive, setConfirmArchive] = createSignal(false);
+  const [deleting, setDeleting] = createSignal(false);
   const setActive = useWrite(setSequenceActiveAction, {
     done: (_, __, next) =>
       next
@@ -363,6 +365,20 @@ function Editor(props: { seq: Sequence; onApply: (s: Sequence) => void }) {
                 <Icon name="archive" size={15} /> Unarchive
               </button>
             </Show>
+            <Show when={deleteItem(props.seq)}>
+              {(item) => (
+                <MenuButton
+                  label="⋯"
+                  ariaLabel="More actions for this sequence"
+                  class="btn btn-secondary btn-sm"
+                  align="right"
+                  items={[item()]}
+                  onSelect={(id) =>
+                    id === "delete" ? setDeleting(true) : id === "archive" ? setConfirmArchive(true) : navigate("/workflows")
+                  }
+                />
+              )}
+            </Show>
           </Show>
         </div>
       </header>
@@ -424,6 +440,11 @@ function Editor(props: { seq: Sequence; onApply: (s: Sequence) => void }) {
       <Show when={canShare()}>
         <ShareDialog open={sharing()} seq={props.seq} onClose={() => setSharing(false)} onApply={props.onApply} />
       </Show>
+      <DeleteSequenceDialog
+        seq={deleting() ? { id: props.seq.id, name: props.seq.name, steps: props.seq.steps.length } : null}
+        onClose={() => setDeleting(false)}
+        onDeleted={() => navigate("/sequences", { replace: true })}
+      />
       <ConfirmDialog
         open={confirmArchive()}
         danger

@@ -3,10 +3,12 @@ import { createEffect, createSignal, For, on, Show, Suspense } from "solid-js";
 import { useWrite } from "../actions";
 import type { SequenceFilter, SequenceSummary } from "../api";
 import { Badge } from "../components/Badge";
+import { ConfirmDialog } from "../components/ConfirmDialog";
 import { Dialog } from "../components/Dialog";
 import { EmptyState } from "../components/EmptyState";
 import { FieldError } from "../components/FieldError";
 import { Icon } from "../components/Icon";
+import { MenuButton } from "../components/Menu";
 import { PageHeader } from "../components/PageHeader";
 import { DataTable } from "../components/DataTable";
 import { tabId, tabPanelId, Tabs } from "../components/Tabs";
@@ -14,9 +16,10 @@ import { Toggle } from "../components/Toggle";
 import { formatDate, formatNumber } from "../format";
 import { getSchedules } from "../queries/schedules";
 import { rateText } from "../reports";
-import { createSequenceAction, getSequences, updateSequenceAction } from "../queries/sequences";
+import { archiveSequenceAction, createSequenceAction, getSequences, updateSequenceAction } from "../queries/sequences";
 import { FormProblems } from "../forms";
 import { usePageTitle } from "../title";
+import { DeleteSequenceDialog, deleteItem } from "./sequence/DeleteSequence";
 
 import "./Sequences.css";
 import { SearchField } from "../components/SearchField";
@@ -195,6 +198,14 @@ export default function Sequences() {
   const result = createAsync(() => getSequences({ page: page(), per_page: 25, status: status(), q: q() || undefined }));
 
   const [creating, setCreating] = createSignal(params.new === "1");
+  const navigate = useNavigate();
+  // The row menu's Delete (a sequence nobody was added to) and its "Archive instead" (one with contacts).
+  const [deleting, setDeleting] = createSignal<SequenceSummary | null>(null);
+  const [archiving, setArchiving] = createSignal<SequenceSummary | null>(null);
+  const archive = useWrite(archiveSequenceAction, {
+    done: () => `Archived “${archiving()?.name ?? ""}”`,
+    failed: () => `Couldn't archive “${archiving()?.name ?? ""}”`,
+  });
 
   // Optimistic on/off: the switch shows the value on its way, and the saved one again if the save is refused.
   const names = new Map<string, string>();
@@ -258,6 +269,7 @@ export default function Sequences() {
             { label: <span title={RUNS_HINT}>Runs</span> },
             { label: "Sent", class: "num" },
             { label: "Replied", class: "num" },
+            { label: <span class="sr-only">Actions</span> },
           ]}
           rows={result()?.sequences}
           pagination={result()?.pagination}
@@ -354,12 +366,44 @@ export default function Sequences() {
                 {formatNumber(s.replied)}
                 <div class="muted small">{rateText(s.reply_rate, s.sent - s.bounced)}</div>
               </td>
+              <td class="cell-actions">
+                <Show when={s.can_manage && deleteItem(s)}>
+                  {(item) => (
+                    <MenuButton
+                      label="⋯"
+                      ariaLabel={`Actions for “${s.name}”`}
+                      class="btn btn-secondary btn-sm"
+                      align="right"
+                      items={[item()]}
+                      onSelect={(id) => (id === "delete" ? setDeleting(s) : id === "archive" ? setArchiving(s) : navigate("/workflows"))}
+                    />
+                  )}
+                </Show>
+              </td>
             </>
           )}
         </DataTable>
       </section>
 
       <NewSequenceDialog open={creating()} onClose={() => setCreating(false)} />
+      <DeleteSequenceDialog seq={deleting()} onClose={() => setDeleting(null)} />
+      <ConfirmDialog
+        open={!!archiving()}
+        danger
+        title={`Archive “${archiving()?.name ?? ""}”?`}
+        confirmLabel="Archive"
+        busy={archive.pending()}
+        onCancel={() => setArchiving(null)}
+        onConfirm={async () => {
+          const s = archiving();
+          if (s && (await archive.run(s.id, true))) setArchiving(null);
+        }}
+      >
+        <p>
+          It turns off and every contact still in it is marked finished. Adding contacts to it stops if it is under way (the credits held
+          for the rest come back). Steps and history are kept; you can unarchive it later.
+        </p>
+      </ConfirmDialog>
     </div>
   );
 }

@@ -1,0 +1,68 @@
+import { useWrite } from "../../actions";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
+import type { MenuItem } from "../../components/Menu";
+import { deleteSequenceAction } from "../../queries/sequences";
+
+/** What the Sequences list's and the editor's menus know of a sequence to offer its deletion. */
+export type Deletable = { id: string; name: string; archived_at: number | null; in_use: "contacts" | "workflow" | null };
+
+/**
+ * The sequence menu's delete item (for its owner or an admin). Only a sequence nobody was ever added to
+ * can go (the API refuses the others with 409): for one with contacts the item offers archiving instead
+ * and says why, one already archived offers nothing more, and for one a workflow adds to it says where
+ * to go first.
+ */
+export function deleteItem(s: Deletable): MenuItem | null {
+  if (s.in_use === "contacts")
+    return s.archived_at !== null
+      ? null
+      : {
+          id: "archive",
+          label: "Archive instead",
+          hint: "Contacts were added to it, so it can't be deleted: archiving stops it and keeps its reports and replies",
+        };
+  if (s.in_use === "workflow")
+    return {
+      id: "workflows",
+      label: "Can't delete: a workflow adds to it",
+      hint: "Open Workflows to delete that workflow or point it at another sequence first",
+    };
+  return { id: "delete", label: "Delete…", hint: "Nobody was ever added to it: it can go for good" };
+}
+
+/** Asks before deleting, saying what goes; a refusal (someone added contacts meanwhile) is a toast with the API's reason. */
+export function DeleteSequenceDialog(props: {
+  seq: { id: string; name: string; steps: number } | null;
+  onClose: () => void;
+  onDeleted?: () => void;
+}) {
+  const remove = useWrite(deleteSequenceAction, {
+    done: () => `Deleted “${props.seq?.name ?? ""}”`,
+    failed: () => `Couldn't delete “${props.seq?.name ?? ""}”`,
+  });
+  const steps = () => props.seq?.steps ?? 0;
+  return (
+    <ConfirmDialog
+      open={!!props.seq}
+      danger
+      title={`Delete “${props.seq?.name ?? ""}”?`}
+      confirmLabel="Delete sequence"
+      busy={remove.pending()}
+      onCancel={() => props.onClose()}
+      onConfirm={async () => {
+        const seq = props.seq;
+        if (!seq) return;
+        const deleted = await remove.run(seq.id);
+        props.onClose();
+        if (deleted) props.onDeleted?.();
+      }}
+    >
+      <p>
+        It goes for good: {steps() === 0 ? "the sequence" : steps() === 1 ? "its step" : `its ${steps()} steps`}
+        {steps() > 0 ? " with their email variants" : ""}, its settings and who it is shared with. Nobody was ever added to it, so no
+        contacts, reports or replies are lost.
+      </p>
+      <p>This can't be undone.</p>
+    </ConfirmDialog>
+  );
+}
