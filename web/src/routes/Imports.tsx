@@ -20,6 +20,12 @@ const STATUS = {
   failed: { label: "Failed", tone: "danger" },
 } as const;
 
+/** "a, b and c" of the parts given. */
+const andList = (parts: (string | false)[]) => {
+  const p = parts.filter((x): x is string => !!x);
+  return p.length > 1 ? `${p.slice(0, -1).join(", ")} and ${p[p.length - 1]}` : (p[0] ?? "");
+};
+
 /** The CSV files uploaded in the team (a member sees their own; admins every one), with what each saved and the rows it did not. */
 export default function Imports() {
   usePageTitle("Imports");
@@ -96,20 +102,21 @@ export default function Imports() {
                 <a
                   href={`/api/imports/${i.id}/errors.csv`}
                   download=""
-                  aria-label={
-                    i.warned > 0
-                      ? `Download the report of ${i.file_name}: ${i.failed} rows not imported and ${i.warned} saved with a warning`
-                      : `Download the ${i.failed} rows of ${i.file_name} not imported`
-                  }
+                  aria-label={`Download the report of ${i.file_name}: ${andList([
+                    `${i.failed} rows not imported`,
+                    i.warned > 0 && `${i.warned} saved with a warning`,
+                    i.filled > 0 && `${i.filled} matched by name and company (address filled in)`,
+                  ])}`}
                   data-testid="import-report"
                 >
                   {i.warned > 0 ? `${formatNumber(i.failed)} + ${formatNumber(i.warned)} warnings` : formatNumber(i.failed)}
                 </a>
               </Show>
             </td>
-            <td class="muted small">
+            <td class="muted small" data-testid="import-summary">
               {i.summary ?? i.error ?? i.mapping_problem ?? ""}
-              <Show when={i.warned > 0 && i.failed === 0}>
+              {/* The report also notes each contact matched by name and company whose address was filled in. */}
+              <Show when={(i.warned > 0 || i.filled > 0) && i.failed === 0}>
                 {" "}
                 <a href={`/api/imports/${i.id}/errors.csv`} download="">
                   Download the report
