@@ -58,6 +58,25 @@ export interface ComposedEmail {
    * contact has no value for and no fallback: "Hi ," is never sent). Null (or absent): it may go.
    */
   refused?: string | null;
+  /**
+   * The variables this contact has no value for (and no fallback) where this email shows them: the body's, and
+   * the subject's unless it goes under the thread's. Non-empty: `refused` says missing_variables.
+   */
+  missing: string[];
+}
+
+/** A refusal (`ComposedEmail.refused`) as a preview says it: the email won't go, and the contact waits on the step. */
+export function refusalText(refused: string): string {
+  const missing = /^missing_variables: (.+)$/.exec(refused);
+  const why = missing
+    ? `the email uses ${missing[1]!
+        .split(", ")
+        .map((n) => `{{${n}}}`)
+        .join(", ")}, which this contact has no value for: fill it in, or give the variable a fallback`
+    : refused === "no_variant"
+      ? "the step has no variant turned on"
+      : refused;
+  return `Not sent: the contact will be paused on this step (${why})`;
 }
 
 /** Everything a batch of sends needs from D1, read in one round trip (D1 batch). */
@@ -261,5 +280,6 @@ export async function composeEmail(
     variantId,
     shown: bodyText(input),
     refused,
+    missing,
   };
 }

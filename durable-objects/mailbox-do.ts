@@ -122,7 +122,7 @@ export type HandSendResult =
     };
 
 /** The composed message kept with a reservation until its outcome is reported (invariant 4). */
-type StoredMessage = Omit<ComposedEmail, "shown" | "refused">;
+type StoredMessage = Omit<ComposedEmail, "shown" | "refused" | "missing">;
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

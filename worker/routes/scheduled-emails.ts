@@ -126,7 +126,21 @@ export const scheduledEmailRoutes = router()
                 .object({ subject: z.string(), body: z.string() })
                 .openapi({ description: "The text to edit, with its {{variables}}" }),
               edited: z.object({ subject: z.string().nullable(), body: z.string().nullable() }).nullable(),
-              missing: z.array(z.string()).openapi({ description: "Variables this contact has no value for" }),
+              missing: z.array(z.string()).openapi({
+                description:
+                  "Variables this contact has no value for and no fallback, where the email shows them (a same-thread reply's subject is the thread's): the send refuses such an email",
+              }),
+              refused: z
+                .object({
+                  reason: z
+                    .string()
+                    .openapi({ description: "The send path's reason code, e.g. missing_variables: first_name, or no_variant" }),
+                  text: z.string(),
+                })
+                .nullable()
+                .openapi({
+                  description: "Why this email won't be sent as it is: the contact is paused on this step instead. Null: it goes",
+                }),
             })
             .openapi("ScheduledEmailPreview"),
         ),

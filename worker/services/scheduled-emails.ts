@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import {
   composeEmail,
   engine,
@@ -9,7 +9,7 @@ import {
   type QueuedEmail,
   type ScheduledActionResult,
 } from "../../durable-objects/engine";
-import { pickVariant, templateContext } from "../../durable-objects/compose";
+import { pickVariant, refusalText } from "../../durable-objects/compose";
 import { loadSequenceConfig, sendingZone, stepOrderBy, type SequenceConfig } from "../../durable-objects/sequence-config";
 import type { Db } from "../db/client";
 import { auditLog, contacts, enrollments, mailboxes, messages, steps, stepVariants, tasks } from "../db/schema";
@@ -21,7 +21,7 @@ import { contactFor, mailboxFor, sequenceAllows, sequenceFor, visibleSequence } 
 import { auditEntry } from "./audit";
 import { explain, forecasts, MAILBOX_LIMIT_COLUMNS, type MailboxLimitColumns } from "./enrollments";
 import { inWindow, nextWindowStart } from "./schedule-time";
-import { missingValues, validateTemplate } from "./templates";
+import { validateTemplate } from "./templates";
 import { mailboxHeldSql } from "../transports/mailbox-settings";
 
 /**
@@ -275,17 +275,10 @@ export async function previewScheduledEmail(env: Env, d: Db, caller: Caller, enr
   if (!["active", "paused", "held"].includes(e.status))
     throw new ApiError("conflict", `This contact is ${e.status} in the sequence: nothing more will be sent`);
   if (!e.mailboxId) throw new ApiError("conflict", "No mailbox is assigned to this contact: choose one with “change mailbox”");
-  const [cfg, mailbox, contact, first, choices, variants] = await Promise.all([
+  const [cfg, mailbox, contact, choices, variants] = await Promise.all([
     loadSequenceConfig(d, seq.id),
     loadMailbox(d, e.mailboxId),
     d.query.contacts.findFirst({ where: and(eq(contacts.id, e.contactId), eq(contacts.teamId, caller.teamId)) }),
-    // The same thread as the SequenceDO keeps it: the enrollment's first email that went out.
-    d
-      .select({ messageId: messages.messageIdHeader, subject: messages.subject })
-      .from(messages)
-      .where(and(eq(messages.enrollmentId, e.id), inArray(messages.status, ["sent", "unknown", "bounced"])))
-      .orderBy(asc(messages.sentAt))
-      .limit(1),
     engine.sequence(env, seq.id, seq.teamId).emailChoices([{ enrollmentId: e.id, stepId: step.id }]),
     d
       .select()
@@ -305,16 +298,16 @@ export async function previewScheduledEmail(env: Env, d: Db, caller: Caller, enr
     score: contact?.score ?? 0,
     window: cfg.window,
     zone: sendingZone(cfg, contact?.timeZone),
-    thread: step.threadReply && first[0] ? { messageId: first[0].messageId, subject: first[0].subject } : null,
+    // The run's thread comes from its sent emails, as the send path reads it (compose.ts, RUN_THREAD_SQL).
+    thread: null,
     override: choice?.override ?? null,
   };
   const sc = await loadSendContext(d, seq.teamId, [item]);
-  const mail = await composeEmail(env, item, mailbox, now(), sc);
+  // Composed for the time it goes, as the send will be: {{day_of_week}} is that day's, not today's.
+  const mail = await composeEmail(env, item, mailbox, await previewSendAt(env, e, mailbox, choice, cfg, item.zone), sc);
   if (!mail) throw new ApiError("conflict", "This contact has no email address: the email step will be skipped");
   const variant = pickVariant(variants, e.id);
   const template = { subject: choice?.override?.subject ?? variant?.subject ?? "", body: choice?.override?.body ?? variant?.body ?? "" };
-  const c = sc.contacts.get(e.contactId);
-  const ctx = templateContext(c, mailbox.senderName, now(), item.zone ?? cfg.window.timeZone);
   return {
     enrollment_id: e.id,
     step: { id: step.id, position: step.position, thread_reply: step.threadReply },
@@ -326,8 +319,35 @@ export async function previewScheduledEmail(env: Env, d: Db, caller: Caller, enr
     in_reply_to: mail.inReplyTo,
     template,
     edited: choice?.override ? { subject: choice.override.subject, body: choice.override.body } : null,
-    missing: [...new Set([...missingValues(template.subject, ctx), ...missingValues(template.body, ctx)])],
+    // The composer's own answers: the variables it found without a value (the subject's only when it isn't the
+    // thread's), and its refusal, which the send would meet too (the contact is paused on the step).
+    missing: mail.missing,
+    refused: mail.refused ? { reason: mail.refused, text: refusalText(mail.refused) } : null,
   };
+}
+
+/**
+ * When a previewed email goes, as the list says it (present): a user's time, now for "send now", the mailbox's
+ * forecast for one it holds, else the step's due time at the next opening of the window.
+ */
+async function previewSendAt(
+  env: Env,
+  e: { id: string; status: string; reason: string | null; nextDueAt: number | null },
+  mailbox: NonNullable<Awaited<ReturnType<typeof loadMailbox>>>,
+  choice: EmailChoice | undefined,
+  cfg: SequenceConfig,
+  zone: string | null | undefined,
+): Promise<number> {
+  const t = now();
+  if (choice?.sendNow) return t;
+  if (choice?.sendAt != null) return Math.max(t, choice.sendAt);
+  const ready = Math.max(t, e.nextDueAt ?? t);
+  if (e.status === "active" && e.reason === "queued_for_mailbox" && mailbox.status === "connected") {
+    const plan = await engine.mailbox(env, mailbox.id).forecast(mailbox, 2000);
+    const at = plan.find((f) => f.enrollmentId === e.id)?.at;
+    if (at != null) return at;
+  }
+  return nextWindowStart(ready, cfg.window, zone ?? null) ?? ready;
 }
 
 export type ScheduledAction =
