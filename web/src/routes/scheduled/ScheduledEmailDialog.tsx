@@ -1,5 +1,5 @@
 import { createAsync } from "@solidjs/router";
-import { createSignal, ErrorBoundary, For, Show, Suspense } from "solid-js";
+import { createSignal, ErrorBoundary, Show, Suspense } from "solid-js";
 import { useWrite } from "../../actions";
 import { ApiError } from "../../api";
 import { Badge } from "../../components/Badge";
@@ -189,19 +189,13 @@ export function ScheduledEmailDialog(props: { row: ScheduledEmailRow; onClose: (
                           <Badge tone="neutral">Same thread</Badge>
                         </Show>
                       </div>
-                      <Show when={p().missing.length}>
-                        <p class="reason reason-warning small">
-                          No value for{" "}
-                          <For each={p().missing}>
-                            {(m, i) => (
-                              <>
-                                {i() ? ", " : ""}
-                                <code>{`{{${m}}}`}</code>
-                              </>
-                            )}
-                          </For>
-                          : rendered empty or with its fallback.
-                        </p>
+                      {/* The composer's own refusal: the send meets it too, and pauses the contact on this step. */}
+                      <Show when={p().refused}>
+                        {(r) => (
+                          <p class="reason reason-warning small" data-testid="scheduled-refused">
+                            {r().text}
+                          </p>
+                        )}
                       </Show>
                       <Show when={props.row.from_task}>
                         <p class="muted small" data-testid="scheduled-from-task">
