@@ -197,7 +197,7 @@ export async function applyHeldReply(env: Env, d: Db, caller: Caller, id: string
   };
   // As when it came in (dated then in the reports), the same function the automatic match goes through.
   await applyAndStore(env, d, target, id, row.classification, row.returnAt, row.receivedAt, row.retryAttempt, t);
-  await audit(d, caller, "reply.apply_to_run", "inbound_message", id, {
+  await audit(d, caller, "reply.apply_to_run", "reply", id, {
     enrollment_id: run.enrollmentId,
     sequence_id: run.sequenceId,
     message_id: run.messageId,
