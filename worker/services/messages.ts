@@ -1,8 +1,8 @@
-import { and, asc, desc, eq, gt, gte, inArray, lte, ne, not, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, gte, inArray, isNull, lte, ne, not, sql, type SQL } from "drizzle-orm";
 import { isEmailStep } from "../../durable-objects/sequence-config";
 import type { Db } from "../db/client";
 import { inList } from "../db/in-list";
-import { contacts, enrollments, mailboxes, messages, sequences, steps, teamMessageCounts } from "../db/schema";
+import { contacts, enrollments, mailboxes, messages, sequenceCounts, sequences, steps, teamMessageCounts } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { ApiError, notFound } from "../lib/errors";
 import { contactFor, mailboxFor, messageFor, sequenceFor, visibleMessages } from "./access";
@@ -21,16 +21,38 @@ export interface MessageQuery {
 
 /**
  * The outbox's status filters. `sent` is an email the transport accepted that has not bounced; `bounced` one
- * that went out and came back; `sent_or_bounced` both, every email that went out, which is what the sequence
- * list and report count as sent (sequence_counts, report_rollup).
+ * that went out and came back; `sent_or_bounced` both, every email of a sequence that went out, which is what the
+ * sequence list and report count as sent (sequence_counts, report_rollup): a mailbox's test email (sequence_id
+ * '') is in neither, so it is not in this one either.
  */
 export type MessageStatusFilter = "sent" | "failed" | "bounced" | "unknown" | "sent_or_bounced";
 /**
- * The statuses a filter means, as literal values (`status = ?`, or `IN (?, ?)` for sent_or_bounced), which the
- * planner reads as it reads one equality; written out, not mapped from a table, so no list from data is bound.
+ * The emails a filter means. The statuses as literal values (`status = ?`, or `IN (?, ?)` for sent_or_bounced),
+ * which the planner reads as it reads one equality; written out, not mapped from a table, so no list from data is
+ * bound. sent_or_bounced adds what the rollup's triggers ask of an email they count (migration 0041).
  */
-function statusIs(column: typeof messages.status | typeof teamMessageCounts.status, f: MessageStatusFilter): SQL {
-  return f === "sent_or_bounced" ? inArray(column, ["sent", "bounced"]) : eq(column, f);
+function statusIs(f: MessageStatusFilter): SQL {
+  return f === "sent_or_bounced"
+    ? and(inArray(messages.status, ["sent", "bounced"]), sql`${messages.sentAt} IS NOT NULL`, ne(messages.sequenceId, ""))!
+    : eq(messages.status, f);
+}
+
+/**
+ * The team's outbox total under a status filter alone, from counts kept by triggers rather than a count of every
+ * email. sent_or_bounced is the sequence list's Sent added up over the team's sequences (sequence_counts, one row
+ * each, kept by the triggers of migration 0057 under the rollup's rule); every other status is team_message_counts'.
+ */
+function keptTotal(d: Db, teamId: string, f: MessageStatusFilter | undefined) {
+  if (f === "sent_or_bounced")
+    return d
+      .select({ n: sql<number>`coalesce(sum(${sequenceCounts.sent}), 0)` })
+      .from(sequenceCounts)
+      .innerJoin(sequences, eq(sequences.id, sequenceCounts.sequenceId))
+      .where(eq(sequences.teamId, teamId));
+  return d
+    .select({ n: sql<number>`coalesce(sum(${teamMessageCounts.n}), 0)` })
+    .from(teamMessageCounts)
+    .where(and(eq(teamMessageCounts.teamId, teamId), f ? eq(teamMessageCounts.status, f) : undefined));
 }
 
 /**
@@ -59,7 +81,7 @@ export async function listMessages(d: Db, caller: Caller, q: MessageQuery) {
     q.mailbox_id ? eq(messages.mailboxId, q.mailbox_id) : undefined,
     q.sequence_id ? eq(messages.sequenceId, q.sequence_id) : undefined,
     q.contact_id ? eq(messages.contactId, q.contact_id) : undefined,
-    q.status ? statusIs(messages.status, q.status) : undefined,
+    q.status ? statusIs(q.status) : undefined,
   );
   // The team's whole outbox (or one status of it), seen by someone who sees every email: the counts kept
   // by triggers (team_message_counts), not a count of every email the team ever sent. Else counted.
@@ -79,16 +101,14 @@ export async function listMessages(d: Db, caller: Caller, q: MessageQuery) {
       .from(messages)
       .leftJoin(mailboxes, eq(mailboxes.id, messages.mailboxId))
       .leftJoin(sequences, eq(sequences.id, messages.sequenceId))
-      .leftJoin(contacts, eq(contacts.id, messages.contactId))
+      // A deleted contact's emails stay (they were sent) without the person's name, as on Home and in the exports.
+      .leftJoin(contacts, and(eq(contacts.id, messages.contactId), eq(contacts.teamId, messages.teamId), isNull(contacts.deletedAt)))
       .where(where)
       .orderBy(desc(messages.sentAt), desc(messages.id))
       .limit(q.per_page)
       .offset((q.page - 1) * q.per_page),
     kept
-      ? d
-          .select({ n: sql<number>`coalesce(sum(${teamMessageCounts.n}), 0)` })
-          .from(teamMessageCounts)
-          .where(and(eq(teamMessageCounts.teamId, caller.teamId), q.status ? statusIs(teamMessageCounts.status, q.status) : undefined))
+      ? keptTotal(d, caller.teamId, q.status)
       : d
           .select({ n: sql<number>`count(*)` })
           .from(messages)
