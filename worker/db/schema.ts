@@ -1355,6 +1355,13 @@ export const webhookSubscriptions = sqliteTable(
     sealedSecret: text("sealed_secret").notNull(),
     /** The secret's first characters, shown so an admin can tell which one a receiver holds. */
     hint: text("hint").notNull(),
+    /**
+     * The secret a rotation replaced, sealed, kept signing beside the new one (a second v1=) until
+     * `previousSecretUntil` (24 h on), so a receiver can move to the new secret without losing events.
+     */
+    previousSealedSecret: text("previous_sealed_secret"),
+    previousHint: text("previous_hint"),
+    previousSecretUntil: integer("previous_secret_until"),
     /** Deliveries given up on in a row (reset by one delivered); at 20 the subscription is turned off. */
     failuresInRow: integer("failures_in_row").notNull().default(0),
     /** Why it was turned off by us (null when on, or turned off by a person). */
