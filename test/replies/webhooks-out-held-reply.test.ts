@@ -1,0 +1,131 @@
+// A reply held for a person to pick its run (its sender a contact in two open runs from the mailbox, its
+// subject answering neither) sent no reply.received: 0065's trigger leaves a held reply out when it is stored,
+// and nothing sent one when the rep applied it. Now applying it (POST /replies/{id}/apply-to-run) sends the
+// event once, naming the run picked, with the id the reply would have had if matched when it came in.
+import { beforeEach, describe, expect, it } from "vitest";
+import { db } from "../../worker/db/client";
+import { handleInbound } from "../../worker/inbound";
+import { advanceClock, now } from "../../worker/lib/clock";
+import { deliverDue, type Send } from "../../worker/services/webhooks-out";
+import { HOUR, enroll, makeContacts, makeMailbox, makeSequence, makeTeam, runUntil, sessionFor, startSimulation } from "../fixtures";
+import { as, client, env, ok } from "../helpers";
+import type { Sent } from "./mail";
+
+const fresh = (from: string, to: string, subject: string) =>
+  `From: Prospect <${from}>\r\nTo: ${to}\r\nSubject: ${subject}\r\nMessage-ID: <f-${crypto.randomUUID()}@mail.test>\r\nContent-Type: text/plain\r\n\r\nYes, let's talk Tuesday.\r\n`;
+
+/** A receiver that records what it is sent and answers 200. */
+function receiver() {
+  const got: { type: string; id: string; data: Record<string, any> }[] = [];
+  const send: Send = async (_url, init) => {
+    got.push(JSON.parse(String(init.body)));
+    return new Response("ok");
+  };
+  return { got, send };
+}
+
+/** One contact in two sequences emailing from one mailbox, subscribed to reply.received, and a reply from them that answers neither subject: held. */
+async function heldReply() {
+  const { teamId, userId } = await makeTeam();
+  const session = await sessionFor(teamId, userId);
+  const sub = await as(session, "POST", "/api/webhooks/outgoing", { url: "https://hooks.example.com/in", events: ["reply.received"] });
+  expect(sub.status).toBe(201);
+  const mb = await makeMailbox(teamId, userId, { gapSeconds: 0 });
+  const seq = async (subject: string) =>
+    (
+      await makeSequence(
+        teamId,
+        userId,
+        [
+          { wait: 0, variants: [{ subject, body: "Hello {{first_name}}" }] },
+          { wait: 3, unit: "days" },
+        ],
+        null,
+      )
+    ).sequenceId;
+  const pricing = await seq("Pricing for {{first_name}}");
+  const intro = await seq("Intro for {{first_name}}");
+  const [contactId] = await makeContacts(teamId, 1);
+  await enroll(teamId, pricing, [contactId!], [mb]);
+  await enroll(teamId, intro, [contactId!], [mb]);
+  await runUntil(now() + HOUR);
+  const sentIn = async (sequenceId: string) =>
+    (await env.DB.prepare("SELECT * FROM messages WHERE sequence_id = ?").bind(sequenceId).first<Sent>())!;
+  const mailbox = (await env.DB.prepare("SELECT email FROM mailboxes WHERE id = ?").bind(mb).first<{ email: string }>())!.email;
+  const p = await sentIn(pricing);
+  const i = await sentIn(intro);
+  const r = await handleInbound(env, fresh(p.to_email, mailbox, "Quick thought"), mailbox);
+  expect(r).toMatchObject({ kind: "reply", enrollmentId: null });
+  return {
+    teamId,
+    session,
+    contactId: contactId!,
+    intro: { id: intro, email: i },
+    pricing: { id: pricing, email: p },
+    inboundId: r.inboundId!,
+  };
+}
+
+const deliveries = (teamId: string) =>
+  env.DB.prepare("SELECT event_id, type, status FROM webhook_deliveries WHERE team_id = ?")
+    .bind(teamId)
+    .all<{ event_id: string; type: string; status: string }>()
+    .then((r) => r.results);
+
+describe("reply.received for a held reply", () => {
+  beforeEach(() => startSimulation());
+
+  it("nothing while it is held; once, for the run picked, when a person applies it; not again on a second click", async () => {
+    const h = await heldReply();
+    const rx = receiver();
+    await deliverDue(env, db(env.DB), { send: rx.send });
+    expect(rx.got).toEqual([]);
+    expect(await deliveries(h.teamId)).toEqual([]);
+
+    advanceClock(HOUR);
+    await ok(
+      client(h.session).api.replies[":id"]["apply-to-run"].$post({
+        param: { id: h.inboundId },
+        json: { enrollment_id: h.intro.email.enrollment_id },
+      }),
+    );
+    expect(await deliveries(h.teamId)).toEqual([{ event_id: `evt_${h.inboundId}`, type: "reply.received", status: "pending" }]);
+    await deliverDue(env, db(env.DB), { send: rx.send });
+    expect(rx.got).toHaveLength(1);
+    expect(rx.got[0]).toMatchObject({
+      id: `evt_${h.inboundId}`,
+      type: "reply.received",
+      data: {
+        contact: { id: h.contactId },
+        sequence: { id: h.intro.id },
+        run: { id: h.intro.email.enrollment_id },
+        message: { id: h.intro.email.id },
+        reply: { id: h.inboundId, subject: "Quick thought" },
+      },
+    });
+
+    const again = await client(h.session).api.replies[":id"]["apply-to-run"].$post({
+      param: { id: h.inboundId },
+      json: { enrollment_id: h.pricing.email.enrollment_id },
+    });
+    expect(again.status).toBe(409);
+    advanceClock(HOUR);
+    await deliverDue(env, db(env.DB), { send: rx.send });
+    expect(rx.got).toHaveLength(1);
+    expect(await deliveries(h.teamId)).toEqual([{ event_id: `evt_${h.inboundId}`, type: "reply.received", status: "delivered" }]);
+  });
+
+  it("a held row's evidence rewritten while still held, or a row no longer a reply dropping held, sends nothing", async () => {
+    const h = await heldReply();
+    await env.DB.prepare("UPDATE inbound_messages SET evidence = json_set(evidence, '$.phrase', 'looked at') WHERE id = ?")
+      .bind(h.inboundId)
+      .run();
+    expect(await deliveries(h.teamId)).toEqual([]);
+    await env.DB.prepare(
+      "UPDATE inbound_messages SET classification = 'out_of_office', evidence = json_remove(evidence, '$.held') WHERE id = ?",
+    )
+      .bind(h.inboundId)
+      .run();
+    expect(await deliveries(h.teamId)).toEqual([]);
+  });
+});
