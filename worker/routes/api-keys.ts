@@ -18,6 +18,10 @@ const ApiKeySchema = z
       description:
         "Why a key that is not revoked is refused anyway (its creator was disabled, or a master key's creator is no longer an admin)",
     }),
+    open_jobs: z.number().int().openapi({
+      description:
+        "Work this key started that is still to run (adds scheduled, queued or running; bulk actions running). Revoking the key fails the scheduled adds and skips the rest of the running work (caller_not_permitted)",
+    }),
     created_by: z.object({ id: z.string(), name: z.string().nullable() }).openapi({
       description: "The user the key acts as. A standard key has their rights without an admin's; a master key acts as a team admin",
     }),
@@ -46,6 +50,7 @@ function present(k: ApiKeyView) {
     last_used_at: k.lastUsedAt,
     revoked_at: k.revokedAt,
     stopped: k.stopped,
+    open_jobs: k.openJobs,
     created_by: { id: k.createdBy, name: k.creatorName },
   };
 }

@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull } from "drizzle-orm";
+import { and, desc, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { apiKeys, auditLog, users } from "../db/schema";
 import type { Caller } from "../env";
@@ -16,7 +16,7 @@ export type ApiKeyRow = typeof apiKeys.$inferSelect;
  * A key with the user it acts as (its creator) and, when it is not revoked but refused anyway, why:
  * its creator was disabled, or a master key's creator is no longer an admin (services/auth.ts).
  */
-export type ApiKeyView = ApiKeyRow & { creatorName: string | null; stopped: string | null };
+export type ApiKeyView = ApiKeyRow & { creatorName: string | null; stopped: string | null; openJobs: number };
 
 const creatorColumns = { creatorName: users.name, creatorRole: users.role, creatorDisabledAt: users.disabledAt };
 
@@ -31,23 +31,47 @@ function view(key: ApiKeyRow, c: { creatorName: string | null; creatorRole: stri
         : key.kind === "master" && c.creatorRole !== "admin"
           ? `${who} is no longer an admin: a master key works only while its creator is one`
           : null;
-  return { ...key, creatorName: c.creatorName, stopped };
+  return { ...key, creatorName: c.creatorName, stopped, openJobs: 0 };
+}
+
+/**
+ * The team's work a key started that is still to run, by key: adds scheduled, queued or running (jobs)
+ * and bulk actions acting page by page (enrollment_action_jobs). Each re-checks its key when it acts, so
+ * revoking the key fails the scheduled ones and skips the rest of the running ones: the revoke dialog
+ * says how many. By status first (jobs_status_run_idx, enrollment_action_jobs_status_updated_idx): few
+ * jobs are open at once, however many the team ever ran.
+ */
+async function openJobsByKey(d: Db, teamId: string): Promise<Map<string, number>> {
+  const rows = await d.all<{ k: string; n: number }>(sql`
+    SELECT k, count(*) AS n FROM (
+      SELECT json_extract(caller, '$.apiKeyId') AS k FROM jobs
+       WHERE status IN ('preparing', 'scheduled', 'queued', 'running') AND team_id = ${teamId}
+      UNION ALL
+      SELECT json_extract(caller, '$.apiKeyId') FROM enrollment_action_jobs WHERE status = 'running' AND team_id = ${teamId}
+    ) WHERE k IS NOT NULL GROUP BY k`);
+  return new Map(rows.map((r) => [r.k, r.n]));
 }
 
 export async function listApiKeys(d: Db, teamId: string): Promise<ApiKeyView[]> {
-  const rows = await d
-    .select({ key: apiKeys, ...creatorColumns })
-    .from(apiKeys)
-    .leftJoin(users, eq(users.id, apiKeys.createdBy))
-    .where(eq(apiKeys.teamId, teamId))
-    .orderBy(desc(apiKeys.createdAt));
-  return rows.map((r) => view(r.key, r));
+  const [rows, open] = await Promise.all([
+    d
+      .select({ key: apiKeys, ...creatorColumns })
+      .from(apiKeys)
+      .leftJoin(users, eq(users.id, apiKeys.createdBy))
+      .where(eq(apiKeys.teamId, teamId))
+      .orderBy(desc(apiKeys.createdAt)),
+    openJobsByKey(d, teamId),
+  ]);
+  return rows.map((r) => ({ ...view(r.key, r), openJobs: open.get(r.key.id) ?? 0 }));
 }
 
-/** The user a key acts as, for the answers about one key. */
+/** The user a key acts as and its open work, for the answers about one key. */
 async function withCreator(d: Db, row: ApiKeyRow): Promise<ApiKeyView> {
-  const [u] = await d.select(creatorColumns).from(users).where(eq(users.id, row.createdBy)).limit(1);
-  return view(row, u ?? { creatorName: null, creatorRole: null, creatorDisabledAt: null });
+  const [[u], open] = await Promise.all([
+    d.select(creatorColumns).from(users).where(eq(users.id, row.createdBy)).limit(1),
+    openJobsByKey(d, row.teamId),
+  ]);
+  return { ...view(row, u ?? { creatorName: null, creatorRole: null, creatorDisabledAt: null }), openJobs: open.get(row.id) ?? 0 };
 }
 
 /** A new key: the row and the key itself, which is never stored and never shown again. */

@@ -242,6 +242,16 @@ function KeysTable() {
           <strong>{target()?.name}</strong> (<code>{target()?.prefix}…</code>) stops working immediately. Anything still using it will get
           401 errors. This can't be undone.
         </p>
+        {/* Work the key started runs with the key's rights each time it acts: revoking it ends that work too. */}
+        <Show when={(target()?.open_jobs ?? 0) > 0} fallback={<p>No work it started is still waiting to run.</p>}>
+          <p class="revoke-jobs" role="note">
+            <strong>
+              {target()?.open_jobs} {target()?.open_jobs === 1 ? "job" : "jobs"} made with this key{" "}
+              {target()?.open_jobs === 1 ? "is" : "are"} still to run.
+            </strong>{" "}
+            Scheduled adds fail, and adds or bulk actions under way skip the contacts they haven't reached yet (as "caller not permitted").
+          </p>
+        </Show>
         <Show when={revokeError()}>
           <div class="form-error" role="alert">
             <Icon name="alert" size={16} />
