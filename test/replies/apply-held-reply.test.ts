@@ -173,6 +173,14 @@ describe("a sender-matched reply held for review, applied to the run the rep pic
     expect((await apply(m, h.inboundId, h.pricing.email.enrollment_id)).status).toBe(403);
     await unchanged();
 
+    // A member who sees only the sequence the reply is stored under: the other run is not offered, and is a 404.
+    const shownIn = (await inboundRow(h.inboundId))!.sequence_id;
+    const hidden = shownIn === h.intro.id ? h.pricing : h.intro;
+    const narrow = await sessionFor(h.teamId, await makeUser(h.teamId, "member", { sequenceId: shownIn, access: "edit" }));
+    expect((await runs(narrow, h.inboundId)).runs.map((r) => r.sequence_id)).toEqual([shownIn]);
+    expect((await apply(narrow, h.inboundId, hidden.email.enrollment_id)).status).toBe(404);
+    await unchanged();
+
     // Another team: neither its reply nor its run is seen.
     const other = await makeTeam();
     const o = await sessionFor(other.teamId, other.userId);

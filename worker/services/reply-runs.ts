@@ -148,7 +148,15 @@ export async function applyHeldReply(env: Env, d: Db, caller: Caller, id: string
     const [other] = await d
       .select({ status: enrollments.status })
       .from(enrollments)
-      .where(and(eq(enrollments.id, enrollmentId), eq(enrollments.teamId, caller.teamId), eq(enrollments.contactId, row.contactId)));
+      .where(
+        and(
+          eq(enrollments.id, enrollmentId),
+          eq(enrollments.teamId, caller.teamId),
+          eq(enrollments.contactId, row.contactId),
+          // A run in a sequence the caller can't see is not said to exist.
+          visibleSequence(caller, enrollments.sequenceId),
+        ),
+      );
     if (!other) throw notFound("Run");
     throw new ApiError("validation_failed", "That run is no longer open (or this mailbox never emailed it): pick one of the runs offered", {
       fields: [{ field: "enrollment_id", message: "That run is no longer open: pick one of the runs offered" }],
