@@ -182,10 +182,11 @@ export async function homeDashboard(d: Db, caller: Caller, t: number, [startOfDa
         WHERE jb.team_id = ${caller.teamId} AND jb.status IN ('scheduled', 'preparing', 'queued', 'running') AND ${visibleJob(caller, sql.raw("jb.id"))} ORDER BY jb.created_at DESC LIMIT 10`,
     ),
     // Archived sequences are left out (nothing of theirs can send again); those turned off stay, marked, since
-    // their addresses still need checking before they go back on.
+    // their addresses still need checking before they go back on. The rollup has whole UTC days: the last 30 are
+    // today and the 29 before it (`day >= floor(since / DAY)` took a 31st, up to a day more than 30 back).
     d.all<{ sequence_id: string; name: string; active: number; sent: number; bounced: number | null }>(
       sql`SELECT r.sequence_id, s.name, s.active, sum(r.sent) AS sent, sum(r.bounced) AS bounced FROM report_rollup r JOIN sequences s ON s.id = r.sequence_id AND s.archived_at IS NULL
-        WHERE r.team_id = ${caller.teamId} AND r.day >= ${Math.floor(since / DAY_MS)} AND ${visible(caller, "r.sequence_id")} GROUP BY 1, 2, 3`,
+        WHERE r.team_id = ${caller.teamId} AND r.day > ${Math.floor(since / DAY_MS)} AND ${visible(caller, "r.sequence_id")} GROUP BY 1, 2, 3`,
     ),
   ]);
   return {
