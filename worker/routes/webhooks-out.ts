@@ -33,12 +33,17 @@ const Subscription = z
     events: z.array(z.enum(WEBHOOK_EVENT_TYPES)),
     enabled: z.boolean(),
     secret_hint: z.string().openapi({ description: "The signing secret's first characters (never the secret)" }),
-    disabled_reason: z
-      .string()
+    previous_secret_hint: z.string().nullable().openapi({
+      description:
+        "The rotated-out secret's first characters while it still signs beside the new one (24 hours after a rotation); else null",
+    }),
+    previous_secret_until: z
+      .number()
       .nullable()
-      .openapi({
-        description: "Why Seqflare turned it off: 20 deliveries in a row failed every retry. Null when on, or turned off by a person",
-      }),
+      .openapi({ description: "When the rotated-out secret stops signing (ms since epoch); null when there is none" }),
+    disabled_reason: z.string().nullable().openapi({
+      description: "Why Seqflare turned it off: 20 deliveries in a row failed every retry. Null when on, or turned off by a person",
+    }),
     failures_in_row: z.number().openapi({ description: "Deliveries given up in a row since the last one delivered" }),
     created_at: z.number(),
     updated_at: z.number(),
@@ -113,7 +118,7 @@ export const outgoingWebhookRoutes = router()
       path: "/webhooks/outgoing",
       tags,
       summary: "Subscribe a URL to events (admins): the signing secret is in this answer only",
-      description: `At most ${SUBSCRIPTIONS_PER_TEAM} per team (422 beyond). Each delivery is a JSON POST signed with the secret: Seqflare-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">. See the README's "Outgoing webhooks".`,
+      description: `At most ${SUBSCRIPTIONS_PER_TEAM} per team (422 beyond). Each delivery is a JSON POST signed with the secret: Seqflare-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>"> (for 24 hours after a rotation a second v1=, with the previous secret). See the README's "Outgoing webhooks".`,
       request: { body: jsonBody(CreateSubscription) },
       responses: { 201: json(WithSecret, "Created"), 403: errorResponses[403], 422: errorResponses[422] },
     }),
@@ -148,9 +153,10 @@ export const outgoingWebhookRoutes = router()
       method: "post",
       path: "/webhooks/outgoing/{id}/secret",
       tags,
-      summary: "Rotate a subscription's signing secret: the new one is in this answer only, and signs every delivery from now",
+      summary:
+        "Rotate a subscription's signing secret: the new one is in this answer only and signs every delivery from now; the old one signs beside it (a second v1=) for 24 hours",
       request: { params: IdParam },
-      responses: { 201: json(WithSecret, "Rotated"), 403: errorResponses[403], 404: errorResponses[404] },
+      responses: { 201: json(WithSecret, "Rotated"), 403: errorResponses[403], 404: errorResponses[404], 409: errorResponses[409] },
     }),
     async (c) => {
       const r = await rotateSubscriptionSecret(c.env, c.var.db, c.get("caller"), c.req.valid("param").id);

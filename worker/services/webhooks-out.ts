@@ -37,6 +37,8 @@ export const FAILURES_TO_DISABLE = 20;
 export const DELIVERIES_PER_TICK = 100;
 /** Sent at once: a Worker invocation keeps at most 6 connections open, further fetches only wait for one. */
 const AT_ONCE = 6;
+/** A rotated-out secret keeps signing beside the new one this long (as the meetings webhook's does), so a receiver can move over without losing events. */
+export const PREVIOUS_SECRET_MS = 24 * 3_600_000;
 /** Delivered and failed deliveries are kept this long (the list shows the latest). */
 const KEEP_MS = 30 * 24 * 3_600_000;
 /** Deliveries listed per subscription. */
@@ -48,12 +50,18 @@ export const SIGNATURE_HEADER = "Seqflare-Signature";
 
 type SubscriptionRow = typeof webhookSubscriptions.$inferSelect;
 
+/** Whether a rotated-out secret still signs at `t`. */
+const previousLive = (s: Pick<SubscriptionRow, "previousSealedSecret" | "previousSecretUntil">, t: number) =>
+  s.previousSealedSecret !== null && s.previousSecretUntil !== null && s.previousSecretUntil > t;
+
 const present = (s: SubscriptionRow) => ({
   id: s.id,
   url: s.url,
   events: s.events,
   enabled: s.enabled,
   secret_hint: s.hint,
+  previous_secret_hint: previousLive(s, now()) ? s.previousHint : null,
+  previous_secret_until: previousLive(s, now()) ? s.previousSecretUntil : null,
   disabled_reason: s.disabledReason,
   failures_in_row: s.failuresInRow,
   created_at: s.createdAt,
@@ -196,15 +204,36 @@ function giveUpPending(d: Db, subscriptionId: string, why: string | null) {
     .where(and(eq(webhookDeliveries.subscriptionId, subscriptionId), eq(webhookDeliveries.status, "pending"), sql`${why} IS NOT NULL`));
 }
 
-/** A new signing secret, answered once; the old one stops signing at once (deliveries carry one signature). */
+/**
+ * A new signing secret, answered once. The one it replaces keeps signing beside it for 24 hours (a second
+ * v1= in Seqflare-Signature), so a receiver still holding it verifies every delivery until it is updated.
+ * Rotating again within the window keeps only the one just replaced: the one before it stops at once.
+ */
 export async function rotateSubscriptionSecret(env: Env, d: Db, caller: Caller, id: string) {
   may(caller);
-  await subscriptionFor(d, caller, id);
+  const row = await subscriptionFor(d, caller, id);
   const secret = newSecret();
-  await d
+  const t = now();
+  const [rotated] = await d
     .update(webhookSubscriptions)
-    .set({ sealedSecret: await seal(appSecret(env), secret), hint: secret.slice(0, 10), updatedAt: now() })
-    .where(and(eq(webhookSubscriptions.id, id), eq(webhookSubscriptions.teamId, caller.teamId)));
+    .set({
+      sealedSecret: await seal(appSecret(env), secret),
+      hint: secret.slice(0, 10),
+      previousSealedSecret: row.sealedSecret,
+      previousHint: row.hint,
+      previousSecretUntil: t + PREVIOUS_SECRET_MS,
+      updatedAt: t,
+    })
+    // Only over the secret read: two rotations at once can't both keep the same old one as "previous".
+    .where(
+      and(
+        eq(webhookSubscriptions.id, id),
+        eq(webhookSubscriptions.teamId, caller.teamId),
+        eq(webhookSubscriptions.sealedSecret, row.sealedSecret),
+      ),
+    )
+    .returning({ id: webhookSubscriptions.id });
+  if (!rotated) throw new ApiError("conflict", "The secret was rotated meanwhile: reload, and rotate again if you still need a new one");
   await audit(d, caller, "webhook.subscription_secret_rotated", "webhook_subscription", id, { hint: secret.slice(0, 10) });
   return { subscription: present(await subscriptionFor(d, caller, id)), secret };
 }
@@ -280,9 +309,13 @@ export async function sendTestEvent(env: Env, d: Db, caller: Caller, id: string)
 /** How a delivery is sent: `fetch`, or a test's receiver. */
 export type Send = (url: string, init: RequestInit) => Promise<Response>;
 
-/** The `Seqflare-Signature` header of `body` at unix second `t`: the scheme the meetings webhook checks. */
-export async function signatureHeader(secret: string, t: number, body: string) {
-  return `t=${t},v1=${await signMeetingWebhook(secret, t, body)}`;
+/**
+ * The `Seqflare-Signature` header of `body` at unix second `t`: the scheme the meetings webhook checks,
+ * one v1= per secret (the current one first; a rotated-out one during its 24 hours), as Stripe signs.
+ */
+export async function signatureHeader(secrets: string | string[], t: number, body: string) {
+  const all = typeof secrets === "string" ? [secrets] : secrets;
+  return `t=${t},${(await Promise.all(all.map(async (s) => `v1=${await signMeetingWebhook(s, t, body)}`))).join(",")}`;
 }
 
 /**
@@ -313,7 +346,13 @@ export async function deliverDue(env: Env, d: Db, o: { ids?: string[]; send?: Se
   const subs = new Map(
     (
       await d
-        .select({ id: webhookSubscriptions.id, url: webhookSubscriptions.url, sealed: webhookSubscriptions.sealedSecret })
+        .select({
+          id: webhookSubscriptions.id,
+          url: webhookSubscriptions.url,
+          sealed: webhookSubscriptions.sealedSecret,
+          previousSealedSecret: webhookSubscriptions.previousSealedSecret,
+          previousSecretUntil: webhookSubscriptions.previousSecretUntil,
+        })
         .from(webhookSubscriptions)
         .where(inList(webhookSubscriptions.id, [...new Set(claimed.map((c) => c.subscription_id))]))
     ).map((s) => [s.id, s]),
@@ -337,14 +376,15 @@ export async function deliverDue(env: Env, d: Db, o: { ids?: string[]; send?: Se
 async function attempt(
   env: Env,
   send: Send,
-  sub: { url: string; sealed: string },
+  sub: { url: string; sealed: string; previousSealedSecret: string | null; previousSecretUntil: number | null },
   c: { event_id: string; type: string; payload: string },
 ): Promise<{ status: number | null; error: string | null }> {
   // Checked again at send time: a row written before a rule changed, or by hand, still goes nowhere private.
   const problem = webhookUrlProblem(env, sub.url);
   if (problem) return { status: null, error: problem };
   try {
-    const secret = await unseal(appSecret(env), sub.sealed);
+    const secrets = [await unseal(appSecret(env), sub.sealed)];
+    if (previousLive(sub, now())) secrets.push(await unseal(appSecret(env), sub.previousSealedSecret!));
     const res = await send(sub.url, {
       method: "POST",
       redirect: "manual",
@@ -354,7 +394,7 @@ async function attempt(
         "user-agent": "Seqflare-Webhooks/1",
         [EVENT_HEADER]: c.type,
         [DELIVERY_HEADER]: c.event_id,
-        [SIGNATURE_HEADER]: await signatureHeader(secret, Math.floor(now() / 1000), c.payload),
+        [SIGNATURE_HEADER]: await signatureHeader(secrets, Math.floor(now() / 1000), c.payload),
       },
       body: c.payload,
     });

@@ -168,6 +168,11 @@ function Subscription(props: { s: OutgoingWebhook; onSecret: (s: string) => void
           <p class="hook-subscribed">
             <For each={props.s.events}>{(e) => <code class="hook-type">{e}</code>}</For>
             <span class="muted small">secret {props.s.secret_hint}…</span>
+            <Show when={props.s.previous_secret_hint && props.s.previous_secret_until}>
+              <span class="muted small" data-testid="outgoing-webhook-previous-secret">
+                the previous secret {props.s.previous_secret_hint}… also signs until {formatDateTime(props.s.previous_secret_until!)}
+              </span>
+            </Show>
           </p>
         }
       >
@@ -235,7 +240,11 @@ function Subscription(props: { s: OutgoingWebhook; onSecret: (s: string) => void
           if (r) props.onSecret(r.secret);
         }}
       >
-        <p>Every delivery from now on is signed with the new secret only: update your receiver right after.</p>
+        <p>
+          Every delivery from now on is signed with the new secret, and for 24 hours with the current one too (a second <code>v1=</code> in
+          Seqflare-Signature): update your receiver within a day and no event is lost. Rotating again within the day stops the oldest secret
+          at once.
+        </p>
       </ConfirmDialog>
       <ConfirmDialog
         open={confirm() === "delete"}
@@ -277,8 +286,8 @@ export function WebhooksOutgoing() {
         a contact's run in a sequence ends. Each event is a JSON POST signed like the meetings webhook below
         {" ("}
         <code>Seqflare-Signature: t=…,v1=…</code>), tried again after 1 minute, 5, 30, 2 hours and 12 hours when your receiver doesn't
-        answer 2xx within 10 seconds. Events may arrive out of order. A subscription whose deliveries fail every retry 20 times in a row is
-        turned off.
+        answer 2xx within 10 seconds. After a rotation the old secret signs beside the new one for 24 hours. Events may arrive out of order.
+        A subscription whose deliveries fail every retry 20 times in a row is turned off.
       </p>
       <Show when={isAdmin()} fallback={<p class="muted small">Only an admin can manage outgoing webhooks.</p>}>
         <Show when={secret()}>{(s) => <NewSecret secret={s()} onDone={() => setSecret(null)} />}</Show>
