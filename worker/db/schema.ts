@@ -1362,6 +1362,11 @@ export const webhookSubscriptions = sqliteTable(
     previousSealedSecret: text("previous_sealed_secret"),
     previousHint: text("previous_hint"),
     previousSecretUntil: integer("previous_secret_until"),
+    /**
+     * A queue message delivering this subscription's due events holds it until then (services/webhooks-out.ts):
+     * one at a time per subscription, so a burst goes out AT_ONCE at a time, and a lease left by a crash lapses.
+     */
+    deliveringUntil: integer("delivering_until"),
     /** Deliveries given up on in a row (reset by one delivered); at 20 the subscription is turned off. */
     failuresInRow: integer("failures_in_row").notNull().default(0),
     /** Why it was turned off by us (null when on, or turned off by a person). */

@@ -1,0 +1,1 @@
+ALTER TABLE `webhook_subscriptions` ADD `delivering_until` integer;
