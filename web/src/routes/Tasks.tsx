@@ -585,7 +585,21 @@ export default function Tasks() {
                   return (
                     <li class="task-row" classList={{ "task-overdue": t.overdue }}>
                       <div class="task-pick">
-                        <Show when={t.status === "open" && t.can_work}>
+                        <Show
+                          when={t.status === "open" && t.can_work}
+                          fallback={
+                            // A box that can't be ticked, saying why, keeps the rows' icons in one column under the header's box.
+                            <Show when={t.status === "open"}>
+                              <input
+                                type="checkbox"
+                                disabled
+                                title="Only its assignee, its sequence's editors and admins can work this task"
+                                aria-label={`${doLabel(t.type)} with ${t.contact?.name ?? "contact"}: only its assignee, its sequence's editors and admins can work it`}
+                                data-testid="task-select-locked"
+                              />
+                            </Show>
+                          }
+                        >
                           <input
                             type="checkbox"
                             checked={picked().has(t.id)}
