@@ -113,7 +113,8 @@ export default function Imports() {
                 </a>
               </Show>
             </td>
-            <td class="muted small" data-testid="import-summary">
+            {/* Wide enough to read a sentence: it gave way to the buttons, a word or two a line. */}
+            <td class="muted small" style={{ "min-width": "18rem" }} data-testid="import-summary">
               {i.summary ?? i.error ?? i.mapping_problem ?? ""}
               {/* The report also notes each contact matched by name and company whose address was filled in. */}
               <Show when={(i.warned > 0 || i.filled > 0) && i.failed === 0}>

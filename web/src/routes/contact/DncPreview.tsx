@@ -29,7 +29,9 @@ export function DncPreviewWords(props: { preview: Resource<DncPreview> }) {
             <>
               {plural(p().contacts, "contact")} {p().contacts === 1 ? "moves" : "move"} to Do Not Contact.{" "}
               {p().runs_ending === 0
-                ? "None of them is in a sequence now."
+                ? p().contacts === 1
+                  ? "They are in no sequence now."
+                  : "None of them is in a sequence now."
                 : `${plural(p().runs_ending, "open sequence run")} ${p().runs_ending === 1 ? "ends" : "end"}, of ${plural(p().contacts_with_runs, "contact")}${
                     p().other_contacts > 0
                       ? ` (${p().other_contacts === 1 ? "1 is another contact" : `${p().other_contacts} are other contacts`} with the same email address)`
