@@ -300,6 +300,16 @@ export const MIGRATIONS: ((sql: SqlStorage) => void)[] = [
  * (invariant 5) and mirrors every change to D1 through a dirty flag, so a crash between the two
  * writes is repaired by the next call.
  */
+/**
+ * Whether an email that went out is the run's thread from now on: the first one, and every later one of a step
+ * that isn't a same-thread reply (a new email, "Case study" after "Intro"), as compose reads the thread from the
+ * sent emails (RUN_THREAD_SQL). A step deleted meanwhile keeps the thread as it was, unless there was none.
+ */
+function startsThread(r: StepResult, e: Pick<Row, "thread_msg">, step: { threadReply: boolean } | undefined): boolean {
+  if ((r.outcome !== "sent" && r.outcome !== "unknown") || !r.messageId) return false;
+  return !e.thread_msg || (step !== undefined && !step.threadReply);
+}
+
 export class SequenceDO extends DurableObject<Env> {
   private sql: SqlStorage;
   private d: Db;
@@ -940,10 +950,10 @@ export class SequenceDO extends DurableObject<Env> {
       handled.add(r);
       outcomes.push([r.enrollmentId, r.stepId, r.outcome]);
       // sent, unknown (never resent: invariant 4), completed, skipped → the next step, after its wait (invariant 2).
-      const threaded = (r.outcome === "sent" || r.outcome === "unknown") && r.messageId && !e.thread_msg;
+      const current = cfg.steps.find((x) => x.id === r.stepId);
+      const threaded = startsThread(r, e, current);
       const threadMsg = threaded ? r.messageId! : e.thread_msg;
       const threadSubject = threaded ? (r.subject ?? "") : e.thread_subject;
-      const current = cfg.steps.find((x) => x.id === r.stepId);
       const next = nextEnabledStep(cfg, r.stepId, current?.position ?? e.step_pos, {
         done: done.get(e.id),
         owed: owed.get(e.id),
@@ -2501,10 +2511,8 @@ export class SequenceDO extends DurableObject<Env> {
       return;
     }
     // sent, unknown (never resent: invariant 4), completed, skipped → the next step, after its wait (invariant 2).
-    if ((r.outcome === "sent" || r.outcome === "unknown") && r.messageId && !e.thread_msg) {
-      this.update(e.id, { thread_msg: r.messageId, thread_subject: r.subject ?? "" });
-    }
     const current = cfg.steps.find((s) => s.id === r.stepId);
+    if (startsThread(r, e, current)) this.update(e.id, { thread_msg: r.messageId!, thread_subject: r.subject ?? "" });
     const next = nextEnabledStep(cfg, r.stepId, current?.position ?? e.step_pos, this.behind(e.id));
     if (!next) {
       this.update(e.id, {
