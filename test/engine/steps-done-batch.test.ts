@@ -104,7 +104,8 @@ describe("a mailbox's report of many steps", () => {
       ["paused", 2, "timer"],
       ["active", 1, "mailbox"],
     ]);
-    expect(after[0]!.thread).toBe("m0@seq");
+    // Step 2 is a new email (not a same-thread reply): it is the run's thread from then on.
+    expect(after[0]!.thread).toBe("m0b@seq");
     expect(after[4]!.timer).toBeNull();
   });
 
