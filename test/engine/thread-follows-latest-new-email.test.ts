@@ -3,6 +3,7 @@
 // its first email, so step 4 went out as "Re: Intro" replying to step 1. Counted at the transport.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { env } from "../helpers";
+import { sequenceStub } from "../../durable-objects/engine";
 import { setTransportOverride } from "../../worker/transports";
 import { DAY, HOUR, SIM_START, enroll, makeContacts, makeMailbox, makeSequence, makeTeam, runUntil, startSimulation } from "../fixtures";
 
@@ -46,5 +47,8 @@ describe("a same-thread reply after a second new email", () => {
       .bind(sequenceId)
       .all<{ subject: string; in_reply_to: string | null }>();
     expect(rows.results.at(-1)).toEqual({ subject: "Re: Case study", in_reply_to: m[2]!.id });
+    // The engine keeps the same thread (what it hands over with the next reply).
+    const inside = await sequenceStub(env, sequenceId).inspect();
+    expect(inside.enrollments[0]).toMatchObject({ thread_msg: m[2]!.id, thread_subject: "Case study" });
   });
 });
