@@ -337,10 +337,11 @@ function ReportBody(props: { r: SequenceReport; sequenceId: string; canEdit: boo
   const r = () => props.r;
   const x = createMemo(() => r().daily.map((d) => daySec(d.day)));
   const days = () => r().daily.map((d) => d.day);
+  // A day with nothing delivered (or nothing sent) has no rate: null, which uPlot leaves as a gap, not 0%.
   const rates = createMemo(() =>
     r().daily.map((d) => ({
-      reply: d.sent - d.bounced > 0 ? d.replied / (d.sent - d.bounced) : 0,
-      bounce: d.sent ? d.bounced / d.sent : 0,
+      reply: d.sent - d.bounced > 0 ? d.replied / (d.sent - d.bounced) : null,
+      bounce: d.sent ? d.bounced / d.sent : null,
     })),
   );
   const th = () => r().thresholds;
@@ -407,8 +408,8 @@ function ReportBody(props: { r: SequenceReport; sequenceId: string; canEdit: boo
               ]}
               table={[
                 { label: "Day", values: days() },
-                { label: "Reply rate", values: rates().map((v) => pct(v.reply)) },
-                { label: "Bounce rate", values: rates().map((v) => pct(v.bounce)) },
+                { label: "Reply rate", values: r().daily.map((d) => rateText(d.replied / (d.sent - d.bounced), d.sent - d.bounced)) },
+                { label: "Bounce rate", values: r().daily.map((d) => rateText(d.bounced / d.sent, d.sent)) },
               ]}
             />
           </section>
