@@ -86,7 +86,8 @@ export default function Home() {
               </Show>
 
               <div class="home-grid">
-                <Card title="Today's sending capacity" titleId="capacity-title" flush>
+                {/* The limits are rolling windows (capacity.used_last_24h), not a calendar day: the card says so. */}
+                <Card title="Sending capacity (last 24 hours)" titleId="capacity-title" flush>
                   <Show when={mailboxes()} fallback={<p class="muted home-pad">Loading mailboxes…</p>}>
                     {(m) => (
                       <ul class="home-list home-pad" data-testid="home-capacity">
@@ -131,8 +132,8 @@ export default function Home() {
                                       when={mb.capacity.hold}
                                       fallback={
                                         <span class="muted small">
-                                          {formatNumber(mb.capacity.used_last_24h)} used · {formatNumber(mb.capacity.left_today)} left of{" "}
-                                          {formatNumber(mb.daily_limit)}
+                                          {formatNumber(mb.capacity.used_last_24h)} sent in the last 24 hours ·{" "}
+                                          {formatNumber(mb.capacity.left_today)} left of {formatNumber(mb.daily_limit)}
                                         </span>
                                       }
                                     >
