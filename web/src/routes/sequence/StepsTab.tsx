@@ -5,24 +5,10 @@ import { deleteStepAction, reorderStepsAction } from "../../queries/sequences";
 import { EmptyState } from "../../components/EmptyState";
 import { Icon } from "../../components/Icon";
 import { formatWait } from "../../format";
+import { dayNumbers } from "../../../../worker/lib/step-days";
 import { firstReplyWithoutOpener } from "../../../../worker/lib/thread-openers";
 import { AddStepDialog } from "./AddStepDialog";
 import { StepCard } from "./StepCard";
-
-const MINUTES = { minutes: 1, hours: 60, days: 1440 } as const;
-
-/**
- * Day on which each step runs if nothing waits on a window: day 1 plus the waits of the steps that are
- * on. A step turned off is skipped with its wait, as the engine does; it shows the day it would run on.
- */
-export function dayNumbers(steps: Pick<Sequence["steps"][number], "wait_amount" | "wait_unit" | "enabled">[]) {
-  let minutes = 0;
-  return steps.map((s) => {
-    const at = minutes + s.wait_amount * MINUTES[s.wait_unit];
-    if (s.enabled) minutes = at;
-    return 1 + Math.floor(at / 1440);
-  });
-}
 
 export function StepsTab(props: { seq: Sequence; readOnly: boolean; onApply: (s: Sequence) => void }) {
   const [adding, setAdding] = createSignal(false);
