@@ -67,6 +67,9 @@ describe("the A/B verdict the winners are picked by", () => {
     const { report } = await ok(api.sequences[":id"].report.$get({ param: { id: t.sequenceId }, query: {} }));
     const test = report.ab_tests[0]!;
     expect(test.winner_id).toBe(t.c);
+    // The verdict names the winner, not A's lead over the others (A was switched off before).
+    expect(test.verdict).toBe("Winner chosen: C.");
+    expect(test.needs_more_per_variant).toBeNull();
     expect(test.variants.map((v) => [v.label, v.enabled, v.sent, v.replies])).toEqual([
       ["A", false, 100, 50],
       ["B", false, 200, 5],

@@ -131,8 +131,8 @@ export interface AbVerdict {
 /**
  * The verdict on one step's variants: the leader against the runner-up. `noEmails` is what to say when no
  * variant has an email: the report's filters can leave none of a test that has sent plenty. With `winnerId`
- * (a winner already chosen, by hand or automatically) the test is over: the verdict names the winner and asks
- * for no more contacts, whatever the figures would still say.
+ * (a winner already chosen, by hand or automatically) the test is over: the verdict names the winner (then the
+ * result, when there was one) and asks for no more contacts.
  */
 export function abVerdict(variants: VariantFigures[], noEmails = "No emails sent yet.", winnerId: string | null = null): AbVerdict {
   const rows = variants.map((v) => {
@@ -171,8 +171,10 @@ export function abVerdict(variants: VariantFigures[], noEmails = "No emails sent
   }
   const winner = winnerId ? rows.find((v) => v.id === winnerId) : undefined;
   if (winner) {
+    // The figures' result stays when it is the winner's (a variant switched off earlier may lead the figures);
+    // "needs more contacts" no longer applies.
     needs = null;
-    verdict = `Winner chosen: ${winner.label}.`;
+    verdict = significant && a.id === winner.id ? `Winner chosen: ${winner.label}. ${verdict}` : `Winner chosen: ${winner.label}.`;
   }
   return {
     variants: rows,
