@@ -103,8 +103,8 @@ export function Answer(props: { r: Reply }) {
           />
           <FieldError id="reply-answer-error" form={send.errors} name={["body", "to"]} />
           <p id="reply-answer-help" class="field-help">
-            Sent now from {props.r.answer.from?.email}, not in the sequence's sending window, with your signature and their email quoted
-            below. It counts toward the mailbox's daily limit.
+            Sent now from {props.r.answer.from?.email}, not in the sequence's sending window, with the mailbox's signature and their email
+            quoted below. It counts toward the mailbox's daily limit.
           </p>
           <FormProblems form={send.errors} />
           <button type="submit" class="btn btn-primary btn-sm" data-testid="reply-answer-send" disabled={send.pending() || !body().trim()}>
