@@ -381,25 +381,8 @@ async function manualEmailDrafts(
 ): Promise<Map<string, ManualEmailDraft>> {
   const out = new Map<string, ManualEmailDraft>();
   if (!items.length) return out;
-  const [sc, sent] = await Promise.all([
-    loadSendContext(d, teamId, items),
-    // The thread a reply goes in: the subject of the run's first email (as the scheduled-email preview reads it).
-    d
-      .select({ enrollmentId: messages.enrollmentId, subject: messages.subject, first: sql<number>`min(${messages.sentAt})` })
-      .from(messages)
-      .where(
-        and(
-          eq(messages.teamId, teamId),
-          inList(
-            messages.enrollmentId,
-            items.map((i) => i.enrollmentId),
-          ),
-          inArray(messages.status, ["sent", "unknown", "bounced"]),
-        ),
-      )
-      .groupBy(messages.enrollmentId),
-  ]);
-  const threads = new Map(sent.map((m) => [m.enrollmentId, m.subject]));
+  // Each run's thread as the send reads it (compose.ts, RUN_THREAD_SQL): its latest email sent as a new one.
+  const sc = await loadSendContext(d, teamId, items);
   const t = now();
   for (const it of items) {
     const c = sc.contacts.get(it.contactId);
@@ -407,7 +390,7 @@ async function manualEmailDrafts(
     const variant = pickVariant(sc.variants.get(it.stepId) ?? [], it.enrollmentId);
     if (!c || !seq || !variant) continue; // a deleted step or contact: nothing to draft
     const ctx = templateContext(c, it.senderName, t, sendingZone(seq, c.timeZone) ?? seq.window.timeZone);
-    const thread = sc.threadSteps.has(it.stepId) ? threads.get(it.enrollmentId) : undefined;
+    const thread = sc.threadSteps.has(it.stepId) ? sc.threads.get(it.enrollmentId)?.subject : undefined;
     // As compose.ts: a same-thread step with no thread yet goes under its own subject, else its opener's.
     let subject = variant.subject;
     if (thread === undefined && !subject.trim()) subject = openerSubject(sc, it.stepId, it.enrollmentId);
