@@ -5,7 +5,7 @@ import { inList, listParam } from "../db/in-list";
 import { auditLog, contactChanges, contacts, jobs, sequences, users, workflowRuns, workflows } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
-import { ApiError } from "../lib/errors";
+import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { authorize, mailboxFor, sequenceFor, teamUser, visibleSequence, workflowAllows, workflowFor } from "./access";
 import { auditEntry } from "./audit";
@@ -474,6 +474,22 @@ async function lastChangeId(d: Db, teamId: string): Promise<number> {
 }
 
 /**
+ * A workflow's sequence_id as a write of it: the sequence's id while it is still one of the team's, else NULL,
+ * which the column refuses (NOT NULL), failing the write's whole batch. checkTargets read the sequence, but a
+ * delete committed since then (its in-batch guard sees only workflows that already exist) left a workflow
+ * pointing at nothing; the write itself now holds only while the sequence exists.
+ */
+const liveSequenceId = (teamId: string, sequenceId: string) =>
+  sql<string>`(SELECT id FROM ${sequences} WHERE ${sequences.id} = ${sequenceId} AND ${sequences.teamId} = ${teamId})`;
+
+/** Whether a batch failed because its workflow's sequence was gone (liveSequenceId). */
+const sequenceGone = (err: unknown) =>
+  [err, err instanceof Error ? err.cause : null].some((e) => /NOT NULL constraint failed: workflows\.sequence_id/.test(String(e)));
+
+/** The 404 checkTargets answers for a sequence that isn't there (sequenceFor). */
+const sequenceNotFound = () => notFound("Sequence");
+
+/**
  * A new workflow, owned by the caller. It starts off unless `active: true` is asked for (then its
  * sequence must be on): a workflow adds contacts on its own, so the user turns it on knowingly.
  */
@@ -485,13 +501,13 @@ export async function createWorkflow(d: Db, caller: Caller, b: WorkflowInput): P
   const id = newId();
   const t = now();
   const trigger = b.trigger ?? { kind: "schedule" as const };
-  await d.batch([
+  const write = d.batch([
     d.insert(workflows).values({
       id,
       teamId: caller.teamId,
       ownerId: caller.userId,
       name: b.name,
-      sequenceId: b.sequence_id,
+      sequenceId: liveSequenceId(caller.teamId, b.sequence_id),
       filters: b.filters,
       options: { mailbox_ids: b.mailbox_ids, overrides: b.overrides, enrich: b.enrich },
       intervalMinutes: b.interval_minutes ?? 1440,
@@ -505,6 +521,9 @@ export async function createWorkflow(d: Db, caller: Caller, b: WorkflowInput): P
     }),
     d.insert(auditLog).values(auditEntry(caller, "workflow.create", "workflow", id)),
   ]);
+  await write.catch((err: unknown) => {
+    throw sequenceGone(err) ? sequenceNotFound() : err;
+  });
   return id;
 }
 
@@ -549,7 +568,7 @@ export async function updateWorkflow(d: Db, caller: Caller, id: string, b: Workf
     if (w.offReason && OWNER_OFF_REASONS.includes(w.offReason)) patch.offReason = null;
   }
   if (b.name !== undefined) patch.name = b.name;
-  if (b.sequence_id !== undefined) patch.sequenceId = b.sequence_id;
+  if (b.sequence_id !== undefined) patch.sequenceId = liveSequenceId(caller.teamId, b.sequence_id);
   if (b.filters !== undefined) patch.filters = b.filters;
   if (b.interval_minutes !== undefined) patch.intervalMinutes = b.interval_minutes;
   if (b.max_per_run !== undefined) patch.maxPerRun = b.max_per_run;
@@ -571,12 +590,16 @@ export async function updateWorkflow(d: Db, caller: Caller, id: string, b: Workf
     // A new interval counts from the last run (or from now): not after the old interval's slot.
     patch.nextRunAt = Math.max(now() + 60_000, (w.lastRunAt ?? now()) + b.interval_minutes * 60_000);
   }
-  await d.batch([
-    d.update(workflows).set(patch).where(eq(workflows.id, w.id)),
-    d
-      .insert(auditLog)
-      .values(auditEntry(caller, "workflow.update", "workflow", w.id, { ...b, ...(newOwner && { previous_owner_id: w.ownerId }) })),
-  ]);
+  await d
+    .batch([
+      d.update(workflows).set(patch).where(eq(workflows.id, w.id)),
+      d
+        .insert(auditLog)
+        .values(auditEntry(caller, "workflow.update", "workflow", w.id, { ...b, ...(newOwner && { previous_owner_id: w.ownerId }) })),
+    ])
+    .catch((err: unknown) => {
+      throw sequenceGone(err) ? sequenceNotFound() : err;
+    });
 }
 
 /** Delete a workflow and its run log (its runs' jobs stay). */
