@@ -5,7 +5,7 @@ import { failChunk, failJob, processChunk } from "../services/add-contacts/jobs"
 import { planQueuedPage } from "../services/add-contacts/plan-pages";
 import { failImport, savePart } from "../services/imports/process";
 import { failActionJob, runActionPage } from "../services/enrollment-jobs";
-import { deliverDue } from "../services/webhooks-out";
+import { AT_ONCE, deliverDue, DELIVERIES_PER_INVOCATION, deliverSubscription } from "../services/webhooks-out";
 
 /**
  * How many messages of a batch are handled at once. Each is a unit of work of its own (a chunk, a plan
@@ -34,11 +34,13 @@ export const retryDelaySeconds = (attempts: number) => RETRY_DELAYS_S[Math.min(M
 export async function consumeQueue(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
   // One drizzle handle for the batch, passed down (as a request's c.var.db).
   const d = db(env.DB);
+  // When the invocation began: outgoing webhook messages start no new round past their budget from here.
+  const startedAt = Date.now();
   const waiting = [...batch.messages];
   const take = async () => {
     for (let msg = waiting.shift(); msg; msg = waiting.shift()) {
       try {
-        await handle(msg.body, env, batch.queue.endsWith("-dlq"), d);
+        await handle(msg.body, env, batch.queue.endsWith("-dlq"), d, { startedAt, share: batch.messages.length });
         msg.ack();
       } catch (err) {
         console.error("queue message failed", msg.id, err);
@@ -49,7 +51,13 @@ export async function consumeQueue(batch: MessageBatch<QueueMessage>, env: Env):
   await Promise.all(Array.from({ length: Math.min(MESSAGES_AT_ONCE, waiting.length) }, take));
 }
 
-export async function handle(body: QueueMessage, env: Env, deadLetter: boolean, d: Db = db(env.DB)): Promise<void> {
+export async function handle(
+  body: QueueMessage,
+  env: Env,
+  deadLetter: boolean,
+  d: Db = db(env.DB),
+  invocation: { startedAt: number; share: number } = { startedAt: Date.now(), share: 1 },
+): Promise<void> {
   if (deadLetter) {
     // A message that failed every retry. A chunk's contacts are marked "not processed" and the job goes on
     // (other chunks may be running); a plan page fails its job, whose unused hold is returned.
@@ -74,6 +82,14 @@ export async function handle(body: QueueMessage, env: Env, deadLetter: boolean, 
     case "webhook_delivery":
       // Its outcome (and any retry's time) is the delivery's own: the message is done either way.
       await deliverDue(env, d, { ids: [body.deliveryId] });
+      return;
+    case "webhook_deliveries":
+      // Rows are claimed as they are sent: a redelivered message sends nothing twice, and the cron redispatches what is left.
+      await deliverSubscription(env, d, body.subscriptionId, {
+        startedAt: invocation.startedAt,
+        // This message's share of the invocation's subrequests (the batch's other messages have theirs).
+        limit: Math.max(AT_ONCE, Math.floor(DELIVERIES_PER_INVOCATION / invocation.share)),
+      });
       return;
   }
 }

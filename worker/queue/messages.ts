@@ -12,5 +12,10 @@ export type QueueMessage =
   | { kind: "import_part"; importId: string; part: number; from: number; to: number; row: number }
   /** Outcome rows [from, from + JOB_PAGE) of an enrollment action job (an action on a large filter). */
   | { kind: "enrollment_action_page"; jobId: string; from: number }
-  /** An outgoing webhook delivery to send now (a test event); the cron sends every other one, and this one if the message is lost. */
-  | { kind: "webhook_delivery"; deliveryId: string };
+  /** An outgoing webhook delivery to send now (a test event); the cron's messages send it if this one is lost. */
+  | { kind: "webhook_delivery"; deliveryId: string }
+  /**
+   * A subscription's due outgoing webhook deliveries, a bounded batch (deliverSubscription): sent by the cron for
+   * each subscription with some due, and by a message that left some over.
+   */
+  | { kind: "webhook_deliveries"; subscriptionId: string };

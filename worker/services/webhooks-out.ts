@@ -16,9 +16,9 @@ import { appSecret } from "./secrets";
 /**
  * Outgoing webhooks: the one module that reads and writes `webhook_subscriptions` and delivers
  * `webhook_deliveries`. The deliveries are written by triggers in the same transaction as each fact
- * (migration 0065), never by the code that records it, and sent from here by the cron (every minute)
- * or, for a test event, by the queue: a slow or broken receiver never holds up a reply, a bounce or a
- * sequence's engine. Each is signed as the inbound meetings webhook is checked (signMeetingWebhook).
+ * (migration 0065), never by the code that records it, and sent from here by queue messages, one
+ * subscription each (the cron sends them every minute; a message with work left sends the next at once):
+ * a slow or broken receiver never holds up a reply, a bounce, a sequence's engine or another subscription. Each is signed as the inbound meetings webhook is checked (signMeetingWebhook).
  */
 
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
@@ -33,10 +33,10 @@ export const DELIVERY_TIMEOUT_MS = 10_000;
 const CLAIM_MS = 2 * 60_000;
 /** Deliveries given up in a row that turn a subscription off. */
 export const FAILURES_TO_DISABLE = 20;
-/** Deliveries a cron tick sends at most (the rest wait for the next tick, oldest due first). */
+/** Deliveries a cron tick sends at most itself when the queue can't be reached (the rest wait for the next tick, oldest due first). */
 export const DELIVERIES_PER_TICK = 100;
 /** Sent at once: a Worker invocation keeps at most 6 connections open, further fetches only wait for one. */
-const AT_ONCE = 6;
+export const AT_ONCE = 6;
 /** A rotated-out secret keeps signing beside the new one this long (as the meetings webhook's does), so a receiver can move over without losing events. */
 export const PREVIOUS_SECRET_MS = 24 * 3_600_000;
 /** Delivered and failed deliveries are kept this long (the list shows the latest). */
@@ -318,45 +318,34 @@ export async function signatureHeader(secrets: string | string[], t: number, bod
   return `t=${t},${(await Promise.all(all.map(async (s) => `v1=${await signMeetingWebhook(s, t, body)}`))).join(",")}`;
 }
 
+type Claimed = { id: string; subscription_id: string; event_id: string; type: string; payload: string; attempts: number };
+type Target = { url: string; sealed: string; previousSealedSecret: string | null; previousSecretUntil: number | null };
+
 /**
- * Sends due deliveries (the cron every minute; the queue for one test event, `ids`): each is claimed
- * first (one statement, so two ticks, or a tick and the queue, never send it twice at once), POSTed
- * signed, and its outcome written. A 2xx is delivered; anything else, a redirect or no answer within
- * 10 s is tried again after 1 min, 5 min, 30 min, 2 h and 12 h, then given up. A subscription whose
- * deliveries are given up 20 times in a row is turned off, with the reason shown. Returns how many were sent.
+ * Claims up to `limit` due deliveries matching `where` (one statement: two consumers, a redelivered
+ * message or a tick never take one row at once). The claim moves next_attempt_at CLAIM_MS on: should the
+ * sender die between claim and outcome, the row is due again then and sent again with the same
+ * Seqflare-Delivery id (at-least-once).
  */
-export async function deliverDue(env: Env, d: Db, o: { ids?: string[]; send?: Send; limit?: number } = {}): Promise<number> {
-  const t = now();
-  const send: Send = o.send ?? ((url, init) => fetch(url, init));
-  const only = o.ids ? sql`AND ${inList(sql`w.id`, o.ids)}` : sql``;
-  const claimed = await d.all<{
-    id: string;
-    subscription_id: string;
-    event_id: string;
-    type: string;
-    payload: string;
-    attempts: number;
-  }>(sql`
+function claim(d: Db, t: number, where: ReturnType<typeof sql>, limit: number) {
+  return d.all<Claimed>(sql`
     UPDATE webhook_deliveries SET next_attempt_at = ${t + CLAIM_MS}
      WHERE id IN (SELECT w.id FROM webhook_deliveries w JOIN webhook_subscriptions s ON s.id = w.subscription_id
-                   WHERE w.status = 'pending' AND w.next_attempt_at <= ${t} AND s.enabled = 1 ${only}
-                   ORDER BY w.next_attempt_at LIMIT ${o.limit ?? DELIVERIES_PER_TICK})
+                   WHERE w.status = 'pending' AND w.next_attempt_at <= ${t} AND s.enabled = 1 AND ${where}
+                   ORDER BY w.next_attempt_at LIMIT ${limit})
     RETURNING id, subscription_id, event_id, type, payload, attempts`);
-  if (!claimed.length) return 0;
-  const subs = new Map(
-    (
-      await d
-        .select({
-          id: webhookSubscriptions.id,
-          url: webhookSubscriptions.url,
-          sealed: webhookSubscriptions.sealedSecret,
-          previousSealedSecret: webhookSubscriptions.previousSealedSecret,
-          previousSecretUntil: webhookSubscriptions.previousSecretUntil,
-        })
-        .from(webhookSubscriptions)
-        .where(inList(webhookSubscriptions.id, [...new Set(claimed.map((c) => c.subscription_id))]))
-    ).map((s) => [s.id, s]),
-  );
+}
+
+const targetColumns = {
+  id: webhookSubscriptions.id,
+  url: webhookSubscriptions.url,
+  sealed: webhookSubscriptions.sealedSecret,
+  previousSealedSecret: webhookSubscriptions.previousSealedSecret,
+  previousSecretUntil: webhookSubscriptions.previousSecretUntil,
+};
+
+/** Sends claimed deliveries AT_ONCE at a time and writes each outcome (only while the claim made at `t` holds). */
+async function sendClaimed(env: Env, d: Db, send: Send, claimed: Claimed[], subs: Map<string, Target>, t: number) {
   const waiting = [...claimed];
   const work = async () => {
     for (let c = waiting.shift(); c; c = waiting.shift()) {
@@ -367,16 +356,140 @@ export async function deliverDue(env: Env, d: Db, o: { ids?: string[]; send?: Se
     }
   };
   await Promise.all(Array.from({ length: Math.min(AT_ONCE, waiting.length) }, work));
+}
+
+/**
+ * Sends due deliveries in this call (a test event's through the queue, `ids`; the cron's when the queue
+ * can't be reached; tests): each is claimed first, POSTed signed, and its outcome written. A 2xx is
+ * delivered; anything else, a redirect or no answer within 10 s is tried again after 1 min, 5 min, 30 min,
+ * 2 h and 12 h, then given up. A subscription whose deliveries are given up 20 times in a row is turned
+ * off, with the reason shown. Returns how many were sent.
+ */
+export async function deliverDue(env: Env, d: Db, o: { ids?: string[]; send?: Send; limit?: number } = {}): Promise<number> {
+  const t = now();
+  const send: Send = o.send ?? ((url, init) => fetch(url, init));
+  const claimed = await claim(d, t, o.ids ? inList(sql`w.id`, o.ids) : sql`1 = 1`, o.limit ?? DELIVERIES_PER_TICK);
+  if (!claimed.length) return 0;
+  const subs = new Map(
+    (
+      await d
+        .select(targetColumns)
+        .from(webhookSubscriptions)
+        .where(inList(webhookSubscriptions.id, [...new Set(claimed.map((c) => c.subscription_id))]))
+    ).map((s) => [s.id, s]),
+  );
+  await sendClaimed(env, d, send, claimed, subs, t);
+  return claimed.length;
+}
+
+/**
+ * Deliveries one consumer invocation sends at most, shared by its messages (a batch of one sends 180, of
+ * 10 sends 18 each): each is a fetch and one to three D1 calls, so an invocation stays under Workers'
+ * 1,000 subrequests, with room for the batch's other messages.
+ */
+export const DELIVERIES_PER_INVOCATION = 180;
+/**
+ * A message starts no new round of AT_ONCE once this long has passed since its consumer invocation began:
+ * with the 10 s timeout of the round under way, the invocation ends within Workers' 30 s.
+ */
+export const MESSAGE_BUDGET_MS = 15_000;
+/** How long a message holds its subscription: past its budget and one round's timeout, so a lease left by a crash lapses within a tick. */
+const LEASE_MS = 45_000;
+
+/**
+ * The queue's part (a `webhook_deliveries` message): sends `subscriptionId`'s due deliveries, AT_ONCE at a
+ * time, in rounds until `limit` (its share of DELIVERIES_PER_INVOCATION) or the invocation's budget (`startedAt`, real time) is used,
+ * while holding the subscription's lease, so one subscription is sent to by one message at a time and a
+ * slow receiver holds up only its own. Another message already holding it: this one does nothing (the
+ * holder goes on). Work left over is sent on as a new message at once; should that send fail, the cron
+ * dispatches it within a minute. Returns how many were sent.
+ */
+export async function deliverSubscription(
+  env: Env,
+  d: Db,
+  subscriptionId: string,
+  o: { send?: Send; startedAt?: number; budgetMs?: number; limit?: number } = {},
+): Promise<number> {
+  const limit = o.limit ?? DELIVERIES_PER_INVOCATION / 10;
+  const started = o.startedAt ?? Date.now();
+  const budget = o.budgetMs ?? MESSAGE_BUDGET_MS;
+  const send: Send = o.send ?? ((url, init) => fetch(url, init));
+  const t0 = now();
+  const lease = t0 + LEASE_MS;
+  const [sub] = await d
+    .update(webhookSubscriptions)
+    .set({ deliveringUntil: lease })
+    .where(
+      and(
+        eq(webhookSubscriptions.id, subscriptionId),
+        eq(webhookSubscriptions.enabled, true),
+        sql`coalesce(${webhookSubscriptions.deliveringUntil}, 0) < ${t0}`,
+      ),
+    )
+    .returning(targetColumns);
+  if (!sub) return 0;
+  const subs = new Map([[sub.id, sub]]);
+  let sent = 0;
+  let more = false;
+  try {
+    while (sent < limit) {
+      if (Date.now() - started >= budget) {
+        more = true;
+        break;
+      }
+      const t = now();
+      const want = Math.min(AT_ONCE, limit - sent);
+      const claimed = await claim(d, t, sql`w.subscription_id = ${subscriptionId}`, want);
+      if (claimed.length) await sendClaimed(env, d, send, claimed, subs, t);
+      sent += claimed.length;
+      // A round short of what it asked for emptied the backlog; a full one may have left more.
+      more = claimed.length === want;
+      if (!more) break;
+    }
+  } finally {
+    await d
+      .update(webhookSubscriptions)
+      .set({ deliveringUntil: null })
+      .where(and(eq(webhookSubscriptions.id, subscriptionId), eq(webhookSubscriptions.deliveringUntil, lease)));
+  }
+  if (more) await env.JOBS.send({ kind: "webhook_deliveries", subscriptionId });
+  return sent;
+}
+
+/** Subscriptions one tick sends a message for at most (a page of Queues' sendBatch each 100). */
+const DISPATCH_PER_TICK = 1_000;
+
+/**
+ * The cron's part, every minute, the safety net: a `webhook_deliveries` message for each enabled
+ * subscription with deliveries due (new events, retries come due, claims left by a crash) and no message
+ * at work on it. Should the queue refuse, up to DELIVERIES_PER_TICK are sent from the tick itself. Then a
+ * page of delivered and given-up deliveries past their keeping time is deleted. Returns how many
+ * subscriptions were sent a message.
+ */
+export async function dispatchDue(env: Env, d: Db, o: { send?: Send } = {}): Promise<number> {
+  const t = now();
+  const due = await d.all<{ id: string }>(sql`
+    SELECT s.id FROM webhook_subscriptions s
+     WHERE s.enabled = 1 AND coalesce(s.delivering_until, 0) < ${t}
+       AND EXISTS (SELECT 1 FROM webhook_deliveries w WHERE w.subscription_id = s.id AND w.status = 'pending' AND w.next_attempt_at <= ${t})
+     LIMIT ${DISPATCH_PER_TICK}`);
+  try {
+    for (let i = 0; i < due.length; i += 100)
+      await env.JOBS.sendBatch(due.slice(i, i + 100).map((s) => ({ body: { kind: "webhook_deliveries" as const, subscriptionId: s.id } })));
+  } catch (err) {
+    console.error("outgoing webhooks: the queue refused, sending from the tick", err);
+    await deliverDue(env, d, { send: o.send });
+  }
   // Delivered and given-up deliveries past their keeping time, a page a tick: the table doesn't grow forever.
   await d.run(sql`DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries
                    WHERE status IN ('delivered', 'failed') AND created_at < ${t - KEEP_MS} LIMIT 500)`);
-  return claimed.length;
+  return due.length;
 }
 
 async function attempt(
   env: Env,
   send: Send,
-  sub: { url: string; sealed: string; previousSealedSecret: string | null; previousSecretUntil: number | null },
+  sub: Target,
   c: { event_id: string; type: string; payload: string },
 ): Promise<{ status: number | null; error: string | null }> {
   // Checked again at send time: a row written before a rule changed, or by hand, still goes nowhere private.
