@@ -9,7 +9,7 @@ import { expireIdempotencyRecords } from "./middleware/idempotency";
 import { pollReplies } from "./services/reply-polling";
 import { applyUnapplied } from "./services/replies";
 import { repairSequenceEngines } from "./services/sequences";
-import { deliverDue } from "./services/webhooks-out";
+import { dispatchDue } from "./services/webhooks-out";
 
 /**
  * Every minute (UTC): start due scheduled jobs and due workflows; settle any ended job's unsettled hold;
@@ -41,9 +41,9 @@ export async function runCron(_controller: ScheduledController, env: Env): Promi
     ["repair sequences turned on or archived", () => repairSequenceEngines(env, d)],
     // Idempotency-Key records are kept 24 hours: their answers hold contacts' details, and the table must not grow forever.
     ["expire idempotency records", () => expireIdempotencyRecords(d)],
-    // Outgoing webhooks: events recorded (by triggers, beside their facts) and retries come due, sent signed.
-    // Last: a receiver slow to answer (10 s at most each, 6 at once) holds up no other step.
-    ["deliver outgoing webhooks", () => deliverDue(env, d)],
+    // Outgoing webhooks: a queue message per subscription with events (recorded by triggers, beside their facts),
+    // retries or lapsed claims due; the messages send them. Last: should the queue refuse, the tick sends up to 100 itself.
+    ["deliver outgoing webhooks", () => dispatchDue(env, d)],
   ];
   const failed: { step: string; err: unknown }[] = [];
   for (const [step, run] of steps) {
