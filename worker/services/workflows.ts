@@ -568,7 +568,6 @@ export async function updateWorkflow(d: Db, caller: Caller, id: string, b: Workf
     if (w.offReason && OWNER_OFF_REASONS.includes(w.offReason)) patch.offReason = null;
   }
   if (b.name !== undefined) patch.name = b.name;
-  if (b.sequence_id !== undefined) patch.sequenceId = liveSequenceId(caller.teamId, b.sequence_id);
   if (b.filters !== undefined) patch.filters = b.filters;
   if (b.interval_minutes !== undefined) patch.intervalMinutes = b.interval_minutes;
   if (b.max_per_run !== undefined) patch.maxPerRun = b.max_per_run;
@@ -592,7 +591,10 @@ export async function updateWorkflow(d: Db, caller: Caller, id: string, b: Workf
   }
   await d
     .batch([
-      d.update(workflows).set(patch).where(eq(workflows.id, w.id)),
+      d
+        .update(workflows)
+        .set({ ...patch, ...(b.sequence_id !== undefined && { sequenceId: liveSequenceId(caller.teamId, b.sequence_id) }) })
+        .where(eq(workflows.id, w.id)),
       d
         .insert(auditLog)
         .values(auditEntry(caller, "workflow.update", "workflow", w.id, { ...b, ...(newOwner && { previous_owner_id: w.ownerId }) })),
