@@ -404,7 +404,10 @@ async function saveOnePart(env: Env, d: Db, imp: typeof imports.$inferSelect, ms
         return settings.match === "overwrite" || !mine ? theirs : mine;
       });
       const custom = mergeCustom(found.customFields, r.custom_fields, settings.match);
-      const changed = next.some((v, i) => v !== found[UPDATABLE[i]!]) || custom !== null || (given.has(found.id) && !updates.has(found.id));
+      // An address filled in is a change even when an earlier row of the part already queued this contact's
+      // update (without it): that update is rebuilt here with the address, or the address was never written.
+      const changed =
+        next.some((v, i) => v !== found[UPDATABLE[i]!]) || custom !== null || filled || (given.has(found.id) && !updates.has(found.id));
       UPDATABLE.forEach((f, i) => ((found as Record<string, unknown>)[f] = next[i]));
       if (custom) found.customFields = custom;
       if (changed) updates.set(found.id, [found.id, ...next, JSON.stringify(found.customFields), given.has(found.id) ? found.email : null]);
