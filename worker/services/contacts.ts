@@ -694,11 +694,14 @@ export async function previewStages(d: Db, caller: Caller, contactIds: readonly 
   // The action's own check, on the same ids (a foreign or deleted id has no open run of the team to count).
   const open = await doNotContactRuns(d, caller.teamId, ids);
   await refuseLockedRuns(d, caller, open, "moving them to Do Not Contact", ids);
-  const whose = new Set(open.map((e) => e.contactId));
+  // Counted from the live contacts only, as the move ends runs of those it changed: a deleted contact's address
+  // reaches its live twins' runs, which the move leaves running.
+  const ending = not_found.length ? await doNotContactRuns(d, caller.teamId, [...found]) : open;
+  const whose = new Set(ending.map((e) => e.contactId));
   return {
     contacts: found.size,
     not_found,
-    runs_ending: new Set(open.map((e) => e.id)).size,
+    runs_ending: new Set(ending.map((e) => e.id)).size,
     contacts_with_runs: whose.size,
     other_contacts: [...whose].filter((id) => !found.has(id)).length,
   };
