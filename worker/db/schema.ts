@@ -1393,7 +1393,9 @@ export const webhookDeliveries = sqliteTable(
     eventId: text("event_id").notNull(),
     type: text("type").notNull(),
     payload: text("payload").notNull(),
-    status: text("status", { enum: ["pending", "delivered", "failed"] }).notNull().default("pending"),
+    status: text("status", { enum: ["pending", "delivered", "failed"] })
+      .notNull()
+      .default("pending"),
     attempts: integer("attempts").notNull().default(0),
     /** When it is next tried (pending); a claim moves it past the attempt's timeout so no other tick takes it meanwhile. */
     nextAttemptAt: integer("next_attempt_at"),
@@ -1406,5 +1408,13 @@ export const webhookDeliveries = sqliteTable(
     uniqueIndex("webhook_deliveries_event_uq").on(t.subscriptionId, t.eventId),
     index("webhook_deliveries_due_idx").on(t.status, t.nextAttemptAt),
     index("webhook_deliveries_subscription_idx").on(t.subscriptionId, t.createdAt),
+    // A subscription's due deliveries (the cron's "anything due?" probe and a message's claim): without it both
+    // walked every delivery the subscription kept for 30 days (migration 0070).
+    index("webhook_deliveries_subscription_due_idx").on(t.subscriptionId, t.status, t.nextAttemptAt),
+    // Settled deliveries by age, for the cron's cleanup page: the due index would walk every settled row to find
+    // the few past their keeping time.
+    index("webhook_deliveries_settled_idx")
+      .on(t.createdAt)
+      .where(sql`status IN ('delivered', 'failed')`),
   ],
 );

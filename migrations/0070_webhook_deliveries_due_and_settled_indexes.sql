@@ -1,0 +1,2 @@
+CREATE INDEX `webhook_deliveries_subscription_due_idx` ON `webhook_deliveries` (`subscription_id`,`status`,`next_attempt_at`);--> statement-breakpoint
+CREATE INDEX `webhook_deliveries_settled_idx` ON `webhook_deliveries` (`created_at`) WHERE status IN ('delivered', 'failed');
