@@ -27,9 +27,9 @@ export function ApplyToRun(props: { r: Reply }) {
         <section class="apply-to-run" data-testid="apply-to-run" aria-labelledby={`apply-to-run-${props.r.id}`}>
           <h3 id={`apply-to-run-${props.r.id}`}>Which sequence does this answer?</h3>
           <p class="muted">
-            It has no thread headers, its sender is in {r().runs.length} open runs from this mailbox and its subject answers none of them,
-            so no run was stopped. Pick the one it answers: it is applied as a matched reply (each sequence stops or pauses as its settings
-            say, and the reply counts on that email).
+            It has no thread headers, its sender has several open runs from this mailbox and its subject answers none of them, so no run was
+            stopped. Pick the one it answers: it is applied as a matched reply (each sequence stops or pauses as its settings say, and the
+            reply counts on that email).
           </p>
           <ul>
             <For each={r().runs}>
