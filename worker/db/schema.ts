@@ -759,6 +759,9 @@ export const jobs = sqliteTable(
     uniqueIndex("jobs_team_idempotency_uq").on(t.teamId, t.idempotencyKey),
     index("jobs_team_created_idx").on(t.teamId, t.createdAt),
     index("jobs_status_run_idx").on(t.status, t.runAt),
+    // A sequence's jobs (its in_use and delete checks): by team alone they walked every job of the team, and
+    // workflows make one per run.
+    index("jobs_team_sequence_idx").on(t.teamId, t.sequenceId),
   ],
 );
 

@@ -1,0 +1,1 @@
+CREATE INDEX `jobs_team_sequence_idx` ON `jobs` (`team_id`,`sequence_id`);
