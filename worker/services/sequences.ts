@@ -366,12 +366,14 @@ const inWorkflow = (teamId: string, sequenceId: string) =>
 
 /**
  * What keeps a sequence from being deleted, for the screens (the list's and the editor's menu): "contacts"
- * once anyone was added to it (archive it instead), "workflow" while a workflow adds to it, null when it can
- * go. Only its runs and workflows are read (indexed, cheap on a page of sequences); deleteSequence checks
- * the whole history itself and answers why.
+ * once anyone was added to it or an add-contacts job named it (scheduled, or one that added nobody: deleteSequence
+ * refuses those too; archive it instead), "workflow" while a workflow adds to it, null when it can go. Only its
+ * runs, jobs and workflows are read (indexed, cheap on a page of sequences); deleteSequence checks the whole
+ * history itself and answers why.
  */
 export const inUseSql = (teamId: string, sequenceId: SQL | AnyColumn | string) =>
   sql<"contacts" | "workflow" | null>`CASE WHEN EXISTS (SELECT 1 FROM enrollments e WHERE e.sequence_id = ${sequenceId}) THEN 'contacts'
+    WHEN EXISTS (SELECT 1 FROM jobs j WHERE j.team_id = ${teamId} AND j.sequence_id = ${sequenceId}) THEN 'contacts'
     WHEN EXISTS (SELECT 1 FROM workflows w WHERE w.team_id = ${teamId} AND w.sequence_id = ${sequenceId}) THEN 'workflow' END`;
 
 /** Why this sequence can't be deleted now, as the 409 to answer; null when it can. */
