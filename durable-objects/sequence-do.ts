@@ -1887,6 +1887,9 @@ export class SequenceDO extends DurableObject<Env> {
     this.stepPlaces = null;
     this.places = null;
     this.lastConfig = null;
+    // A config load started before now (waiting on D1) must not apply its steps' places when it answers: it
+    // would write them back into the storage just emptied (config applies only loads newer than placesLoad).
+    this.placesLoad = this.loadsStarted;
     this.owing = false;
     return true;
   }
