@@ -41,7 +41,7 @@ describe("contacts screen: Do Not Contact is confirmed", () => {
     const confirm = page.getByRole("dialog", { name: "Move 2 contacts to Do Not Contact?" });
     // Said before the click: how many move, and the one run that ends.
     await confirm
-      .getByText(/^2 contacts move to Do Not Contact\. 1 open sequence run ends, of 1 contact\. No sequence emails them/)
+      .getByText(/^2 contacts move to Do Not Contact\. 1 open sequence run ends, for one of them\. No sequence emails them/)
       .waitFor();
     assert.equal(await confirm.getByRole("button", { name: "Move to Do Not Contact" }).isEnabled(), true);
     await confirm.getByRole("button", { name: "Cancel" }).click();
