@@ -46,7 +46,9 @@ async function bodyParams(
  * as a JSON body writes it.
  */
 export async function apolloParams(c: Context): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = {};
+  // No prototype: a key named `__proto__` (`__proto__[x]=1`) is then a field the strict check sees, not the
+  // object's prototype (which hid an unsupported filter from it).
+  const out: Record<string, unknown> = Object.create(null);
   const fromQuery = new Set<string>();
   const put = (rawKey: string, value: unknown, inBody: boolean) => {
     const nested = /^([^[\]]+)\[([^[\]]+)\]$/.exec(rawKey);
@@ -61,7 +63,9 @@ export async function apolloParams(c: Context): Promise<Record<string, unknown>>
     const key = isArray ? rawKey.slice(0, -2) : rawKey;
     if (inBody && fromQuery.delete(key) && !isArray) delete out[key];
     if (!inBody) fromQuery.add(key);
-    if (isArray) out[key] = [...((out[key] as unknown[]) ?? []), ...(Array.isArray(value) ? value : [value])];
+    // What was there before is kept whole: a scalar `x=abc` then `x[]=d` is ["abc", "d"], not the string's letters.
+    const had = out[key] === undefined ? [] : Array.isArray(out[key]) ? (out[key] as unknown[]) : [out[key]];
+    if (isArray) out[key] = [...had, ...(Array.isArray(value) ? value : [value])];
     else if (key in out && !Array.isArray(value)) out[key] = [...(Array.isArray(out[key]) ? (out[key] as unknown[]) : [out[key]]), value];
     else out[key] = value;
   };

@@ -95,12 +95,13 @@ async function parse<T extends z.ZodObject>(c: Context<AppEnv>, schema: T, o: { 
   // So is an array with nothing in it ([], [""], [null]: `organization_domains[]=` from a form with the
   // field left blank): it narrows nothing, so even a filter Seqflare can't apply isn't refused for it.
   for (const [k, v] of Object.entries(raw)) {
-    const field = (schema.shape as Record<string, z.ZodType | undefined>)[k];
+    // Own fields only: `k in shape` and `shape[k]` also find Object.prototype's `__proto__` and `constructor`.
+    const field = Object.hasOwn(schema.shape, k) ? (schema.shape as Record<string, z.ZodType | undefined>)[k] : undefined;
     if (v === "" || (v === null && !field?.safeParse(null).success)) delete raw[k];
     else if (Array.isArray(v) && v.every((x) => x === null || x === "")) delete raw[k];
   }
   if (o.strict) {
-    const unknown = Object.keys(raw).filter((k) => !(k in schema.shape) && !HARMLESS.has(k));
+    const unknown = Object.keys(raw).filter((k) => !Object.hasOwn(schema.shape, k) && !HARMLESS.has(k));
     if (unknown.length)
       throw new ApiError("validation_failed", `Not supported here: ${unknown.join(", ")}`, {
         fields: unknown.map((field) => ({

@@ -45,8 +45,12 @@ const UNITS: [RegExp, string][] = [
 /** mailbox → mailboxes, company → companies, list → lists. */
 const plural = (w: string) => (/(x|s|ch|sh)$/.test(w) ? `${w}es` : /[^aeiou]y$/.test(w) ? `${w.slice(0, -1)}ies` : `${w}s`);
 
+/** A label of its own: only LABELS' own entries (a field named `__proto__` or `constructor` is a name like any other). */
+const ownLabel = (name: string) => (Object.hasOwn(LABELS, name) ? LABELS[name] : undefined);
+
 function words(name: string): string {
-  if (LABELS[name]) return LABELS[name];
+  const own = ownLabel(name);
+  if (own) return own;
   const base = name
     .replace(/^(.*)_ids$/, (_, w: string) => plural(w))
     .replace(/_id$/, "")
@@ -54,7 +58,7 @@ function words(name: string): string {
     .trim();
   return base
     .split(" ")
-    .map((w) => WORDS[w.toLowerCase()] ?? w)
+    .map((w) => (Object.hasOwn(WORDS, w.toLowerCase()) ? WORDS[w.toLowerCase()]! : w))
     .join(" ");
 }
 
@@ -83,7 +87,7 @@ export function fieldLabel(path: readonly PropertyKey[]): string {
   // A nested field keeps its group's name when the group says what it is: smtp.host → "SMTP host".
   const group = named.length > 1 ? named[named.length - 2]! : null;
   const w = words(last);
-  const label = group && WORDS[group] ? `${WORDS[group]} ${LABELS[last] ? w : w.toLowerCase()}` : w;
+  const label = group && Object.hasOwn(WORDS, group) ? `${WORDS[group]} ${ownLabel(last) ? w : w.toLowerCase()}` : w;
   // The second and later items of a list say which one: variants.1.subject → "Subject (variant 2)".
   const index = /^\d+$/.test(parts[parts.length - 2] ?? "") ? Number(parts[parts.length - 2]) : 0;
   const which = index > 0 && group ? ` (${words(group).replace(/s$/, "").toLowerCase()} ${index + 1})` : "";
