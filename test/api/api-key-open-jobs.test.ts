@@ -3,7 +3,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { resetClock } from "../../worker/lib/clock";
 import { addContactsSetup, makeContacts } from "../fixtures";
-import { as, call, env } from "../helpers";
+import { as, call, countedGet, env } from "../helpers";
 
 type Keys = { api_keys: { id: string; open_jobs: number }[] };
 
@@ -60,5 +60,20 @@ describe("a key's open jobs", () => {
     // The revoke's answer says it too.
     const revoked = (await (await as(x.s, "DELETE", `/api/api-keys/${used.api_key.id}`)).json()) as { api_key: { open_jobs: number } };
     expect(revoked.api_key.open_jobs).toBe(3);
+  });
+
+  it("reads the open jobs by status, not every job the team ever ran", async () => {
+    const x = await addContactsSetup();
+    // A team's history: 1,500 finished adds (workflows make one per run), none open.
+    await env.DB.prepare(
+      `WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < 1500)
+       INSERT INTO jobs (id, team_id, user_id, caller, kind, sequence_id, source, options, status, created_at)
+       SELECT 'old' || i, ?, ?, '{"apiKeyId":"k"}', 'add_contacts', ?, '{}', '{}', 'completed', i FROM k`,
+    )
+      .bind(x.teamId, x.userId, x.sequenceId)
+      .run();
+    const r = await countedGet<Keys>(x.s.cookie, "/api/api-keys");
+    expect(r.status).toBe(200);
+    expect(r.count.rowsRead, r.count.statements.join("\n")).toBeLessThan(300);
   });
 });

@@ -249,7 +249,8 @@ function KeysTable() {
               {target()?.open_jobs} {target()?.open_jobs === 1 ? "job" : "jobs"} made with this key{" "}
               {target()?.open_jobs === 1 ? "is" : "are"} still to run.
             </strong>{" "}
-            Scheduled adds fail, and adds or bulk actions under way skip the contacts they haven't reached yet (as "caller not permitted").
+            Scheduled adds fail, adds under way skip the contacts they haven't reached yet (as "caller not permitted"), and bulk actions
+            under way stop where they are.
           </p>
         </Show>
         <Show when={revokeError()}>
