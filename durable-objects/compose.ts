@@ -150,10 +150,11 @@ const THREAD_OPENERS_SQL = `SELECT s.id AS stepId, v.id, v.subject FROM steps s
  * thread ("Case study" after "Intro") is the thread from then on, as the editor says ("reply in the same
  * thread as the previous email"). Read from the sent emails, not the SequenceDO's kept thread, which runs
  * already under way kept from their first email: each reply after a second new email answered the first.
- * Bare columns beside max() are the row of the max in SQLite. On messages_enrollment_step_uq.
+ * Bare columns beside max() are the row of the max in SQLite. On messages_enrollment_step_uq: the unary `+`
+ * keeps a planner without statistics off messages_team_sent_idx, which read every email the team ever sent.
  */
 const RUN_THREAD_SQL = `SELECT enrollment_id AS enrollmentId, message_id_header AS messageId, subject, max(coalesce(sent_at, created_at)) AS at
-  FROM messages WHERE enrollment_id IN (SELECT value FROM json_each(?)) AND team_id = ? AND status IN ('sent', 'unknown') AND in_reply_to IS NULL
+  FROM messages WHERE enrollment_id IN (SELECT value FROM json_each(?)) AND +team_id = ? AND status IN ('sent', 'unknown') AND in_reply_to IS NULL
   GROUP BY enrollment_id`;
 
 /**

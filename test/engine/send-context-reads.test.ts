@@ -11,7 +11,7 @@ import { packEmails, type QueuedEmail } from "../../durable-objects/engine";
 import { ALWAYS_OPEN, loadSequenceConfig } from "../../durable-objects/sequence-config";
 import { loadMailbox } from "../../worker/transports/mailbox-settings";
 import { env } from "../helpers";
-import { makeContacts, makeMailbox, makeSchedule, makeSequence, makeTeam } from "../fixtures";
+import { makeContacts, makeMailbox, makeMessages, makeSchedule, makeSequence, makeTeam } from "../fixtures";
 
 describe("send-time reads", () => {
   beforeEach(async () => {
@@ -52,6 +52,49 @@ describe("send-time reads", () => {
     counted.reset();
     expect((await loadContactStates(db(counted.db), teamId, batch)).size).toBe(60);
     expect(counted.count.rowsRead).toBeLessThan(500);
+  });
+
+  it("reads a batch's runs' threads by enrollment id, not every email the team has sent", async () => {
+    const { teamId, userId } = await makeTeam();
+    const { sequenceId, stepIds } = await makeSequence(teamId, userId, [{ wait: 0 }, { wait: 1 }], null);
+    const mailboxId = await makeMailbox(teamId, userId);
+    const ids = await makeContacts(teamId, 600);
+    // 600 sent emails of the team, each its own run's thread; a later email of another team under one of the batch's run ids is not its thread.
+    await makeMessages(teamId, sequenceId, stepIds[0]!, mailboxId, ids);
+    const sent = (
+      await env.DB.prepare(
+        "SELECT enrollment_id AS run, contact_id AS contact, message_id_header AS header, subject FROM messages WHERE team_id = ? ORDER BY id",
+      )
+        .bind(teamId)
+        .all<{ run: string; contact: string; header: string; subject: string }>()
+    ).results;
+    const batch = sent.slice(100, 120);
+    const other = await makeTeam();
+    await env.DB.prepare(
+      `INSERT INTO messages (id, team_id, enrollment_id, sequence_id, step_id, mailbox_id, contact_id, to_email, subject, body, message_id_header, status, sent_at, created_at)
+       VALUES ('foreign-msg', ?, ?, ?, ?, ?, ?, 'x@x.test', 'Theirs', 'b', '<theirs@x.test>', 'sent', ?, ?)`,
+    )
+      .bind(other.teamId, batch[0]!.run, sequenceId, stepIds[1]!, mailboxId, batch[0]!.contact, Date.now() + 1_000, Date.now() + 1_000)
+      .run();
+    const counted = countingD1(env.DB, { rowsOfRaw: true });
+    const sc = await loadSendContext(
+      db(counted.db),
+      teamId,
+      batch.map((m) => ({ contactId: m.contact, stepId: stepIds[0]!, sequenceId, enrollmentId: m.run })),
+    );
+    expect(sc.threads).toEqual(new Map(batch.map((m) => [m.run, { messageId: m.header, subject: m.subject }])));
+    // The thread query goes by the runs' (enrollment_id, step_id) index: 20 rows, not the team's 600.
+    const q = counted.count.queries.find((x) => /FROM messages WHERE enrollment_id IN/.test(x.sql))!;
+    const plan = (
+      await env.DB.prepare(`EXPLAIN QUERY PLAN ${q.sql}`)
+        .bind(...q.params)
+        .all<{ detail: string }>()
+    ).results
+      .map((r) => r.detail)
+      .join("; ");
+    expect(plan).toContain("messages_enrollment_step_uq");
+    // 20 contacts with their look-ups, one sequence, its variant, the team and the 20 runs' emails.
+    expect(counted.count.rowsRead).toBeLessThan(400);
   });
 
   it("reads only the team's contacts: another team's id in the batch is not found", async () => {
