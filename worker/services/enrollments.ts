@@ -2,7 +2,7 @@ import { and, sql, type SQL } from "drizzle-orm";
 import { batchSql, type Db } from "../db/client";
 import { contains } from "../db/contains";
 import { chunked, inList } from "../db/in-list";
-import { auditLog, contacts, enrollments, type sequences } from "../db/schema";
+import { auditLog, contacts, ENROLLMENT_STATUSES, enrollments, type sequences } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
@@ -43,6 +43,7 @@ export const ENROLLMENT_FILTERS = [
   "failed",
   "removed",
   "held",
+  "waiting_sequence_off",
 ] as const;
 export type EnrollmentFilterStatus = (typeof ENROLLMENT_FILTERS)[number];
 
@@ -72,6 +73,8 @@ function filterSql(seqId: string, teamId: string): Record<EnrollmentFilterStatus
     failed: sql`e.status = 'failed'`,
     removed: sql`e.status = 'removed'`,
     held: sql`e.status = 'held'`,
+    // Active in D1, but its sequence is off: what shownStatus calls them, the report counts them under and the rows badge.
+    waiting_sequence_off: sql`(e.status = 'active' AND ${off})`,
   };
 }
 
@@ -166,11 +169,16 @@ export function sequenceOffReason(seq: { active: boolean; archivedAt: number | n
 }
 
 /**
- * The status a run is counted under: an active run of a sequence that is off is held (sequenceOffReason), as
- * the engine will hold it and explain says ("held until it is turned on"), not active.
+ * The status a run is shown and counted under, on every screen (the report's statuses, the Contacts tab's rows
+ * and its filter of the same name): an active run of a sequence that is off (sequenceOffReason) is
+ * "waiting_sequence_off", neither active (nothing is sent) nor held (the engine has not held it, and turning the
+ * sequence on moves it on where a held run stays held), as the Sequences list words it.
  */
-export const shownStatus = (status: string, seq: { active: boolean; archivedAt: number | null }) =>
-  status === "active" && sequenceOffReason(seq) ? "held" : status;
+export const SHOWN_STATUSES = [...ENROLLMENT_STATUSES, "waiting_sequence_off"] as const;
+export const shownStatus = <S extends string>(
+  status: S,
+  seq: { active: boolean; archivedAt: number | null },
+): S | "waiting_sequence_off" => (status === "active" && sequenceOffReason(seq) ? "waiting_sequence_off" : status);
 
 /**
  * The state that will actually happen to a row, with its reason (invariant 10): the engine holds an
@@ -345,6 +353,7 @@ export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceI
       return {
         id: r.id,
         status: r.status,
+        shown_status: shownStatus(r.status, seq),
         current_step: r.current_step,
         step_type: r.step_type,
         next_action_at: next ?? pausedUntil,

@@ -1,12 +1,11 @@
 import { sql, type SQL } from "drizzle-orm";
 import { stepOrderBy } from "../../../durable-objects/sequence-config";
 import type { Db } from "../../db/client";
-import { ENROLLMENT_STATUSES } from "../../db/schema";
 import type { Caller } from "../../env";
 import { now } from "../../lib/clock";
 import { sequenceFor } from "../access";
 import { meetingAttribution } from "./meetings";
-import { shownStatus } from "../enrollments";
+import { SHOWN_STATUSES, shownStatus } from "../enrollments";
 import { abStepTests } from "./ab";
 import type { AbVerdict } from "./stats";
 import { DAY_MS, rate, replyRate, THRESHOLDS, TRACKING_NOTE } from "./thresholds";
@@ -361,11 +360,12 @@ export async function sequenceReport(
       d.all<{ step_id: string; n: number }>(reachedSql(seq.id, f)),
     ]);
 
-  const statusCount = new Map<string, number>(ENROLLMENT_STATUSES.map((s) => [s, 0]));
+  // Every status a screen shows, waiting_sequence_off among them: the Contacts tab's filter of that name counts the same runs.
+  const statusCount = new Map<string, number>(SHOWN_STATUSES.map((s) => [s, 0]));
   let contacts = 0;
   for (const [status, n] of contactRows(runRows, rerunRows)) {
     if (n <= 0) continue;
-    // Runs of a sequence that is off are held, not active, as the Contacts tab shows them (shownStatus).
+    // Runs of a sequence that is off wait for it, neither active nor held, as the Contacts tab shows them (shownStatus).
     const shown = shownStatus(status, seq);
     statusCount.set(shown, (statusCount.get(shown) ?? 0) + n);
     contacts += n;
