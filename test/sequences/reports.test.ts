@@ -141,9 +141,10 @@ describe("GET /api/sequences/{id}/report", () => {
     const replied = (i: number) => i % 5 === 1;
     expect(r.totals.contacts).toBe(N);
     expect(r.statuses.find((s) => s.status === "finished")!.contacts).toBe(count((i) => i % 3 === 0));
-    // The sequence is off: its runs still 'active' in D1 are held, as the Contacts tab shows them (enrollments.ts shownStatus).
+    // The sequence is off: its runs still 'active' in D1 wait for it, as the Contacts tab shows them (enrollments.ts shownStatus).
     expect(r.statuses.find((s) => s.status === "active")!.contacts).toBe(0);
-    expect(r.statuses.find((s) => s.status === "held")!.contacts).toBe(count((i) => i % 3 !== 0));
+    expect(r.statuses.find((s) => s.status === "held")!.contacts).toBe(0);
+    expect(r.statuses.find((s) => s.status === "waiting_sequence_off")!.contacts).toBe(count((i) => i % 3 !== 0));
     expect(r.totals).toMatchObject({
       sent: N,
       bounced: count(bounced),
