@@ -16,12 +16,17 @@ import {
   matchingIds,
   pickIds,
   prepareAction,
+  SHOWN_STATUSES,
 } from "../services/enrollments";
 
 const EnrollmentSchema = z
   .object({
     id: z.string(),
     status: z.enum(["scheduled", "active", "paused", "held", "finished", "failed", "removed"]),
+    shown_status: z.enum(SHOWN_STATUSES).openapi({
+      description:
+        "The status as every screen shows and counts it: an active run of a sequence that is off is waiting_sequence_off (nothing is sent until the sequence is on)",
+    }),
     current_step: z.number(),
     step_type: z.string().nullable(),
     next_action_at: z
@@ -45,7 +50,7 @@ const FilterSchema = z
   .object({
     status: z.enum(ENROLLMENT_FILTERS).default("all").openapi({
       description:
-        "active, scheduled, paused, finished, bounced, not_sent, blocked (by a sequence rule: unsubscribed, Do Not Contact, suppressed), failed, removed, held, all",
+        "active, scheduled, paused, finished, bounced, not_sent, blocked (by a sequence rule: unsubscribed, Do Not Contact, suppressed), failed, removed, held, waiting_sequence_off (active runs of a sequence that is off), all",
     }),
     q: z.string().trim().min(1).max(200).optional().openapi({ description: "Search: name, email or company contains this" }),
     reason: z.string().min(1).max(64).optional().openapi({ description: "Only this reason code (e.g. replied, bounced, marked_finished)" }),
