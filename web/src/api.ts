@@ -405,7 +405,18 @@ export async function deleteVariant(id: string, stepId: string, variantId: strin
 // ---------- Enrollments ----------
 
 export type EnrollmentFilter =
-  "all" | "active" | "scheduled" | "paused" | "finished" | "bounced" | "not_sent" | "blocked" | "failed" | "removed" | "held";
+  | "all"
+  | "active"
+  | "scheduled"
+  | "paused"
+  | "finished"
+  | "bounced"
+  | "not_sent"
+  | "blocked"
+  | "failed"
+  | "removed"
+  | "held"
+  | "waiting_sequence_off";
 export function fetchEnrollments(
   id: string,
   q: {
