@@ -3,11 +3,13 @@ import { formatDay } from "../format";
 import { Badge, type Tone } from "./Badge";
 import type { IconName } from "./Icon";
 
-export const ENROLLMENT_STATUS: Record<Enrollment["status"], { label: string; tone: Tone; hint: string }> = {
+export const ENROLLMENT_STATUS: Record<Enrollment["shown_status"], { label: string; tone: Tone; hint: string }> = {
   scheduled: { label: "Scheduled", tone: "info", hint: "Starts later" },
   active: { label: "Active", tone: "accent", hint: "Moving through the steps" },
   paused: { label: "Paused", tone: "warning", hint: "Paused" },
   held: { label: "Held", tone: "warning", hint: "Held until what blocks it is fixed" },
+  // An active run of a sequence that is off (shownStatus): nothing goes out until the sequence is turned on.
+  waiting_sequence_off: { label: "Waiting (sequence off)", tone: "warning", hint: "Sends nothing until the sequence is turned on" },
   finished: { label: "Finished", tone: "success", hint: "Done with this sequence" },
   failed: { label: "Failed", tone: "danger", hint: "Stopped by an error" },
   removed: { label: "Removed", tone: "neutral", hint: "Taken out of the sequence" },
@@ -22,7 +24,7 @@ function pausedHint(reason: string | null | undefined, until: number | null | un
   return "Paused by a user: resumes when someone resumes it";
 }
 
-export function EnrollmentBadge(props: { status: Enrollment["status"]; reason?: string | null; until?: number | null }) {
+export function EnrollmentBadge(props: { status: Enrollment["shown_status"]; reason?: string | null; until?: number | null }) {
   const s = () => ENROLLMENT_STATUS[props.status] ?? { label: props.status, tone: "neutral" as Tone, hint: "" };
   const hint = () => (props.status === "paused" ? pausedHint(props.reason, props.until) : s().hint);
   return (

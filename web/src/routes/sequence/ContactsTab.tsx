@@ -37,6 +37,7 @@ const FILTERS: { id: EnrollmentFilter; label: string; always?: boolean }[] = [
   { id: "paused", label: "Paused", always: true },
   { id: "finished", label: "Finished", always: true },
   { id: "bounced", label: "Bounced" },
+  { id: "waiting_sequence_off", label: "Waiting (sequence off)" },
   { id: "not_sent", label: "Not sent" },
   { id: "blocked", label: "Blocked by a rule" },
   { id: "failed", label: "Failed" },
@@ -1024,7 +1025,7 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
                 </div>
               </td>
               <td>
-                <EnrollmentBadge status={e.status} reason={e.reason} until={e.paused_until} />
+                <EnrollmentBadge status={e.shown_status} reason={e.reason} until={e.paused_until} />
               </td>
               <td class="cell-nowrap">
                 <span class="step-chip">
