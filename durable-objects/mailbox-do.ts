@@ -13,10 +13,26 @@ import { transportFor } from "../worker/transports";
 import { loadMailbox, replyCheckMark, sameSendingSettings, type MailboxSettings } from "../worker/transports/mailbox-settings";
 import type { SendResult, Transport } from "../worker/transports/types";
 import { composeEmail, loadSendContext, type ComposedEmail, type SendContext } from "./compose";
-import { loadContactZones, loadSendChecks, sendBlock, type SendChecks, type SequenceState } from "./eligibility";
+import {
+  blockingReason,
+  loadContactStates,
+  loadContactZones,
+  loadSendChecks,
+  sendBlock,
+  type SendChecks,
+  type SequenceState,
+} from "./eligibility";
+import { suppressionMatches } from "../worker/services/suppressions";
 import { engine } from "./engine";
 import { SEND_NOW_SCORE, sendNowWindow } from "./scheduled-email";
-import { outcomeOfMailboxState, type EmailOverride, type MailboxItemState, type QueuedEmail, type StepResult } from "./engine-types";
+import {
+  outcomeOfMailboxState,
+  type ReasonCode,
+  type EmailOverride,
+  type MailboxItemState,
+  type QueuedEmail,
+  type StepResult,
+} from "./engine-types";
 import { migrate, patchRow, readMeta, writeMeta } from "./object-storage";
 
 type Verdict = { ok: boolean; reason: string | null; override?: EmailOverride | null };
@@ -113,7 +129,9 @@ export type HandSendResult =
   | { ok: true; state: "sent" | "unknown" | "bounced"; at: number; error: string | null }
   | {
       ok: false;
-      code: "already" | "not_connected" | "held_for_reply_check" | "held" | "daily_limit" | "hourly_limit" | "not_sent";
+      code: "already" | "not_connected" | "blocked" | "held_for_reply_check" | "held" | "daily_limit" | "hourly_limit" | "not_sent";
+      /** blocked: why the address may not be emailed (invariant 5). */
+      reason?: ReasonCode;
       /** already: the key's state; not_connected: the mailbox's status. */
       state?: string;
       /** held, daily_limit, hourly_limit: when it could send again. */
@@ -130,6 +148,8 @@ const DAY = 24 * HOUR;
 const BACKOFF_MS = [60_000, 5 * 60_000, 15 * 60_000, HOUR, 4 * HOUR];
 /** States whose reservation counts against the caps: something was (or may have been) sent. */
 const COUNTED = "('sending','sent','unknown','bounced')";
+/** A hand-sent email still "sending" this long after its reservation (the object restarted mid-call) is settled by the alarm. */
+const HAND_SEND_SETTLE_MS = 60_000;
 // Reads of what counts against the caps say `+state IN COUNTED AND reserved_at > ?`: the `+` keeps SQLite
 // on queue_reserved (the last day's reservations) instead of an index on state, which walked every
 // sent row the queue still keeps.
@@ -781,8 +801,21 @@ export class MailboxDO extends DurableObject<Env> {
     this.setMeta("team_id", teamId);
     const seen = this.stateOf(mail.enrollmentId, mail.stepId);
     if (seen.state !== "missing") return { ok: false, code: "already", state: seen.state };
-    const mb = await this.settings(true);
+    // Invariant 5's second check, at send time: the contact and the address as they are now, read in the
+    // same round as the settings (the Worker's check came several round trips earlier).
+    const [mb, contactStates, suppressed] = await Promise.all([
+      this.settings(true),
+      loadContactStates(this.d, teamId, [mail.contactId]),
+      suppressionMatches(this.d, teamId, [mail.to]),
+    ]);
     if (!mb || mb.status !== "connected") return { ok: false, code: "not_connected", state: mb?.status ?? "removed" };
+    const contact = contactStates.get(mail.contactId);
+    const blocked = suppressed.has(mail.to.trim().toLowerCase())
+      ? "suppressed"
+      : contact && !contact.deletedAt
+        ? blockingReason(contact, false)
+        : null;
+    if (blocked) return { ok: false, code: "blocked", reason: blocked };
     if (this.waitsForReplies(mb)) return { ok: false, code: "held_for_reply_check" };
     const t = now();
     const hold = this.holdAt(t);
@@ -819,6 +852,14 @@ export class MailboxDO extends DurableObject<Env> {
       ),
     );
     this.recent?.splice(upperBound(this.recent, t), 0, t);
+    // A restart during the transport call must not leave the row "sending" for ever (seen by no Outbox,
+    // counted against the caps, every retry told "already"): an alarm shortly after lets reconcile()
+    // settle it as unknown and report it. An earlier alarm already armed is kept.
+    const armed = await this.ctx.storage.getAlarm();
+    if (armed === null || armed > t + HAND_SEND_SETTLE_MS) {
+      await armAlarm(this.ctx.storage, "mailbox", mailboxId, t + HAND_SEND_SETTLE_MS);
+      this.armedAt = t + HAND_SEND_SETTLE_MS;
+    }
     const key = `${mail.enrollmentId}:${mail.stepId}`;
     const res = await this.transmit(mb, key, mail);
     const done = now();
