@@ -579,8 +579,11 @@ async function applyEffect(
     await markMessageBounced(d, x, effect);
     await mark(d, x, "bounced", t, effect);
     await finish(x.sequenceId, [x.enrollmentId], "bounced");
-  } else if (kind === "bounce_soft" && retry && !x.stepId.startsWith("reply:")) {
-    // (An answer written by hand is no step the mailbox could compose again: past this branch it counts as bounced.)
+  } else if (kind === "bounce_soft" && x.stepId.startsWith("reply:")) {
+    // An answer written by hand is no step the mailbox could compose again, nor one of the run's steps: its
+    // email bounced, but a full inbox on the person's side is no reason to end the sequence's run.
+    await markMessageBounced(d, x, effect);
+  } else if (kind === "bounce_soft" && retry) {
     // The same email again through its mailbox, within its caps and window (MailboxDO.resend).
     const queued = await engine.mailbox(env, x.mailboxId).resend([{ enrollmentId: x.enrollmentId, stepId: x.stepId, ...retry }]);
     effect.retry = { ...retry, key: queued[0]?.stepId ?? null };
