@@ -10,7 +10,6 @@ import { now } from "../lib/clock";
 import { sha256Hex } from "../lib/crypto";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
-import { idempotencyScope } from "../middleware/idempotency";
 import { loadMailbox } from "../transports/mailbox-settings";
 import { contactFor, mailboxFor } from "./access";
 import { audit } from "./audit";
@@ -98,12 +97,18 @@ async function mustBeReachable(d: Db, teamId: string, to: string, contactId: str
   }
 }
 
+/** An answer under this key is in the ledger or in the Outbox already: the dialog says to reload to see it. */
+const alreadySent = () =>
+  new ApiError("conflict", "This answer was already sent (the same request came twice): it is not sent again. Reload to see it");
+
 /** The MailboxDO's refusal, in words; nothing was recorded as sent. */
 function refusal(res: Extract<HandSendResult, { ok: false }>, mailbox: { email: string; dailyLimit: number; hourlyLimit: number }) {
   const when = (at: number | undefined) => (at ? new Date(at).toISOString().replace(/\.\d+Z$/, "Z") : "later");
   switch (res.code) {
     case "already":
-      return new ApiError("conflict", "This answer was already sent (the same request came twice): it is not sent again");
+      return alreadySent();
+    case "blocked":
+      return refuse(`${reasonText(res.reason ?? "suppressed")}: no answer is sent to this address`, "blocked", res.reason);
     case "not_connected":
       return new ApiError(
         "conflict",
@@ -187,10 +192,19 @@ export async function answerReply(
   const mb = (await loadMailbox(d, row.id))!;
 
   // One key per answer: from the Idempotency-Key when there is one (a retry finds it in the ledger), else new.
-  const scope = idempotencyScope(caller, idempotencyKey);
   // 24 hex characters, the shape of a step id: the Message-ID is then one the inbound matcher knows as ours (OUR_ID).
-  const key = scope ? (await sha256Hex(`${scope} ${r.id}`)).slice(0, 24) : newId();
+  // The key alone, not the caller and the reply: the client sends a new key for new text, so an answer
+  // rewritten after a failed try is a new answer, and a retry of one request still finds it.
+  const key = idempotencyKey ? (await sha256Hex(idempotencyKey)).slice(0, 24) : newId();
   const stepId = `${ANSWER_STEP_PREFIX}${key}`;
+  // The mailbox's ledger forgets a settled answer after 2 days and the idempotency record after 24 hours:
+  // an old key sent again finds the answer in D1 instead, and nothing is sent twice.
+  const [earlier] = await d
+    .select({ id: messages.id })
+    .from(messages)
+    .where(and(eq(messages.enrollmentId, r.enrollmentId), eq(messages.stepId, stepId), eq(messages.teamId, caller.teamId)))
+    .limit(1);
+  if (earlier) throw alreadySent();
   const domain = mb.email.split("@")[1]!;
   const messageId = messageIdFor(r.enrollmentId, key, domain);
   // Their Message-ID, when their email had one (one without is stored under a hash of its text).

@@ -8,8 +8,8 @@ import { formatFull } from "../../format";
 import type { Reply, ReplyText } from "../../queries/replies";
 
 /**
- * The answer, sent with an Idempotency-Key made when the text was written: a double click, or a retry after
- * a timeout, is the same request, and the API sends it once.
+ * The answer, sent with an Idempotency-Key made for its text: a double click, or a retry after a timeout,
+ * is the same request, and the API sends it once (a 409 "already sent" then means it went out: reload).
  */
 function sendAnswer(id: string, body: string, key: string) {
   return data(api.replies[":id"].reply.$post({ param: { id }, json: { body } }, { headers: { "idempotency-key": key } }));
@@ -49,17 +49,23 @@ export function AnswerThread(props: { answers: ReplyText["answers"] }) {
  */
 export function Answer(props: { r: Reply }) {
   const [body, setBody] = createSignal("");
-  // A new key per text sent: the same text sent again on purpose is another answer.
-  const [key, setKey] = createSignal(crypto.randomUUID());
+  // One key per text: Send again after a failure (a 500, a dropped connection) with the same text is the
+  // same request, sent at most once; changed text is a new answer under a new key (an old key would be told
+  // "already sent"); after a success the same text sent again on purpose is another answer.
+  let keyed: { text: string; key: string } | null = null;
+  const keyFor = (text: string) => {
+    if (keyed?.text !== text) keyed = { text, key: crypto.randomUUID() };
+    return keyed.key;
+  };
   const [sent, setSent] = createSignal<Sent | null>(null);
   const send = useWrite(sendAnswerAction, { form: "reply-answer-form" });
   const submit = async () => {
     if (!body().trim() || send.pending()) return;
-    const res = await send.run(props.r.id, body(), key());
+    const res = await send.run(props.r.id, body(), keyFor(body()));
     if (!res) return;
     setSent(res.sent);
     setBody("");
-    setKey(crypto.randomUUID());
+    keyed = null;
   };
   return (
     <section class="reply-answer-box" data-testid="reply-answer-box" aria-label="Answer">
