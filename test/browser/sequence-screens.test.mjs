@@ -207,7 +207,7 @@ describe("the sequences list says what a sequence turned off does", () => {
     await browser?.close();
   });
 
-  it("calls the contacts of a sequence turned off waiting, not active, and active again once it is on", async () => {
+  it("calls the contacts of a sequence turned off waiting, not active, on the list and the Contacts tab, and active again once it is on", async () => {
     await page.goto(`${baseUrl}/sequences`);
     const name = "Enterprise outbound — Q4";
     const toggle = page.getByRole("switch", { name: `${name} active`, exact: true });
@@ -228,6 +228,15 @@ describe("the sequences list says what a sequence turned off does", () => {
         .count(),
       0,
     );
+    // The Contacts tab words them the same (enrollments.ts shownStatus): a chip and a badge of their own, none Active.
+    const href = await row.getByRole("link", { name, exact: true }).first().getAttribute("href");
+    await page.goto(`${baseUrl}${href}?tab=contacts`);
+    await page.getByRole("tab", { name: /^Waiting \(sequence off\) [1-9]/ }).waitFor();
+    await page.getByRole("tab", { name: /^Active 0$/ }).waitFor();
+    await page.locator("table tbody").getByText("Waiting (sequence off)", { exact: true }).first().waitFor();
+    assert.equal(await page.locator("table tbody").getByText("Active", { exact: true }).count(), 0);
+    await page.goto(`${baseUrl}/sequences`);
+    await toggle.waitFor();
     await toggle.click();
     await page.getByText(`“${name}” is now active`).waitFor();
     await row
