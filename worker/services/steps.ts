@@ -296,6 +296,21 @@ async function retimeAfterMove(env: Env, seq: { id: string; teamId: string }) {
     .catch((err) => console.error(`contacts of sequence ${seq.id} keep their times after its steps moved`, err));
 }
 
+/**
+ * After an add in front of others or a reorder: a contact waits for its own step, whatever its place, so
+ * only one whose step is off (due after the next step on) can have another next step now. With every step
+ * on there is nothing to re-time, and the re-time would walk every run of the sequence (holding its
+ * SequenceDO) and move each overdue timer to now.
+ */
+async function retimeIfAStepIsOff(env: Env, d: Db, seq: { id: string; teamId: string }) {
+  const [off] = await d
+    .select({ id: steps.id })
+    .from(steps)
+    .where(and(eq(steps.sequenceId, seq.id), eq(steps.enabled, false)))
+    .limit(1);
+  if (off) await retimeAfterMove(env, seq);
+}
+
 /** The sequence changed (its updated time, an audit entry); answers it as the editor shows it. */
 async function touched(d: Db, caller: Caller, sequenceId: string, action: string, details: Record<string, unknown>) {
   await batchSql(d, [
@@ -365,7 +380,7 @@ export async function addStep(env: Env, d: Db, caller: Caller, sequenceId: strin
   });
   // A step put before others can be the next step on of contacts already waiting (theirs is off): they are
   // due after its wait now, not the one their timer was set from.
-  if (moved) await retimeAfterMove(env, seq);
+  if (moved) await retimeIfAStepIsOff(env, d, seq);
   const warnings = await textWarnings(
     d,
     caller.teamId,
@@ -505,7 +520,7 @@ export async function reorderSteps(env: Env, d: Db, caller: Caller, sequenceId: 
     throw refusedBy(err) ? stepsChanged() : err;
   });
   // The next step on of a contact waiting for a step that is off can be another one now.
-  await retimeAfterMove(env, seq);
+  await retimeIfAStepIsOff(env, d, seq);
   return touched(d, caller, seq.id, "step.reorder", { step_ids: stepIds });
 }
 
