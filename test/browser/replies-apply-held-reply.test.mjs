@@ -82,7 +82,7 @@ describe("replies: a held reply applied to the run it answers", () => {
     const choose = dialog.getByTestId("apply-to-run");
     await choose.waitFor();
     assert.match(await choose.textContent(), /Which sequence does this answer\?/);
-    assert.match(await choose.textContent(), /2 open runs/);
+    assert.match(await choose.textContent(), /several open runs from this mailbox/);
     const buttons = choose.getByTestId("apply-to-run-choice");
     assert.deepEqual(await buttons.allTextContents(), ["Pricing follow-up", "Intro — Q1"]);
     assert.match(await choose.textContent(), /“Intro for Pat”/);
