@@ -57,7 +57,9 @@ describe("contacts screen: lists and selection", () => {
     await dialog.getByTestId("edit-contact-stage-dnc").waitFor();
     // What it would do, counted before saving.
     await dialog
-      .getByText(/^1 contact moves to Do Not Contact\. (They are in no sequence now|Their (\d+ )?open sequence runs? ends?|\d+ open sequence runs? ends?)/)
+      .getByText(
+        /^1 contact moves to Do Not Contact\. (They are in no sequence now|Their (\d+ )?open sequence runs? ends?|\d+ open sequence runs? ends?)/,
+      )
       .waitFor();
     await dialog.getByLabel("Stage").selectOption({ label: to });
     await dialog.getByTestId("edit-contact-stage-dnc").waitFor({ state: "detached" });
