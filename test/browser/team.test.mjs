@@ -82,6 +82,10 @@ describe("team user management", () => {
   it("the new user changes their password in Settings → Account: a wrong current one is refused beside its field", async () => {
     const { page } = invitee;
     await page.goto(`${baseUrl}/settings`);
+    // The form sits inside its card's padding, as its title does (it ran to the card's edges).
+    const card = await page.locator("section.card", { has: page.locator("#password-form") }).boundingBox();
+    const field = await page.getByLabel("Current password").boundingBox();
+    assert.ok(field.x - card.x >= 16, `the field starts ${field.x - card.x}px inside its card`);
     await page.getByLabel("Current password").fill("not my password");
     await page.getByLabel("New password", { exact: true }).fill("ivy second password");
     await page.getByLabel("Repeat the new password").fill("ivy second password");
