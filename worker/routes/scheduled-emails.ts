@@ -95,7 +95,16 @@ export const scheduledEmailRoutes = router()
         }),
       },
       responses: {
-        200: json(z.object({ scheduled: z.array(ScheduledEmailSchema), next_cursor: z.string().nullable() })),
+        200: json(
+          z.object({
+            scheduled: z.array(ScheduledEmailSchema),
+            total: z.number().openapi({
+              description:
+                "How many scheduled emails the filters match over every page (the rows a caller paging to the end gets), counted from D1's open runs",
+            }),
+            next_cursor: z.string().nullable(),
+          }),
+        ),
         404: errorResponses[404],
         422: errorResponses[422],
       },
