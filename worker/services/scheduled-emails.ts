@@ -111,11 +111,11 @@ export async function listScheduledEmails(env: Env, d: Db, caller: Caller, q: Sc
   if (q.contact_id) await contactFor(d, caller, q.contact_id);
   const after = readCursor(q.cursor);
   const seen = visibleSequence(caller, sql`e.sequence_id`) ?? sql`1`;
-  const rows = await d.all<Row>(sql`
-    SELECT e.id, e.sequence_id, s.name AS sequence_name, s.active AS seq_active, s.archived_at, s.owner_id, x.access AS share, e.status, e.reason, e.next_due_at,
-           e.current_step, st.id AS step_id, st.type AS step_type, st.thread_reply, c.id AS contact_id, trim(c.first_name || ' ' || c.last_name) AS contact_name,
-           c.email, c.time_zone AS contact_zone, e.mailbox_id, mb.email AS mailbox_email, mb.status_reason AS mailbox_reason,
-           ${MAILBOX_LIMIT_COLUMNS}
+  // The runs listed, every page alike: the total counts them with the page's own FROM and WHERE (no cursor), so
+  // it is exactly the rows a caller paging to the end would get. One count over the team's open runs, read
+  // down enrollments' team index beside the page, not a read per mailbox queue: a run waiting in a MailboxDO is
+  // in D1 as queued_for_mailbox, so D1 alone says what is scheduled.
+  const listed = sql`
       FROM enrollments e
       JOIN sequences s ON s.id = e.sequence_id
       JOIN contacts c ON c.id = e.contact_id
@@ -138,13 +138,22 @@ export async function listScheduledEmails(env: Env, d: Db, caller: Caller, q: Sc
      WHERE e.team_id = ${caller.teamId} AND e.status IN ('active', 'paused', 'held') AND ${seen}
        AND ${q.sequence_id ? sql`e.sequence_id = ${q.sequence_id}` : sql`1`}
        AND ${q.contact_id ? sql`e.contact_id = ${q.contact_id}` : sql`1`}
-       AND ${q.mailbox_id ? sql`e.mailbox_id = ${q.mailbox_id}` : sql`1`}
+       AND ${q.mailbox_id ? sql`e.mailbox_id = ${q.mailbox_id}` : sql`1`}`;
+  const [rows, counted] = await Promise.all([
+    d.all<Row>(sql`
+    SELECT e.id, e.sequence_id, s.name AS sequence_name, s.active AS seq_active, s.archived_at, s.owner_id, x.access AS share, e.status, e.reason, e.next_due_at,
+           e.current_step, st.id AS step_id, st.type AS step_type, st.thread_reply, c.id AS contact_id, trim(c.first_name || ' ' || c.last_name) AS contact_name,
+           c.email, c.time_zone AS contact_zone, e.mailbox_id, mb.email AS mailbox_email, mb.status_reason AS mailbox_reason,
+           ${MAILBOX_LIMIT_COLUMNS}
+      ${listed}
        AND ${after ? sql`(coalesce(e.next_due_at, 9e15), e.id) > (${after[0]}, ${after[1]})` : sql`1`}
      ORDER BY coalesce(e.next_due_at, 9e15), e.id
-     LIMIT ${q.limit + 1}`);
+     LIMIT ${q.limit + 1}`),
+    d.all<{ n: number }>(sql`SELECT count(*) AS n ${listed}`),
+  ]);
   const page = rows.slice(0, q.limit);
   const items = await present(env, d, caller, page);
-  return { scheduled: items, next_cursor: rows.length > q.limit ? cursorOf(page[page.length - 1]!) : null };
+  return { scheduled: items, total: counted[0]?.n ?? 0, next_cursor: rows.length > q.limit ? cursorOf(page[page.length - 1]!) : null };
 }
 
 /** Rows as the screen shows them: forecasts (one call per mailbox) and users' choices (one call per sequence). */
