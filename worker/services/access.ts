@@ -3,6 +3,7 @@ import { batchSql, type Db } from "../db/client";
 import {
   contacts,
   enrollmentActionJobs,
+  enrollments,
   imports,
   jobs,
   lists,
@@ -430,18 +431,43 @@ export const visibleImports = (caller: Caller): SQL | undefined =>
 export async function messageFor(d: Db, caller: Caller, messageId: string) {
   const m = await d.query.messages.findFirst({ where: and(eq(messages.id, messageId), eq(messages.teamId, caller.teamId)) });
   if (!m) throw notFound("Message");
-  const check = m.sequenceId ? sequenceFor(d, caller, m.sequenceId, "sequence.view") : mailboxFor(d, caller, m.mailboxId, "mailbox.manage");
+  const check = m.sequenceId
+    ? sequenceFor(d, caller, m.sequenceId, "sequence.view")
+    : m.stepId.startsWith("reply:")
+      ? answerRunFor(d, caller, m.enrollmentId)
+      : mailboxFor(d, caller, m.mailboxId, "mailbox.manage");
   await check.catch((e) => {
     throw e instanceof ApiError && (e.status === 404 || e.status === 403) ? notFound("Message") : e;
   });
   return m;
 }
 
-/** The emails a caller may see, as a SQL condition over `messages` (undefined: all of the team's). */
+/**
+ * An answer written to a reply (sequence_id '', step `reply:<key>`) has no sequence of its own: it is seen by
+ * whoever sees the run it answers in (the timeline's rule), not by the test emails' mailbox rule.
+ */
+async function answerRunFor(d: Db, caller: Caller, enrollmentId: string) {
+  if (canSeeAllSequences(caller)) return;
+  const e = await d.query.enrollments.findFirst({
+    columns: { sequenceId: true },
+    where: and(eq(enrollments.id, enrollmentId), eq(enrollments.teamId, caller.teamId)),
+  });
+  if (!e) throw notFound("Message");
+  await sequenceFor(d, caller, e.sequenceId, "sequence.view");
+}
+
+/**
+ * The emails a caller may see, as a SQL condition over `messages` (undefined: all of the team's): a sequence's
+ * under its sequence, an answer to a reply under its run's sequence, a test email (no sequence) its mailbox owner's.
+ */
 export function visibleMessages(caller: Caller): SQL | undefined {
   const seen = visibleSequence(caller, messages.sequenceId);
   if (!seen) return undefined;
-  return sql`(${seen} or (${messages.sequenceId} = '' and ${messages.mailboxId} in (select m.id from mailboxes m where m.team_id = ${caller.teamId} and m.user_id = ${caller.userId})))`;
+  const runSeen = visibleSequence(
+    caller,
+    sql`(select e.sequence_id from enrollments e where e.id = ${messages.enrollmentId} and e.team_id = ${caller.teamId})`,
+  );
+  return sql`(${seen} or (${messages.sequenceId} = '' and ${messages.stepId} like 'reply:%' and ${runSeen}) or (${messages.sequenceId} = '' and ${messages.stepId} not like 'reply:%' and ${messages.mailboxId} in (select m.id from mailboxes m where m.team_id = ${caller.teamId} and m.user_id = ${caller.userId})))`;
 }
 
 /**
