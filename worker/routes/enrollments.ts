@@ -312,7 +312,7 @@ export const enrollmentRoutes = router()
       path: "/sequences/{id}/enrollments/{enrollment_id}/next-email",
       tags: ["Enrollments"],
       summary:
-        "A contact's next automatic email as they will get it: subject and body rendered for them, the A/B variant they get, the sending mailbox, and the variables they lack",
+        "A contact's next automatic email as they will get it: subject and body rendered for them at the time it goes, the A/B variant they get, the sending mailbox, the variables they lack, and whether the send will refuse it",
       request: {
         params: IdParam.extend({
           enrollment_id: z
@@ -333,9 +333,20 @@ export const enrollmentRoutes = router()
               to: z.string(),
               subject: z.string(),
               body: z.string(),
-              missing: z
-                .array(z.string())
-                .openapi({ description: "Template variables this contact has no value for (rendered empty or with their fallback)" }),
+              missing: z.array(z.string()).openapi({
+                description:
+                  "Template variables this contact has no value for and that have no fallback (a variable with a fallback renders it and isn't listed)",
+              }),
+              refused: z
+                .object({
+                  reason: z.string().openapi({ description: "The composer's reason, as the paused run's reason will say it" }),
+                  text: z.string(),
+                })
+                .nullable()
+                .openapi({
+                  description:
+                    "The send will refuse this email (a variable without a value or fallback, no variant on): the contact is paused on the step and nothing is sent. Null: it goes as shown",
+                }),
             })
             .openapi("EmailPreview"),
         ),

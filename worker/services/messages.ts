@@ -208,7 +208,8 @@ export async function searchSequenceMessages(
 /**
  * A contact's next automatic email as they will get it: the step it waits on (or the next email step),
  * previewed by the scheduled-emails preview, i.e. the send path's own composer (variant, variables, the
- * contact's edit, thread subject, signature, footer), with the variables it lacks.
+ * contact's edit, thread subject, signature, footer) at the time it goes, with the variables it lacks and
+ * the composer's refusal: what the send will do, said once for both previews.
  */
 export async function previewNextEmail(env: Env, d: Db, caller: Caller, sequenceId: string, enrollmentId: string) {
   const { seq } = await sequenceFor(d, caller, sequenceId);
@@ -235,5 +236,6 @@ export async function previewNextEmail(env: Env, d: Db, caller: Caller, sequence
     subject: p.subject,
     body: p.body,
     missing: p.missing,
+    refused: p.refused,
   };
 }
