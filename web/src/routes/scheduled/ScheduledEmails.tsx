@@ -4,7 +4,7 @@ import { Badge } from "../../components/Badge";
 import { DataTable, type Column } from "../../components/DataTable";
 import { EmptyState } from "../../components/EmptyState";
 import { Icon } from "../../components/Icon";
-import { browserTimeZone, formatDay, formatFull, formatRelative } from "../../format";
+import { browserTimeZone, formatDay, formatFull, formatNumber, formatRelative } from "../../format";
 import { getScheduledEmails, type ScheduledEmailRow, type ScheduledScope } from "../../queries/scheduled-emails";
 import { ScheduledEmailDialog } from "./ScheduledEmailDialog";
 
@@ -49,6 +49,13 @@ export function ScheduledEmails(props: { scope: ScheduledScope; hide?: "sequence
         }
         header={
           <div class="table-toolbar">
+            <Show when={page()}>
+              {(p) => (
+                <strong class="small" data-testid="scheduled-total">
+                  {formatNumber(p().total)} scheduled
+                </strong>
+              )}
+            </Show>
             <span class="muted small">
               In the order each step falls due; it goes out then, or later when the sending window or the mailbox's limits hold it. Times
               are in your time zone ({browserTimeZone()}).
