@@ -120,7 +120,7 @@ describe("the A/B verdict the winners are picked by", () => {
 describe("the report's statuses of a sequence that is off", () => {
   beforeEach(() => startSimulation());
 
-  it("counts its active runs as held, as the Contacts tab shows them, not active", async () => {
+  it("counts its active runs as waiting (sequence off), as the Contacts tab shows them, not active", async () => {
     const { teamId, userId } = await makeTeam("Report off");
     const s = await sessionFor(teamId, userId);
     const api = client(s).api;
@@ -144,12 +144,12 @@ describe("the report's statuses of a sequence that is off", () => {
       .first<{ n: number }>();
     expect(d1!.n).toBe(3);
     const tab = await ok(api.sequences[":id"].enrollments.$get({ param: { id: sequenceId }, query: {} }));
-    expect(tab.counts).toMatchObject({ active: 0, not_sent: 3 });
+    expect(tab.counts).toMatchObject({ active: 0, not_sent: 3, waiting_sequence_off: 3 });
     expect(tab.enrollments.map((e) => e.reason)).toEqual(["sequence_inactive", "sequence_inactive", "sequence_inactive"]);
-    // The report counts them held (what the engine makes of them), not active.
-    expect(await statuses()).toMatchObject({ active: 0, held: 3 });
+    // The report counts them as waiting because the sequence is off, the word the Contacts tab and the Sequences list use.
+    expect(await statuses()).toMatchObject({ active: 0, held: 0, waiting_sequence_off: 3 });
 
     expect((await as(s, "PATCH", `/api/sequences/${sequenceId}`, { active: true })).status).toBe(200);
-    expect(await statuses()).toMatchObject({ active: 3, held: 0 });
+    expect(await statuses()).toMatchObject({ active: 3, held: 0, waiting_sequence_off: 0 });
   });
 });
