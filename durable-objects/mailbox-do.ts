@@ -794,7 +794,8 @@ export class MailboxDO extends DurableObject<Env> {
    * with its message before the transport is called (invariant 4: a restart in between settles it as
    * unknown, never sends it again). A key already in the ledger is never sent again. Refused, with nothing
    * recorded, while the mailbox is not connected, held, or at its daily or hourly limit; a transport answer
-   * that sent nothing removes the row and gives its reservation back. Reported to D1 before answering.
+   * that sent nothing removes the row and gives its reservation back (a sender refusal also pauses the
+   * mailbox, as the queue's does). Reported to D1 before answering.
    */
   async sendByHand(mailboxId: string, teamId: string, mail: HandEmail): Promise<HandSendResult> {
     this.setMeta("mailbox_id", mailboxId);
@@ -889,6 +890,9 @@ export class MailboxDO extends DurableObject<Env> {
     }
     // Written to D1 now (the Outbox, the matcher of answers); if D1 fails, the alarm armed below reports it.
     try {
+      // The account refused the sender, as a queued send's refusal does (outcome "sender"): the mailbox is
+      // paused with the reason before the queue's next pass, which would otherwise send its emails into it.
+      if (!res.ok && res.kind === "sender") await this.pauseForSender(mb, res, done);
       await this.report();
     } finally {
       await this.schedule(now());
@@ -1500,16 +1504,7 @@ export class MailboxDO extends DurableObject<Env> {
         // (and is what lifts by itself or by the owner's action), so it stays.
         this.settle(row, { state: "queued", reserved_at: null, msg: null, message_id: null, subject: null, error: res.message });
         this.release(t);
-        this.settingsCache = undefined;
-        this.setMeta("next_send_at", "0");
-        await this.d
-          .update(mailboxes)
-          .set({
-            status: "paused",
-            statusReason: `Sending error: ${res.code ? `${res.code} ` : ""}${res.message}`.slice(0, 500),
-            updatedAt: done,
-          })
-          .where(and(eq(mailboxes.id, mb.id), eq(mailboxes.status, "connected")));
+        await this.pauseForSender(mb, res, done);
         return "stop";
       case "rate_limited":
       case "sign_in":
@@ -1567,6 +1562,24 @@ export class MailboxDO extends DurableObject<Env> {
         return "retry";
       }
     }
+  }
+
+  /**
+   * A "sender" refusal (the account or its credentials said no: every send would get it): the mailbox is
+   * paused in D1 with the reason the Mailboxes screen shows, if it is still connected (a disconnect or a
+   * "needs reconnect" written meanwhile says more and stays), and the next plan reads that status.
+   */
+  private async pauseForSender(mb: MailboxSettings, res: { code?: string | undefined; message: string }, t: number) {
+    this.settingsCache = undefined;
+    this.setMeta("next_send_at", "0");
+    await this.d
+      .update(mailboxes)
+      .set({
+        status: "paused",
+        statusReason: `Sending error: ${res.code ? `${res.code} ` : ""}${res.message}`.slice(0, 500),
+        updatedAt: t,
+      })
+      .where(and(eq(mailboxes.id, mb.id), eq(mailboxes.status, "connected")));
   }
 
   /** Holds the whole mailbox after an answer every send would get alike (see MailboxHold). */
