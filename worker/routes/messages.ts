@@ -31,13 +31,14 @@ const MessageQuery = Pagination.extend({
   sequence_id: z.string().optional(),
   contact_id: z.string().optional(),
   status: z
-    .enum(["sent", "failed", "bounced", "unknown", "sent_or_bounced"])
+    .enum(["sent", "failed", "bounced", "unknown", "sent_or_bounced", "replied"])
     .optional()
     .openapi({
       description:
         "sent: accepted by the transport and not bounced; bounced: went out and came back (the address is suppressed); " +
         "sent_or_bounced: both, every email that went out, as the sequence list and report count sent; " +
-        "unknown: the server may have accepted it but didn't confirm; failed: sending failed",
+        "unknown: the server may have accepted it but didn't confirm; failed: sending failed; " +
+        "replied: the contact answered it or a later email of the same run (an out-of-office is not a reply), as replied_at says, whatever its status",
     }),
 });
 
