@@ -23,15 +23,17 @@ export interface MessageQuery {
  * The outbox's status filters. `sent` is an email the transport accepted that has not bounced; `bounced` one
  * that went out and came back; `sent_or_bounced` both, every email of a sequence that went out, which is what the
  * sequence list and report count as sent (sequence_counts, report_rollup): a mailbox's test email (sequence_id
- * '') is in neither, so it is not in this one either.
+ * '') is in neither, so it is not in this one either. `replied` is an email the contact answered (it or a later
+ * one of its run), the rows whose Replied badge shows: the same lookup (repliedAfter), whatever its status.
  */
-export type MessageStatusFilter = "sent" | "failed" | "bounced" | "unknown" | "sent_or_bounced";
+export type MessageStatusFilter = "sent" | "failed" | "bounced" | "unknown" | "sent_or_bounced" | "replied";
 /**
  * The emails a filter means. The statuses as literal values (`status = ?`, or `IN (?, ?)` for sent_or_bounced),
  * which the planner reads as it reads one equality; written out, not mapped from a table, so no list from data is
  * bound. sent_or_bounced adds what the rollup's triggers ask of an email they count (migration 0041).
  */
 function statusIs(f: MessageStatusFilter): SQL {
+  if (f === "replied") return sql`${repliedAfter} is not null`;
   return f === "sent_or_bounced"
     ? and(inArray(messages.status, ["sent", "bounced"]), sql`${messages.sentAt} IS NOT NULL`, ne(messages.sequenceId, ""))!
     : eq(messages.status, f);
@@ -42,7 +44,7 @@ function statusIs(f: MessageStatusFilter): SQL {
  * email. sent_or_bounced is the sequence list's Sent added up over the team's sequences (sequence_counts, one row
  * each, kept by the triggers of migration 0057 under the rollup's rule); every other status is team_message_counts'.
  */
-function keptTotal(d: Db, teamId: string, f: MessageStatusFilter | undefined) {
+function keptTotal(d: Db, teamId: string, f: Exclude<MessageStatusFilter, "replied"> | undefined) {
   if (f === "sent_or_bounced")
     return d
       .select({ n: sql<number>`coalesce(sum(${sequenceCounts.sent}), 0)` })
@@ -69,20 +71,35 @@ const repliedAfter = sql<number | null>`(select min(r.replied_at) from messages 
     and +r.replied_at >= ${messages.sentAt})`;
 
 /**
+ * How many emails under `where` (every filter but the status) the contact replied to: no count of them is kept
+ * (team_message_counts is by status), and a count of every email with repliedAfter would be a subquery per email
+ * the team ever sent. Read from the replies instead, along messages_team_replied_idx (team_id, replied_at): each
+ * of the team's replies, then its run's emails sent at or before it (messages_enrollment_step_uq), each counted
+ * once however many replies its run had. CROSS JOIN keeps that order (SQLite never reorders it). The same rule as
+ * repliedAfter: a reply, not an out-of-office, of the same run and team, stamped at or after the email went out.
+ */
+function repliedTotal(d: Db, teamId: string, where: SQL | undefined) {
+  return d.all<{ n: number }>(sql`select count(distinct ${messages.id}) as n
+    from messages r cross join ${messages}
+      on ${messages.enrollmentId} = r.enrollment_id and ${messages.teamId} = r.team_id and ${messages.sentAt} <= r.replied_at
+    where r.team_id = ${teamId} and r.replied_at is not null and r.reply_kind = 'reply' and ${where ?? sql`1`}`);
+}
+
+/**
  * One page of the team's emails the caller may see, newest first. A filter naming a sequence, mailbox or
  * contact the caller can't see (another team's, a deleted one, a sequence not shared with them) answers
  * 404 through the access helpers, as the scheduled emails' filters do, not an empty page.
  */
 export async function listMessages(d: Db, caller: Caller, q: MessageQuery) {
   const visible = visibleMessages(caller);
-  const where = and(
+  const filters = and(
     eq(messages.teamId, caller.teamId),
     visible,
     q.mailbox_id ? eq(messages.mailboxId, q.mailbox_id) : undefined,
     q.sequence_id ? eq(messages.sequenceId, q.sequence_id) : undefined,
     q.contact_id ? eq(messages.contactId, q.contact_id) : undefined,
-    q.status ? statusIs(q.status) : undefined,
   );
+  const where = and(filters, q.status ? statusIs(q.status) : undefined);
   // The team's whole outbox (or one status of it), seen by someone who sees every email: the counts kept
   // by triggers (team_message_counts), not a count of every email the team ever sent. Else counted.
   const kept = !visible && !q.mailbox_id && !q.sequence_id && !q.contact_id;
@@ -107,12 +124,14 @@ export async function listMessages(d: Db, caller: Caller, q: MessageQuery) {
       .orderBy(desc(messages.sentAt), desc(messages.id))
       .limit(q.per_page)
       .offset((q.page - 1) * q.per_page),
-    kept
-      ? keptTotal(d, caller.teamId, q.status)
-      : d
-          .select({ n: sql<number>`count(*)` })
-          .from(messages)
-          .where(where),
+    q.status === "replied"
+      ? repliedTotal(d, caller.teamId, filters)
+      : kept
+        ? keptTotal(d, caller.teamId, q.status)
+        : d
+            .select({ n: sql<number>`count(*)` })
+            .from(messages)
+            .where(where),
     q.sequence_id ? sequenceFor(d, caller, q.sequence_id) : undefined,
     q.mailbox_id ? mailboxFor(d, caller, q.mailbox_id, "mailbox.view") : undefined,
     q.contact_id ? contactFor(d, caller, q.contact_id) : undefined,
