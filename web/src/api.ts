@@ -555,8 +555,8 @@ export function sendTestEmail(id: string, to: string) {
 
 // ---------- Outbox ----------
 
-/** The outbox's status filters: `sent` leaves bounced emails out, `sent_or_bounced` is every email that went out (the sequence list's and report's sent). */
-export type MessageFilter = "sent" | "failed" | "bounced" | "unknown" | "sent_or_bounced";
+/** The outbox's status filters: `sent` leaves bounced emails out, `sent_or_bounced` is every email that went out (the sequence list's and report's sent), `replied` the emails the contact answered. */
+export type MessageFilter = "sent" | "failed" | "bounced" | "unknown" | "sent_or_bounced" | "replied";
 export type MessageQuery = { page: number; per_page: number; mailbox_id?: string; sequence_id?: string; status?: MessageFilter };
 export function fetchMessages(q: MessageQuery) {
   return data(api.messages.$get({ query: clean(q) }));
