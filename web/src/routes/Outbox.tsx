@@ -31,6 +31,8 @@ const FILTERS: { id: MessageFilter | ""; label: string }[] = [
   { id: "bounced", label: "Bounced" },
   { id: "unknown", label: "Unknown" },
   { id: "failed", label: "Failed" },
+  // The contact answered it or a later email of its run: the rows with the Replied badge.
+  { id: "replied", label: "Replied" },
 ];
 
 const str = (v: string | string[] | undefined) => (typeof v === "string" ? v : undefined);
