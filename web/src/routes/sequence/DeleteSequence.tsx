@@ -19,7 +19,7 @@ export function deleteItem(s: Deletable): MenuItem | null {
       : {
           id: "archive",
           label: "Archive instead",
-          hint: "Contacts were added to it, so it can't be deleted: archiving stops it and keeps its reports and replies",
+          hint: "Contacts were added to it (or an add is scheduled), so it can't be deleted: archiving stops it and keeps its reports and replies",
         };
   if (s.in_use === "workflow")
     return {
