@@ -115,8 +115,15 @@ export async function listScheduledEmails(env: Env, d: Db, caller: Caller, q: Sc
   // it is exactly the rows a caller paging to the end would get. One count over the team's open runs, read
   // down enrollments' team index beside the page, not a read per mailbox queue: a run waiting in a MailboxDO is
   // in D1 as queued_for_mailbox, so D1 alone says what is scheduled.
+  // The team's whole list reads its open runs down the team's index: with statistics that give the team most
+  // runs, the planner scanned every team's enrollments instead (for the page and its total alike). A filter by
+  // sequence, contact or mailbox has a narrower index of its own, left to the planner.
+  const from =
+    q.sequence_id || q.contact_id || q.mailbox_id
+      ? sql`FROM enrollments e`
+      : sql`FROM enrollments e INDEXED BY enrollments_team_status_idx`;
   const listed = sql`
-      FROM enrollments e
+      ${from}
       JOIN sequences s ON s.id = e.sequence_id
       JOIN contacts c ON c.id = e.contact_id
       -- A manual email is listed once its rep sent it from its task (sendTaskEmail): its run then waits on the
