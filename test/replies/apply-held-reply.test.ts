@@ -5,24 +5,9 @@
 // run's email, the contact's stage; once, and it is no longer held.
 import { beforeEach, describe, expect, it } from "vitest";
 import { handleInbound } from "../../worker/inbound";
-import { now } from "../../worker/lib/clock";
-import {
-  HOUR,
-  enroll,
-  makeContacts,
-  makeMailbox,
-  makeSequence,
-  makeTeam,
-  makeUser,
-  runUntil,
-  sessionFor,
-  startSimulation,
-} from "../fixtures";
+import { makeTeam, makeUser, sessionFor, startSimulation } from "../fixtures";
 import { client, env, ok, type Session } from "../helpers";
-import { enrollmentRow, type Sent } from "./mail";
-
-const fresh = (from: string, to: string, subject: string) =>
-  `From: Prospect <${from}>\r\nTo: ${to}\r\nSubject: ${subject}\r\nMessage-ID: <f-${crypto.randomUUID()}@mail.test>\r\nContent-Type: text/plain\r\n\r\nYes, let's talk Tuesday.\r\n`;
+import { enrollmentRow, freshMail, twoOpenRuns } from "./mail";
 
 /** One contact in two sequences emailing from one mailbox, and a reply from them that answers neither subject: held. */
 async function heldReply() {
@@ -31,38 +16,15 @@ async function heldReply() {
   await env.DB.prepare("INSERT INTO contact_stages (id, team_id, name, category, position) VALUES (?, ?, 'Replied', 'in_progress', 2)")
     .bind(crypto.randomUUID(), teamId)
     .run();
-  const mb = await makeMailbox(teamId, userId, { gapSeconds: 0 });
-  const seq = async (subject: string) =>
-    (
-      await makeSequence(
-        teamId,
-        userId,
-        [
-          { wait: 0, variants: [{ subject, body: "Hello {{first_name}}" }] },
-          { wait: 3, unit: "days" },
-        ],
-        null,
-      )
-    ).sequenceId;
-  const pricing = await seq("Pricing for {{first_name}}");
-  const intro = await seq("Intro for {{first_name}}");
-  const [contactId] = await makeContacts(teamId, 1);
-  await enroll(teamId, pricing, [contactId!], [mb]);
-  await enroll(teamId, intro, [contactId!], [mb]);
-  await runUntil(now() + HOUR);
-  const sentIn = async (sequenceId: string) =>
-    (await env.DB.prepare("SELECT * FROM messages WHERE sequence_id = ?").bind(sequenceId).first<Sent>())!;
-  const mailbox = (await env.DB.prepare("SELECT email FROM mailboxes WHERE id = ?").bind(mb).first<{ email: string }>())!.email;
-  const p = await sentIn(pricing);
-  const i = await sentIn(intro);
-  const r = await handleInbound(env, fresh(p.to_email, mailbox, "Quick thought"), mailbox);
+  const runs = await twoOpenRuns({ teamId, userId });
+  const r = await handleInbound(env, freshMail(runs.pricing.email.to_email, runs.mailbox, "Quick thought"), runs.mailbox);
   expect(r).toMatchObject({ kind: "reply", enrollmentId: null });
   return {
     teamId,
     userId,
-    contactId: contactId!,
-    pricing: { id: pricing, email: p },
-    intro: { id: intro, email: i },
+    contactId: runs.contactId,
+    pricing: runs.pricing,
+    intro: runs.intro,
     inboundId: r.inboundId!,
   };
 }

@@ -56,3 +56,45 @@ export const enrollmentRow = (id: string) =>
     .first<{ status: string; reason: string | null; current_step: number }>();
 export const countSent = async (sequenceId: string) =>
   (await env.DB.prepare("SELECT count(*) n FROM messages WHERE sequence_id = ?").bind(sequenceId).first<{ n: number }>())!.n;
+
+/** A fresh email (no thread headers) from `from` to the mailbox `to`: a person writing anew, or a client that strips them. */
+export const freshMail = (from: string, to: string, subject: string) =>
+  `From: Prospect <${from}>\r\nTo: ${to}\r\nSubject: ${subject}\r\nMessage-ID: <f-${crypto.randomUUID()}@mail.test>\r\nContent-Type: text/plain\r\n\r\nYes, let's talk Tuesday.\r\n`;
+
+/**
+ * One contact in two sequences (subjects "Pricing …" and "Intro …"), both emailing from one mailbox, run until
+ * both first emails went out; in `team` when given (a test that set up its stages or subscriptions first).
+ */
+export async function twoOpenRuns(team?: { teamId: string; userId: string }) {
+  const { teamId, userId } = team ?? (await makeTeam());
+  const mb = await makeMailbox(teamId, userId, { gapSeconds: 0 });
+  const seq = async (subject: string) =>
+    (
+      await makeSequence(
+        teamId,
+        userId,
+        [
+          { wait: 0, variants: [{ subject, body: "Hello {{first_name}}" }] },
+          { wait: 3, unit: "days" },
+        ],
+        null,
+      )
+    ).sequenceId;
+  const pricing = await seq("Pricing for {{first_name}}");
+  const intro = await seq("Intro for {{first_name}}");
+  const [contactId] = await makeContacts(teamId, 1);
+  await enroll(teamId, pricing, [contactId!], [mb]);
+  await enroll(teamId, intro, [contactId!], [mb]);
+  await runUntil(now() + HOUR);
+  const sentIn = async (sequenceId: string) =>
+    (await env.DB.prepare("SELECT * FROM messages WHERE sequence_id = ?").bind(sequenceId).first<Sent>())!;
+  const mailbox = (await env.DB.prepare("SELECT email FROM mailboxes WHERE id = ?").bind(mb).first<{ email: string }>())!.email;
+  return {
+    teamId,
+    userId,
+    contactId: contactId!,
+    mailbox,
+    pricing: { id: pricing, email: await sentIn(pricing) },
+    intro: { id: intro, email: await sentIn(intro) },
+  };
+}

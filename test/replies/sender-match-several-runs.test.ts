@@ -5,41 +5,9 @@
 // run stopped: it waits unreviewed in the inbox, its evidence saying why.
 import { beforeEach, describe, expect, it } from "vitest";
 import { handleInbound } from "../../worker/inbound";
-import { now } from "../../worker/lib/clock";
-import { HOUR, enroll, makeContacts, makeMailbox, makeSequence, makeTeam, runUntil, startSimulation } from "../fixtures";
+import { startSimulation } from "../fixtures";
 import { env } from "../helpers";
-import { enrollmentRow, type Sent } from "./mail";
-
-const fresh = (from: string, to: string, subject: string) =>
-  `From: Prospect <${from}>\r\nTo: ${to}\r\nSubject: ${subject}\r\nMessage-ID: <f-${crypto.randomUUID()}@mail.test>\r\nContent-Type: text/plain\r\n\r\nYes, let's talk Tuesday.\r\n`;
-
-/** One contact in two sequences (subjects "Pricing …" and "Intro …"), both emailing from one mailbox. */
-async function twoRuns() {
-  const { teamId, userId } = await makeTeam();
-  const mb = await makeMailbox(teamId, userId, { gapSeconds: 0 });
-  const seq = async (subject: string) =>
-    (
-      await makeSequence(
-        teamId,
-        userId,
-        [
-          { wait: 0, variants: [{ subject, body: "Hello {{first_name}}" }] },
-          { wait: 3, unit: "days" },
-        ],
-        null,
-      )
-    ).sequenceId;
-  const pricing = await seq("Pricing for {{first_name}}");
-  const intro = await seq("Intro for {{first_name}}");
-  const [contactId] = await makeContacts(teamId, 1);
-  await enroll(teamId, pricing, [contactId!], [mb]);
-  await enroll(teamId, intro, [contactId!], [mb]);
-  await runUntil(now() + HOUR);
-  const sentIn = async (sequenceId: string) =>
-    (await env.DB.prepare("SELECT * FROM messages WHERE sequence_id = ?").bind(sequenceId).first<Sent>())!;
-  const mailbox = (await env.DB.prepare("SELECT email FROM mailboxes WHERE id = ?").bind(mb).first<{ email: string }>())!.email;
-  return { pricing: await sentIn(pricing), intro: await sentIn(intro), mailbox };
-}
+import { enrollmentRow, freshMail, twoOpenRuns } from "./mail";
 
 describe("a sender-matched reply when the contact has several open runs from the mailbox", () => {
   beforeEach(() => startSimulation());
@@ -47,10 +15,10 @@ describe("a sender-matched reply when the contact has several open runs from the
   it("goes to the run whose email its subject answers", async () => {
     // Once for each of the two: one of them is not the newest email, which a guess would take.
     for (const which of ["pricing", "intro"] as const) {
-      const runs = await twoRuns();
-      expect(runs.pricing.subject).not.toBe(runs.intro.subject);
-      const answered = runs[which];
-      const r = await handleInbound(env, fresh(answered.to_email, runs.mailbox, `AW: Re: ${answered.subject}`), runs.mailbox);
+      const runs = await twoOpenRuns();
+      expect(runs.pricing.email.subject).not.toBe(runs.intro.email.subject);
+      const answered = runs[which].email;
+      const r = await handleInbound(env, freshMail(answered.to_email, runs.mailbox, `AW: Re: ${answered.subject}`), runs.mailbox);
       expect(r, which).toMatchObject({ kind: "reply", messageId: answered.id, enrollmentId: answered.enrollment_id });
       const m = await env.DB.prepare("SELECT reply_kind FROM messages WHERE id = ?").bind(answered.id).first();
       expect(m, which).toEqual({ reply_kind: "reply" });
@@ -58,8 +26,9 @@ describe("a sender-matched reply when the contact has several open runs from the
   });
 
   it("answering neither subject, it is recorded for review and stops no run", async () => {
-    const { pricing, intro, mailbox } = await twoRuns();
-    const r = await handleInbound(env, fresh(pricing.to_email, mailbox, "Quick thought"), mailbox);
+    const runs = await twoOpenRuns();
+    const [pricing, intro, mailbox] = [runs.pricing.email, runs.intro.email, runs.mailbox];
+    const r = await handleInbound(env, freshMail(pricing.to_email, mailbox, "Quick thought"), mailbox);
     expect(r).toMatchObject({ kind: "reply", enrollmentId: null });
     expect((await enrollmentRow(pricing.enrollment_id))!.status).toBe("active");
     expect((await enrollmentRow(intro.enrollment_id))!.status).toBe("active");

@@ -5,14 +5,11 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { db } from "../../worker/db/client";
 import { handleInbound } from "../../worker/inbound";
-import { advanceClock, now } from "../../worker/lib/clock";
+import { advanceClock } from "../../worker/lib/clock";
 import { deliverDue, type Send } from "../../worker/services/webhooks-out";
-import { HOUR, enroll, makeContacts, makeMailbox, makeSequence, makeTeam, runUntil, sessionFor, startSimulation } from "../fixtures";
+import { HOUR, makeTeam, sessionFor, startSimulation } from "../fixtures";
 import { as, client, env, ok } from "../helpers";
-import type { Sent } from "./mail";
-
-const fresh = (from: string, to: string, subject: string) =>
-  `From: Prospect <${from}>\r\nTo: ${to}\r\nSubject: ${subject}\r\nMessage-ID: <f-${crypto.randomUUID()}@mail.test>\r\nContent-Type: text/plain\r\n\r\nYes, let's talk Tuesday.\r\n`;
+import { freshMail, twoOpenRuns } from "./mail";
 
 /** A receiver that records what it is sent and answers 200. */
 function receiver() {
@@ -30,38 +27,15 @@ async function heldReply() {
   const session = await sessionFor(teamId, userId);
   const sub = await as(session, "POST", "/api/webhooks/outgoing", { url: "https://hooks.example.com/in", events: ["reply.received"] });
   expect(sub.status).toBe(201);
-  const mb = await makeMailbox(teamId, userId, { gapSeconds: 0 });
-  const seq = async (subject: string) =>
-    (
-      await makeSequence(
-        teamId,
-        userId,
-        [
-          { wait: 0, variants: [{ subject, body: "Hello {{first_name}}" }] },
-          { wait: 3, unit: "days" },
-        ],
-        null,
-      )
-    ).sequenceId;
-  const pricing = await seq("Pricing for {{first_name}}");
-  const intro = await seq("Intro for {{first_name}}");
-  const [contactId] = await makeContacts(teamId, 1);
-  await enroll(teamId, pricing, [contactId!], [mb]);
-  await enroll(teamId, intro, [contactId!], [mb]);
-  await runUntil(now() + HOUR);
-  const sentIn = async (sequenceId: string) =>
-    (await env.DB.prepare("SELECT * FROM messages WHERE sequence_id = ?").bind(sequenceId).first<Sent>())!;
-  const mailbox = (await env.DB.prepare("SELECT email FROM mailboxes WHERE id = ?").bind(mb).first<{ email: string }>())!.email;
-  const p = await sentIn(pricing);
-  const i = await sentIn(intro);
-  const r = await handleInbound(env, fresh(p.to_email, mailbox, "Quick thought"), mailbox);
+  const runs = await twoOpenRuns({ teamId, userId });
+  const r = await handleInbound(env, freshMail(runs.pricing.email.to_email, runs.mailbox, "Quick thought"), runs.mailbox);
   expect(r).toMatchObject({ kind: "reply", enrollmentId: null });
   return {
     teamId,
     session,
-    contactId: contactId!,
-    intro: { id: intro, email: i },
-    pricing: { id: pricing, email: p },
+    contactId: runs.contactId,
+    intro: runs.intro,
+    pricing: runs.pricing,
     inboundId: r.inboundId!,
   };
 }
