@@ -411,15 +411,13 @@ async function deleteRefusal(d: Db, teamId: string, sequenceId: string): Promise
  * Delete a sequence for good: only one nobody was ever added to (hasHistory; otherwise 409
  * sequence_has_history: archive it instead) and no workflow adds to (409 sequence_in_workflow, naming
  * them), by whoever may archive it. Its steps, their variants, its deleted-step links, shares and counters
- * go in one batch that holds only while it is still unused: an add whose job committed after the check
- * makes the batch fail whole (abortUnless), and is answered as the check would have. An add that reads the
+ * go in one batch that holds only while it is still unused: otherwise the batch fails whole (abortUnless,
+ * also when an add's job commits just before it) and deleteRefusal answers why. An add that reads the
  * sequence before this and commits after finds it gone and writes no job (add-contacts/jobs.ts). Then its
  * SequenceDO lets go of what it kept (its binding and places; it never had a run).
  */
 export async function deleteSequence(env: Env, d: Db, caller: Caller, sequenceId: string): Promise<void> {
   const { seq } = await sequenceFor(d, caller, sequenceId, "sequence.manage");
-  const refusal = await deleteRefusal(d, seq.teamId, seq.id);
-  if (refusal) throw refusal;
   const entry = auditEntry(caller, "sequence.delete", "sequence", seq.id, { name: seq.name });
   try {
     await batchSql(d, [
