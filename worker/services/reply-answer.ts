@@ -10,12 +10,10 @@ import { now } from "../lib/clock";
 import { sha256Hex } from "../lib/crypto";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
-import { loadMailbox } from "../transports/mailbox-settings";
 import { contactFor, mailboxFor } from "./access";
 import { audit } from "./audit";
 import { buildMessage, messageIdFor, subjectForThread } from "./mime";
 import { replyFor } from "./replies";
-import { mustBeAbleToSend } from "./scheduled-emails";
 import { suppressionMatches, suppressionWords } from "./suppressions";
 
 /**
@@ -171,25 +169,33 @@ export async function answerReply(
   idempotencyKey?: string,
 ): Promise<AnswerSent> {
   const r = await replyFor(d, caller, id, "sequence.view");
-  const ours = await d.query.messages.findFirst({ where: and(eq(messages.id, r.messageId), eq(messages.teamId, caller.teamId)) });
+  // Our email it answers: only what threads the answer (not its raw MIME).
+  const [ours] = await d
+    .select({
+      mailboxId: messages.mailboxId,
+      subject: messages.subject,
+      inReplyTo: messages.inReplyTo,
+      messageIdHeader: messages.messageIdHeader,
+    })
+    .from(messages)
+    .where(and(eq(messages.id, r.messageId), eq(messages.teamId, caller.teamId)));
   if (!ours) throw notFound("Reply");
   const contact = await contactFor(d, caller, r.contactId, "contact.edit");
-  const row = await d.query.mailboxes.findFirst({ where: and(eq(mailboxes.id, ours.mailboxId), eq(mailboxes.teamId, caller.teamId)) });
-  if (!row || row.status === "removed")
-    throw new ApiError("conflict", "The mailbox this reply came to was removed: answer it from your own email client");
-  await mailboxFor(d, caller, row.id, "mailbox.send");
+  // One read of the mailbox: the right to send from it, and the settings the answer is built with. Its 404 (gone
+  // or removed) is the reply's mailbox having been removed. Whether it can send now (connected, not held for its
+  // reply check, within its caps) is MailboxDO.sendByHand's to say, at send time.
+  const mb = await mailboxFor(d, caller, ours.mailboxId, "mailbox.send").catch((e: unknown) => {
+    if (e instanceof ApiError && e.code === "not_found")
+      throw new ApiError("conflict", "The mailbox this reply came to was removed: answer it from your own email client");
+    throw e;
+  });
   const said = NOT_ANSWERED[r.classification];
   if (said) throw refuse(said, r.classification);
   const to = (r.fromEmail || contact.email || "").trim().toLowerCase();
   if (!to) throw refuse("This reply has no sender address to answer", "no_email");
   await mustBeReachable(d, caller.teamId, to, contact.id);
-  const body = input.body.replace(/\r\n?/g, "\n").trimEnd();
-  if (!body.trim())
-    throw new ApiError("validation_failed", "Write your answer: it is empty", {
-      fields: [{ field: "body", message: "Write your answer: it is empty" }],
-    });
-  await mustBeAbleToSend(d, caller.teamId, row.id);
-  const mb = (await loadMailbox(d, row.id))!;
+  // The route's schema trimmed it and refused it empty.
+  const body = input.body.replace(/\r\n?/g, "\n");
 
   // One key per answer: from the Idempotency-Key when there is one (a retry finds it in the ledger), else new.
   // 24 hex characters, the shape of a step id: the Message-ID is then one the inbound matcher knows as ours (OUR_ID).
