@@ -349,20 +349,25 @@ export async function archiveSequence(env: Env, d: Db, caller: Caller, sequenceI
   if (open.length) await engine.sequence(env, seq.id, seq.teamId).finish(open, "sequence_archived");
 }
 
+type SequenceRef = SQL | AnyColumn | string;
+
+/** "Contacts were added to it": a run, or an add-contacts job (even a scheduled one, or one that added nobody). */
+const addedTo = (teamId: string, sequenceId: SequenceRef) =>
+  sql`(EXISTS (SELECT 1 FROM enrollments e WHERE e.sequence_id = ${sequenceId})
+    OR EXISTS (SELECT 1 FROM jobs j WHERE j.team_id = ${teamId} AND j.sequence_id = ${sequenceId}))`;
+
 /**
- * "Somebody was ever added to it": a run, an add-contacts job (even one that added nobody), an email or a
- * task of the sequence. Such a sequence is archived, never deleted: its reports, replies and the contacts'
- * timelines point at it.
+ * "Somebody was ever added to it": addedTo, or an email or a task of the sequence. Such a sequence is
+ * archived, never deleted: its reports, replies and the contacts' timelines point at it.
  */
 const hasHistory = (teamId: string, sequenceId: string) =>
-  sql`(EXISTS (SELECT 1 FROM enrollments WHERE sequence_id = ${sequenceId})
-    OR EXISTS (SELECT 1 FROM jobs WHERE team_id = ${teamId} AND sequence_id = ${sequenceId})
+  sql`(${addedTo(teamId, sequenceId)}
     OR EXISTS (SELECT 1 FROM messages WHERE sequence_id = ${sequenceId})
     OR EXISTS (SELECT 1 FROM tasks WHERE sequence_id = ${sequenceId}))`;
 
 /** "A workflow adds contacts to it" (on or off: deleted, it would point at nothing). */
-const inWorkflow = (teamId: string, sequenceId: string) =>
-  sql`EXISTS (SELECT 1 FROM workflows WHERE team_id = ${teamId} AND sequence_id = ${sequenceId})`;
+const inWorkflow = (teamId: string, sequenceId: SequenceRef) =>
+  sql`EXISTS (SELECT 1 FROM workflows w WHERE w.team_id = ${teamId} AND w.sequence_id = ${sequenceId})`;
 
 /**
  * What keeps a sequence from being deleted, for the screens (the list's and the editor's menu): "contacts"
@@ -371,10 +376,9 @@ const inWorkflow = (teamId: string, sequenceId: string) =>
  * runs, jobs and workflows are read (indexed, cheap on a page of sequences); deleteSequence checks the whole
  * history itself and answers why.
  */
-export const inUseSql = (teamId: string, sequenceId: SQL | AnyColumn | string) =>
-  sql<"contacts" | "workflow" | null>`CASE WHEN EXISTS (SELECT 1 FROM enrollments e WHERE e.sequence_id = ${sequenceId}) THEN 'contacts'
-    WHEN EXISTS (SELECT 1 FROM jobs j WHERE j.team_id = ${teamId} AND j.sequence_id = ${sequenceId}) THEN 'contacts'
-    WHEN EXISTS (SELECT 1 FROM workflows w WHERE w.team_id = ${teamId} AND w.sequence_id = ${sequenceId}) THEN 'workflow' END`;
+export const inUseSql = (teamId: string, sequenceId: SequenceRef) =>
+  sql<"contacts" | "workflow" | null>`CASE WHEN ${addedTo(teamId, sequenceId)} THEN 'contacts'
+    WHEN ${inWorkflow(teamId, sequenceId)} THEN 'workflow' END`;
 
 /** Why this sequence can't be deleted now, as the 409 to answer; null when it can. */
 async function deleteRefusal(d: Db, teamId: string, sequenceId: string): Promise<ApiError | null> {
