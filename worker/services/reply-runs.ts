@@ -5,13 +5,13 @@
 // the email's reply in the reports, the contact's stage, the colleague rule), once.
 import { and, desc, eq, inArray, isNotNull, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { enrollments, inboundMessages, messages, sequences } from "../db/schema";
+import { enrollments, inboundMessages, messages, sequences, sequenceShares } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { ApiError, notFound } from "../lib/errors";
 import { now } from "../lib/clock";
 import { audit } from "./audit";
-import { contactFor, sequenceFor, visibleSequence } from "./access";
-import { applyAndStore, CORRECTION_LEASE_MS, getReply, type Target } from "./replies";
+import { contactFor, sequenceAllows, sequenceFor, visibleSequence } from "./access";
+import { applyAndStore, CORRECTION_LEASE_MS, getReply, replyFor, type Target } from "./replies";
 
 /**
  * Held, and still as it was stored: not corrected since (a correction applied its own effect to the run
@@ -35,7 +35,7 @@ export interface RunChoice {
 
 /** The held row and the mailbox it came to (its email's); 404 when the caller can't see the reply. */
 async function heldRow(d: Db, caller: Caller, id: string) {
-  await getReply(d, caller, id);
+  await replyFor(d, caller, id, "sequence.view");
   const [row] = await d
     .select({
       id: inboundMessages.id,
@@ -59,7 +59,8 @@ async function heldRow(d: Db, caller: Caller, id: string) {
 
 /**
  * The contact's open runs the mailbox emailed (each with its newest email from it), newest email first,
- * in sequences the caller may see. A rep's own answer from the inbox (no sequence of its own) is no run's email.
+ * in sequences the caller may see, with the caller's share of each sequence (for its edit right, read here
+ * rather than a sequenceFor per run). A rep's own answer from the inbox (no sequence of its own) is no run's email.
  */
 async function openRuns(d: Db, caller: Caller, contactId: string, mailboxId: string, enrollmentId?: string) {
   const rows = await d
@@ -75,9 +76,11 @@ async function openRuns(d: Db, caller: Caller, contactId: string, mailboxId: str
       stepId: messages.stepId,
       toEmail: messages.toEmail,
       settings: sequences.settings,
+      share: sequenceShares.access,
     })
     .from(enrollments)
     .innerJoin(sequences, and(eq(sequences.id, enrollments.sequenceId), eq(sequences.teamId, enrollments.teamId)))
+    .leftJoin(sequenceShares, and(eq(sequenceShares.sequenceId, sequences.id), eq(sequenceShares.userId, caller.userId)))
     .innerJoin(
       messages,
       and(
@@ -110,21 +113,14 @@ export async function heldReplyRuns(d: Db, caller: Caller, id: string): Promise<
   const row = await heldRow(d, caller, id);
   if (!row.held || !row.mailboxId) return { held: false, runs: [] };
   const runs = await openRuns(d, caller, row.contactId, row.mailboxId);
-  const choices: RunChoice[] = [];
-  for (const r of runs) {
-    const can = await sequenceFor(d, caller, r.sequenceId, "sequence.edit").then(
-      () => true,
-      () => false,
-    );
-    choices.push({
-      enrollment_id: r.enrollmentId,
-      sequence_id: r.sequenceId,
-      sequence_name: r.sequenceName,
-      status: r.status,
-      email: { id: r.messageId, subject: r.subject, sent_at: r.sentAt! },
-      can_apply: can,
-    });
-  }
+  const choices: RunChoice[] = runs.map((r) => ({
+    enrollment_id: r.enrollmentId,
+    sequence_id: r.sequenceId,
+    sequence_name: r.sequenceName,
+    status: r.status,
+    email: { id: r.messageId, subject: r.subject, sent_at: r.sentAt! },
+    can_apply: sequenceAllows(caller, "sequence.edit", r.ownerId, r.share),
+  }));
   return { held: true, runs: choices };
 }
 
@@ -160,6 +156,7 @@ export async function applyHeldReply(env: Env, d: Db, caller: Caller, id: string
       fields: [{ field: "enrollment_id", message: "That run is no longer open: pick one of the runs offered" }],
     });
   }
+  // sequenceFor, not openRuns' share: it records the grant an idempotent replay of this POST checks again.
   await sequenceFor(d, caller, run.sequenceId, "sequence.edit");
   const t = now();
   const { held: _held, ...kept } = row.evidence;
