@@ -54,9 +54,12 @@ export const abortUnless = (d: Db, sequenceId: string, condition: SQL): BatchSta
     .set({ active: sql`case when ${condition} then ${sequences.active} end` })
     .where(eq(sequences.id, sequenceId));
 
-/** Whether a batch failed on its abortUnless (D1 words the refusal in the error or, through drizzle, in its cause). */
-export const refusedBy = (err: unknown) =>
-  [err, err instanceof Error ? err.cause : null].some((e) => /NOT NULL constraint failed: sequences\.active/.test(String(e)));
+/**
+ * Whether a batch failed on its abortUnless, or on another write that turned a NOT NULL `column` ("table.column")
+ * to NULL on purpose (D1 words the refusal in the error or, through drizzle, in its cause).
+ */
+export const refusedBy = (err: unknown, column = "sequences.active") =>
+  [err, err instanceof Error ? err.cause : null].some((e) => String(e).includes(`NOT NULL constraint failed: ${column}`));
 
 export const noStepOnLeft = (field: string) => refuse(field, "An active sequence needs a step on: turn the sequence off first");
 

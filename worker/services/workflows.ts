@@ -13,7 +13,7 @@ import { commitAddContacts } from "./add-contacts/jobs";
 import { settleJobStatements } from "./credits";
 import { PLAN_PAGE, type AddContactsRequest } from "./add-contacts/request";
 import { MAX_SEARCH_WORDS, peopleWhere, words, type PeopleFilters } from "./people-search";
-import { assertWorkflowCanRun } from "./state-preconditions";
+import { assertWorkflowCanRun, refusedBy } from "./state-preconditions";
 
 /**
  * Workflows: automations that add contacts to a sequence through the one add-contacts pipeline.
@@ -477,17 +477,11 @@ async function lastChangeId(d: Db, teamId: string): Promise<number> {
  * A workflow's sequence_id as a write of it: the sequence's id while it is still one of the team's, else NULL,
  * which the column refuses (NOT NULL), failing the write's whole batch. checkTargets read the sequence, but a
  * delete committed since then (its in-batch guard sees only workflows that already exist) left a workflow
- * pointing at nothing; the write itself now holds only while the sequence exists.
+ * pointing at nothing; the write itself now holds only while the sequence exists. Its callers tell that failure
+ * apart with refusedBy(err, "workflows.sequence_id") and answer the 404 checkTargets would have.
  */
 const liveSequenceId = (teamId: string, sequenceId: string) =>
   sql<string>`(SELECT id FROM ${sequences} WHERE ${sequences.id} = ${sequenceId} AND ${sequences.teamId} = ${teamId})`;
-
-/** Whether a batch failed because its workflow's sequence was gone (liveSequenceId). */
-const sequenceGone = (err: unknown) =>
-  [err, err instanceof Error ? err.cause : null].some((e) => /NOT NULL constraint failed: workflows\.sequence_id/.test(String(e)));
-
-/** The 404 checkTargets answers for a sequence that isn't there (sequenceFor). */
-const sequenceNotFound = () => notFound("Sequence");
 
 /**
  * A new workflow, owned by the caller. It starts off unless `active: true` is asked for (then its
@@ -522,7 +516,7 @@ export async function createWorkflow(d: Db, caller: Caller, b: WorkflowInput): P
     d.insert(auditLog).values(auditEntry(caller, "workflow.create", "workflow", id)),
   ]);
   await write.catch((err: unknown) => {
-    throw sequenceGone(err) ? sequenceNotFound() : err;
+    throw refusedBy(err, "workflows.sequence_id") ? notFound("Sequence") : err;
   });
   return id;
 }
@@ -600,7 +594,7 @@ export async function updateWorkflow(d: Db, caller: Caller, id: string, b: Workf
         .values(auditEntry(caller, "workflow.update", "workflow", w.id, { ...b, ...(newOwner && { previous_owner_id: w.ownerId }) })),
     ])
     .catch((err: unknown) => {
-      throw sequenceGone(err) ? sequenceNotFound() : err;
+      throw refusedBy(err, "workflows.sequence_id") ? notFound("Sequence") : err;
     });
 }
 
