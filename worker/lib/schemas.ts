@@ -6,6 +6,12 @@ import { isWebAddress, MAX_WEB_ADDRESS } from "./web-address";
 
 /** An id in a request body: never empty (an empty owner or schedule id would be stored and lock people out). */
 export const Id = z.string().trim().min(1, "Choose one: an empty id isn't allowed").max(64);
+
+/**
+ * A list of ids of which at most `max` different ones (an id repeated counts once, as the README's limits say):
+ * repeats are dropped before the limit is checked, so a selection sent with duplicates isn't refused for them.
+ */
+export const idList = (max: number) => z.preprocess((v) => (Array.isArray(v) ? [...new Set(v)] : v), z.array(Id).min(1).max(max));
 export const IdParam = z.object({
   id: z
     .string()

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { contacts } from "../db/schema";
 import { csvDownload, csvFile } from "../lib/csv";
 import { router } from "../lib/openapi";
-import { errorResponses, Id, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta, WebUrl } from "../lib/schemas";
+import { errorResponses, Id, IdParam, idList, json, jsonBody, Pagination, PaginationMeta, paginationMeta, WebUrl } from "../lib/schemas";
 import {
   bulkContacts,
   contactSequences,
@@ -222,7 +222,7 @@ export const contactRoutes = router()
       path: "/contacts/stage",
       tags: ["Contacts"],
       summary: "Move contacts to a stage (a Do Not Contact stage stops all emails to them)",
-      request: { body: jsonBody(z.object({ contact_ids: z.array(Id).min(1).max(1000), stage_id: Id })) },
+      request: { body: jsonBody(z.object({ contact_ids: idList(1000), stage_id: Id })) },
       responses: {
         200: json(
           z.object({
@@ -252,7 +252,7 @@ export const contactRoutes = router()
       summary:
         "What moving contacts to a stage would do, before doing it (nothing is written): how many contacts, and for Do Not Contact how many open sequence runs end",
       request: {
-        body: jsonBody(z.object({ contact_ids: z.array(Id).min(1).max(MAX_SELECTION), stage_id: Id }).openapi("ContactsStagePreview")),
+        body: jsonBody(z.object({ contact_ids: idList(MAX_SELECTION), stage_id: Id }).openapi("ContactsStagePreview")),
       },
       responses: {
         200: json(
@@ -288,10 +288,10 @@ export const contactRoutes = router()
         body: jsonBody(
           z
             .discriminatedUnion("action", [
-              z.object({ action: z.literal("change_owner"), contact_ids: z.array(Id).min(1).max(MAX_SELECTION), owner_id: Id.nullable() }),
-              z.object({ action: z.literal("change_stage"), contact_ids: z.array(Id).min(1).max(MAX_SELECTION), stage_id: Id }),
-              z.object({ action: z.literal("add_to_list"), contact_ids: z.array(Id).min(1).max(MAX_SELECTION), list_id: Id }),
-              z.object({ action: z.literal("delete"), contact_ids: z.array(Id).min(1).max(MAX_SELECTION) }),
+              z.object({ action: z.literal("change_owner"), contact_ids: idList(MAX_SELECTION), owner_id: Id.nullable() }),
+              z.object({ action: z.literal("change_stage"), contact_ids: idList(MAX_SELECTION), stage_id: Id }),
+              z.object({ action: z.literal("add_to_list"), contact_ids: idList(MAX_SELECTION), list_id: Id }),
+              z.object({ action: z.literal("delete"), contact_ids: idList(MAX_SELECTION) }),
             ])
             .openapi("ContactsBulk"),
         ),
