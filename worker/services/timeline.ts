@@ -4,7 +4,7 @@ import type { Db } from "../db/client";
 import { inList } from "../db/in-list";
 import { auditLog, enrollments, mailboxes, messages, sequences, steps, tasks, users } from "../db/schema";
 import type { Caller } from "../env";
-import { contactFor, visibleSequence } from "./access";
+import { contactFor, visibleMessages, visibleSequence } from "./access";
 import { contactReplies } from "./replies";
 
 /**
@@ -96,14 +96,9 @@ export async function contactTimeline(
 ): Promise<{ events: TimelineEvent[]; has_more: boolean }> {
   const ct = await contactFor(d, caller, contactId);
   const take = page * perPage + 1;
-  // An answer a rep wrote to a reply (step reply:<key>) has no sequence of its own: it is as visible as the run it answers in.
-  const seenStep = visibleSequence(caller, messages.sequenceId);
-  const seenMsg = seenStep
-    ? sql`(${seenStep} or (${messages.sequenceId} = '' and ${messages.stepId} like 'reply:%' and ${visibleSequence(
-        caller,
-        sql`(select e.sequence_id from enrollments e where e.id = ${messages.enrollmentId} and e.team_id = ${caller.teamId})`,
-      )}))`
-    : undefined;
+  // The Outbox's rule: an answer a rep wrote to a reply is as visible as the run it answers in. (Its test-email arm
+  // never matches here: a test email has no contact.)
+  const seenMsg = visibleMessages(caller);
   const seenEnr = visibleSequence(caller, enrollments.sequenceId);
   const seenTask = visibleSequence(caller, tasks.sequenceId);
   const [emails, enrolled, taskRows, audits, replies] = await Promise.all([
