@@ -15,7 +15,7 @@ import { checkPreconditions, refuse } from "./add-contacts/plan";
 import { AddContactsRequest, OUTCOME_REASONS, type WarningCategory } from "./add-contacts/request";
 import { auditEntry } from "./audit";
 import { nextWindowStart } from "./schedule-time";
-import { isEmailStep, scheduleFromTuple, scheduleTupleSql, sendingZone } from "../../durable-objects/sequence-config";
+import { isEmailStep, scheduleFromTuple, scheduleTupleSql, sendingZone, stepOrderBy } from "../../durable-objects/sequence-config";
 import { mailboxHeldSql } from "../transports/mailbox-settings";
 
 /**
@@ -211,6 +211,19 @@ export function explain(
 }
 
 /**
+ * The id of the step the run `e` is on, for `JOIN steps st ON st.id = ${runStepSql(...)}`. D1's copy of a run names
+ * its step by position only, and two steps at one position (old data) both matched a join on it, so the run was
+ * listed or counted twice. The run is on the first of them in STEP_ORDER (`o`) it has not had (`undone`), as the
+ * engine runs them; each reader says what "had" means for it.
+ */
+export const runStepSql = (undone: SQL) => sql`(
+  SELECT o.id FROM steps o WHERE o.sequence_id = e.sequence_id AND o.position = e.current_step AND ${undone}
+   ORDER BY ${sql.raw(stepOrderBy("o"))} LIMIT 1)`;
+
+/** The run `e` sent the email of step `o` (invariant 4: never sent again; the messages_enrollment_step_uq index). */
+export const SENT_STEP_SQL = sql`EXISTS (SELECT 1 FROM messages m WHERE m.enrollment_id = e.id AND m.step_id = o.id AND m.status IN ('sent', 'unknown', 'bounced'))`;
+
+/**
  * The mailbox columns a forecast needs (status and limits), for a query that joins `mailboxes mb` (see forecasts).
  * `mb_held`: connected, but signed in again and held until a reply check has read the inbox (release_pending; the
  * MailboxDO's waitsForReplies): its emails have no time to tell until then.
@@ -287,7 +300,11 @@ export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceI
   const columns = sql`e.id, e.status, e.current_step, e.next_due_at, e.reason, e.mailbox_id, e.created_at, e.finished_at,
            c.id AS contact_id, trim(c.first_name || ' ' || c.last_name) AS name, c.email, c.company, c.time_zone AS contact_zone,
            mb.email AS mb_email, mb.status_reason AS mb_reason, ${MAILBOX_LIMIT_COLUMNS}, st.type AS step_type`;
-  const steps = sql`LEFT JOIN steps st ON st.sequence_id = e.sequence_id AND st.position = e.current_step`;
+  // The run's step: the first of tied steps whose email it has not sent, or the last of them once it sent them all
+  // (a finished run, or a mailbox's report not mirrored yet), so a position with one step is always its step.
+  const steps = sql`LEFT JOIN steps st ON st.id = ${runStepSql(
+    sql`(NOT ${SENT_STEP_SQL} OR NOT EXISTS (SELECT 1 FROM steps n WHERE n.sequence_id = o.sequence_id AND n.position = o.position AND n.id > o.id))`,
+  )}`;
   const limit = sql`LIMIT ${q.per_page} OFFSET ${(q.page - 1) * q.per_page}`;
   // The page picked from the enrollments alone when neither the search nor the sort reads the contact:
   // the contacts, mailboxes and steps are then joined to the page's rows only, not to every row sorted.

@@ -10,7 +10,7 @@ import {
   type ScheduledActionResult,
 } from "../../durable-objects/engine";
 import { pickVariant, refusalText } from "../../durable-objects/compose";
-import { loadSequenceConfig, sendingZone, stepOrderBy, type SequenceConfig } from "../../durable-objects/sequence-config";
+import { loadSequenceConfig, sendingZone, type SequenceConfig } from "../../durable-objects/sequence-config";
 import type { Db } from "../db/client";
 import { auditLog, contacts, enrollments, mailboxes, messages, steps, stepVariants, tasks } from "../db/schema";
 import type { Caller, Env } from "../env";
@@ -19,7 +19,7 @@ import { ApiError, notFound } from "../lib/errors";
 import { loadMailbox } from "../transports/mailbox-settings";
 import { contactFor, mailboxFor, sequenceAllows, sequenceFor, visibleSequence } from "./access";
 import { auditEntry } from "./audit";
-import { explain, forecasts, MAILBOX_LIMIT_COLUMNS, type MailboxLimitColumns } from "./enrollments";
+import { explain, forecasts, MAILBOX_LIMIT_COLUMNS, runStepSql, SENT_STEP_SQL, type MailboxLimitColumns } from "./enrollments";
 import { inWindow, nextWindowStart } from "./schedule-time";
 import { validateTemplate } from "./templates";
 import { mailboxHeldSql } from "../transports/mailbox-settings";
@@ -130,16 +130,12 @@ export async function listScheduledEmails(env: Env, d: Db, caller: Caller, q: Sc
       -- mailbox, which holds it first in line when the daily or hourly limit is reached. Before that it is a task.
       -- A pause (or the sequence turned off) takes it back from the mailbox (invariant 11) and the resume hands it
       -- over again: meanwhile its run is still on the step with its task completed, and it is listed as paused.
-      -- D1's copy names the run's step by position only. Two steps at one position (old data) both matched
-      -- it and listed the run twice: the run's email is the first of them in STEP_ORDER, as the engine runs
-      -- them, that is an email still to go.
-      JOIN steps st ON st.id = (
-        SELECT o.id FROM steps o WHERE o.sequence_id = e.sequence_id AND o.position = e.current_step
-           AND (o.type = 'auto_email' OR (o.type = 'manual_email' AND ${TASK_EMAIL_SQL}))
-           -- An email that went out is never sent again (invariant 4): not listed while D1's copy of its
-           -- enrollment still has it on that step (a mailbox's report is mirrored a moment after its messages).
-           AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.enrollment_id = e.id AND m.step_id = o.id AND m.status IN ('sent', 'unknown', 'bounced'))
-         ORDER BY ${sql.raw(stepOrderBy("o"))} LIMIT 1)
+      -- The run's email (runStepSql: of tied steps, the first) is an email still to go. One that went out is
+      -- never sent again (invariant 4): not listed while D1's copy of its enrollment still has it on that step
+      -- (a mailbox's report is mirrored a moment after its messages).
+      JOIN steps st ON st.id = ${runStepSql(
+        sql`(o.type = 'auto_email' OR (o.type = 'manual_email' AND ${TASK_EMAIL_SQL})) AND NOT ${SENT_STEP_SQL}`,
+      )}
       LEFT JOIN mailboxes mb ON mb.id = e.mailbox_id
       LEFT JOIN sequence_shares x ON x.sequence_id = s.id AND x.user_id = ${caller.userId}
      WHERE e.team_id = ${caller.teamId} AND e.status IN ('active', 'paused', 'held') AND ${seen}

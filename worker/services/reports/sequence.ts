@@ -5,7 +5,7 @@ import type { Caller } from "../../env";
 import { now } from "../../lib/clock";
 import { sequenceFor } from "../access";
 import { meetingAttribution } from "./meetings";
-import { SHOWN_STATUSES, shownStatus } from "../enrollments";
+import { runStepSql, SHOWN_STATUSES, shownStatus } from "../enrollments";
 import { abStepTests } from "./ab";
 import type { AbVerdict } from "./stats";
 import { DAY_MS, rate, replyRate, THRESHOLDS, TRACKING_NOTE } from "./thresholds";
@@ -244,15 +244,12 @@ function reachedSql(sequenceId: string, f: ReportFilter) {
          AND NOT ${emailed(sql.raw("t.contact_id"), sql.raw("t.step_id"))} GROUP BY 1`,
   ];
   if (!ranged)
-    // Open runs on the step now that have had neither its email nor its task (one open run per contact).
-    // D1's copy names a run's step by position only: of two steps at one position (old data) the run is on
-    // the first in STEP_ORDER it has not had yet, as the engine runs them. Both matched before, so a run
-    // counted as reaching both.
+    // Open runs on the step now that have had neither its email nor its task (one open run per contact),
+    // counted on one step of tied ones (runStepSql).
     parts.push(
-      sql`SELECT s.id AS step_id, count(*) AS n FROM enrollments e JOIN steps s ON s.id = (
-           SELECT o.id FROM steps o WHERE o.sequence_id = e.sequence_id AND o.position = e.current_step
-              AND NOT ${emailed(sql.raw("e.contact_id"), sql.raw("o.id"))} AND NOT ${tasked(sql.raw("e.contact_id"), sql.raw("o.id"))}
-            ORDER BY ${sql.raw(stepOrderBy("o"))} LIMIT 1)
+      sql`SELECT s.id AS step_id, count(*) AS n FROM enrollments e JOIN steps s ON s.id = ${runStepSql(
+        sql`NOT ${emailed(sql.raw("e.contact_id"), sql.raw("o.id"))} AND NOT ${tasked(sql.raw("e.contact_id"), sql.raw("o.id"))}`,
+      )}
          WHERE e.sequence_id = ${sequenceId} AND e.status IN ('active', 'paused', 'held')${enrollmentFilter(f, sequenceId)} GROUP BY 1`,
     );
   return sql`SELECT step_id, sum(n) AS n FROM (${sql.join(parts, sql` UNION ALL `)}) GROUP BY step_id`;
