@@ -269,9 +269,12 @@ async function commitPaged(
     if (idempotencyKey && isUniqueViolation(err)) return commitAddContacts(env, d, caller, sequenceId, req, idempotencyKey, via);
     throw err;
   }
-  if (!(await jobById(d, jobId))) await sequenceFor(d, caller, sequenceId);
+  // No job: the sequence was deleted while this was read (404 here). Read before its plan page is queued:
+  // the job as committed is the answer.
+  const job = await jobById(d, jobId);
+  if (!job) await sequenceFor(d, caller, sequenceId);
   await env.JOBS.send({ kind: "add_contacts_plan", jobId, from: 0, left: roomOf(loads, req.rotation), maximum: 0 });
-  return { job: (await jobById(d, jobId))!, replayed: false };
+  return { job: job!, replayed: false };
 }
 
 /**
