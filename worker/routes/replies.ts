@@ -260,6 +260,8 @@ export const replyRoutes = router()
               subject: z
                 .string()
                 .max(300, "A subject is at most 300 characters")
+                // One line: the header is sent flattened, and the Outbox and the thread show what was stored.
+                .refine((v) => !/[\r\n]/.test(v), "A subject is one line: take out the line break")
                 .optional()
                 .openapi({ description: 'Default: "Re: " and their subject' }),
             })
