@@ -9,6 +9,7 @@ import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { sha256Hex } from "../lib/crypto";
 import { ApiError, notFound } from "../lib/errors";
+import { ANSWER_STEP_PREFIX } from "../lib/answer-step";
 import { newId } from "../lib/ids";
 import { contactFor, mailboxFor } from "./access";
 import { audit } from "./audit";
@@ -30,9 +31,6 @@ export const ANSWER_BODY_MAX = 20_000;
 /** The quoted reply under the answer is cut to this many lines and characters, as mail clients keep it modest. */
 const QUOTE_MAX_LINES = 40;
 const QUOTE_MAX_CHARS = 4_000;
-
-/** The step id prefix of an answer written by hand: no sequence step has it. */
-export const ANSWER_STEP_PREFIX = "reply:";
 
 /** "Re: <their subject>" (never "Re: Re:"), or what the rep wrote. */
 export function answerSubject(theirs: string, given?: string): string {
