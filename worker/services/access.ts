@@ -17,6 +17,7 @@ import {
   workflows,
 } from "../db/schema";
 import type { Caller } from "../env";
+import { ANSWER_STEP_PREFIX } from "../lib/answer-step";
 import { ApiError, notFound } from "../lib/errors";
 
 /**
@@ -433,7 +434,7 @@ export async function messageFor(d: Db, caller: Caller, messageId: string) {
   if (!m) throw notFound("Message");
   const check = m.sequenceId
     ? sequenceFor(d, caller, m.sequenceId, "sequence.view")
-    : m.stepId.startsWith("reply:")
+    : m.stepId.startsWith(ANSWER_STEP_PREFIX)
       ? answerRunFor(d, caller, m.enrollmentId)
       : mailboxFor(d, caller, m.mailboxId, "mailbox.manage");
   await check.catch((e) => {
@@ -467,7 +468,9 @@ export function visibleMessages(caller: Caller): SQL | undefined {
     caller,
     sql`(select e.sequence_id from enrollments e where e.id = ${messages.enrollmentId} and e.team_id = ${caller.teamId})`,
   );
-  return sql`(${seen} or (${messages.sequenceId} = '' and ${messages.stepId} like 'reply:%' and ${runSeen}) or (${messages.sequenceId} = '' and ${messages.stepId} not like 'reply:%' and ${messages.mailboxId} in (select m.id from mailboxes m where m.team_id = ${caller.teamId} and m.user_id = ${caller.userId})))`;
+  // The pattern as a literal, as it was written: a bound one would add parameters to every list using this.
+  const answer = sql.raw(`'${ANSWER_STEP_PREFIX}%'`);
+  return sql`(${seen} or (${messages.sequenceId} = '' and ${messages.stepId} like ${answer} and ${runSeen}) or (${messages.sequenceId} = '' and ${messages.stepId} not like ${answer} and ${messages.mailboxId} in (select m.id from mailboxes m where m.team_id = ${caller.teamId} and m.user_id = ${caller.userId})))`;
 }
 
 /**
