@@ -18,6 +18,7 @@ import {
   type InboundEffect,
 } from "../db/schema";
 import type { Caller, Env } from "../env";
+import { ANSWER_STEP_PREFIX } from "../lib/answer-step";
 import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
@@ -98,7 +99,10 @@ async function findTarget(d: Db, ids: string[], mailboxId?: string): Promise<(Ta
     .from(messages)
     // An answer a rep wrote in the inbox has no sequence of its own (sequence_id '', so no report counts it as
     // a step): an email answering it belongs to its run's sequence. A test email has no run, so matches nothing.
-    .leftJoin(enrollments, and(eq(enrollments.id, messages.enrollmentId), eq(messages.sequenceId, ""), like(messages.stepId, "reply:%")))
+    .leftJoin(
+      enrollments,
+      and(eq(enrollments.id, messages.enrollmentId), eq(messages.sequenceId, ""), like(messages.stepId, `${ANSWER_STEP_PREFIX}%`)),
+    )
     .innerJoin(sequences, eq(sequences.id, sql`coalesce(${enrollments.sequenceId}, ${messages.sequenceId})`))
     .where(and(inList(messages.messageIdHeader, ids), mailboxId === undefined ? undefined : eq(messages.mailboxId, mailboxId)))
     .orderBy(desc(messages.sentAt))
@@ -579,7 +583,7 @@ async function applyEffect(
     await markMessageBounced(d, x, effect);
     await mark(d, x, "bounced", t, effect);
     await finish(x.sequenceId, [x.enrollmentId], "bounced");
-  } else if (kind === "bounce_soft" && x.stepId.startsWith("reply:")) {
+  } else if (kind === "bounce_soft" && x.stepId.startsWith(ANSWER_STEP_PREFIX)) {
     // An answer written by hand is no step the mailbox could compose again, nor one of the run's steps: its
     // email bounced, but a full inbox on the person's side is no reason to end the sequence's run.
     await markMessageBounced(d, x, effect);
