@@ -101,7 +101,7 @@ function MessageDetail(props: { m: Message; onClose: () => void }) {
         <div>
           <dt>Sequence</dt>
           <dd>
-            <Show when={props.m.sequence} fallback={<span class="muted">{noSequence(props.m.step_id)}</span>}>
+            <Show when={props.m.sequence} fallback={<span class="muted">{noSequence(props.m.step_id, true)}</span>}>
               {(s) => <A href={`/sequences/${s().id}`}>{s().name}</A>}
             </Show>
           </dd>
@@ -157,9 +157,14 @@ function MessageDetail(props: { m: Message; onClose: () => void }) {
   );
 }
 
-/** An email of no sequence: an answer a rep wrote to a reply in the inbox (step reply:<key>), or a mailbox's test email. */
-const noSequence = (stepId: string) =>
-  stepId.startsWith("reply:") ? "Answer to a reply, written by hand (no sequence step)" : "Test email (no sequence)";
+/**
+ * An email of no sequence: an answer a rep wrote to a reply in the inbox (step reply:<key>), or a mailbox's test
+ * email. `detail`: the open email's longer words.
+ */
+const noSequence = (stepId: string, detail = false) =>
+  stepId.startsWith("reply:")
+    ? `Answer to a reply${detail ? ", written by hand (no sequence step)" : ""}`
+    : `Test email${detail ? " (no sequence)" : ""}`;
 
 /** Which sequence's emails: kept in the URL (?sequence_id=), so a sequence's report can link here and a reload keeps it. */
 function SequencePicker(props: { sequenceId: string; onChange: (id: string | undefined) => void }) {
@@ -314,7 +319,7 @@ export default function Outbox() {
                         <StatusBadge status={m.status} />
                         <Show when={m.replied_at}>{(at) => <RepliedBadge at={at()} />}</Show>
                         <span class="muted small" data-testid="outbox-kind">
-                          {m.sequence?.name ?? (m.step_id.startsWith("reply:") ? "Answer to a reply" : "Test email")}
+                          {m.sequence?.name ?? noSequence(m.step_id)}
                         </span>
                         <span class="muted small mail-from">from {m.mailbox?.email ?? "—"}</span>
                       </span>
