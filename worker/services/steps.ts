@@ -212,7 +212,7 @@ async function stepOf(d: Db, caller: Caller, sequenceId: string, stepId: string)
 const stepsInOrder = async (d: Db, sequenceId: string) =>
   (
     await d
-      .select({ id: steps.id, type: steps.type, reply: steps.threadReply })
+      .select({ id: steps.id, type: steps.type, reply: steps.threadReply, enabled: steps.enabled })
       .from(steps)
       .where(eq(steps.sequenceId, sequenceId))
       .orderBy(...stepOrder)
@@ -269,6 +269,7 @@ function refuseRepliesWithoutOpener(
  * It is asked once before the edit too: rows it hasn't taken over from D1 yet (the demo seed) name their
  * step by position, and are bound to their steps under the order they were written in. The edit is
  * committed either way: an engine that can't be reached now does it when it next loads the sequence.
+ * Answers whether the sequence has runs (with none, its engine has nothing to follow or re-time).
  */
 async function moveSteps(env: Env, d: Db, seq: { id: string; teamId: string }, writes: BatchStatement[]) {
   const [any] = await d.select({ id: enrollments.id }).from(enrollments).where(eq(enrollments.sequenceId, seq.id)).limit(1);
@@ -282,6 +283,7 @@ async function moveSteps(env: Env, d: Db, seq: { id: string; teamId: string }, w
   await follow();
   await batchSql(d, writes);
   await follow();
+  return !!any;
 }
 
 /**
@@ -300,15 +302,11 @@ async function retimeAfterMove(env: Env, seq: { id: string; teamId: string }) {
  * After an add in front of others or a reorder: a contact waits for its own step, whatever its place, so
  * only one whose step is off (due after the next step on) can have another next step now. With every step
  * on there is nothing to re-time, and the re-time would walk every run of the sequence (holding its
- * SequenceDO) and move each overdue timer to now.
+ * SequenceDO) and move each overdue timer to now; with no runs there is nothing either. `order` is the
+ * steps the edit read and wrote (a change of them meanwhile refused it: stepsStill).
  */
-async function retimeIfAStepIsOff(env: Env, d: Db, seq: { id: string; teamId: string }) {
-  const [off] = await d
-    .select({ id: steps.id })
-    .from(steps)
-    .where(and(eq(steps.sequenceId, seq.id), eq(steps.enabled, false)))
-    .limit(1);
-  if (off) await retimeAfterMove(env, seq);
+async function retimeIfAStepIsOff(env: Env, seq: { id: string; teamId: string }, hasRuns: boolean, order: { enabled: boolean }[]) {
+  if (hasRuns && order.some((s) => !s.enabled)) await retimeAfterMove(env, seq);
 }
 
 /** The sequence changed (its updated time, an audit entry); answers it as the editor shows it. */
@@ -332,7 +330,8 @@ export async function addStep(env: Env, d: Db, caller: Caller, sequenceId: strin
   const threadReply = body.thread_reply ?? false;
   const id = newId();
   // `order` becomes the order with the new step; `existing` stays the current one (named in refusals).
-  order.splice(position - 1, 0, { id, type: body.type, reply: threadReply });
+  const enabled = body.enabled ?? true;
+  order.splice(position - 1, 0, { id, type: body.type, reply: threadReply, enabled });
   refuseRepliesWithoutOpener("thread_reply", order, id, existing);
   refuse(waitProblems(body.wait_amount ?? 0, body.wait_unit ?? "days"));
   const variants = hasVariants(body.type) ? (body.variants?.length ? body.variants : [{ subject: "", body: "" }]) : [];
@@ -350,7 +349,7 @@ export async function addStep(env: Env, d: Db, caller: Caller, sequenceId: strin
       waitAmount: body.wait_amount ?? (position === 1 ? 0 : 2),
       waitUnit: body.wait_unit ?? "days",
       businessDays: body.business_days ?? false,
-      enabled: body.enabled ?? true,
+      enabled,
       threadReply,
       note: body.note ?? "",
       createdAt: t,
@@ -375,12 +374,12 @@ export async function addStep(env: Env, d: Db, caller: Caller, sequenceId: strin
   ];
   // At the end, no step moves.
   const moved = position < order.length;
-  await (moved ? moveSteps(env, d, seq, writes) : batchSql(d, writes)).catch((err) => {
+  const hasRuns = await (moved ? moveSteps(env, d, seq, writes) : batchSql(d, writes).then(() => false)).catch((err) => {
     throw refusedBy(err) ? stepsChanged() : err;
   });
   // A step put before others can be the next step on of contacts already waiting (theirs is off): they are
-  // due after its wait now, not the one their timer was set from.
-  if (moved) await retimeIfAStepIsOff(env, d, seq);
+  // due after its wait now, not the one their timer was set from. (At the end, no step moved: hasRuns is false.)
+  await retimeIfAStepIsOff(env, seq, hasRuns, order);
   const warnings = await textWarnings(
     d,
     caller.teamId,
@@ -506,7 +505,7 @@ export async function reorderSteps(env: Env, d: Db, caller: Caller, sequenceId: 
     "",
     current.map((s) => s.id),
   );
-  await moveSteps(env, d, seq, [
+  const hasRuns = await moveSteps(env, d, seq, [
     abortUnless(
       d,
       seq.id,
@@ -520,7 +519,7 @@ export async function reorderSteps(env: Env, d: Db, caller: Caller, sequenceId: 
     throw refusedBy(err) ? stepsChanged() : err;
   });
   // The next step on of a contact waiting for a step that is off can be another one now.
-  await retimeIfAStepIsOff(env, d, seq);
+  await retimeIfAStepIsOff(env, seq, hasRuns, current);
   return touched(d, caller, seq.id, "step.reorder", { step_ids: stepIds });
 }
 
