@@ -65,17 +65,17 @@ export interface ComposedEmail {
   missing: string[];
 }
 
-/** A refusal (`ComposedEmail.refused`) as a preview says it: the email won't go, and the contact waits on the step. */
-export function refusalText(refused: string): string {
-  const missing = /^missing_variables: (.+)$/.exec(refused);
-  const why = missing
-    ? `the email uses ${missing[1]!
-        .split(", ")
-        .map((n) => `{{${n}}}`)
-        .join(", ")}, which this contact has no value for: fill it in, or give the variable a fallback`
-    : refused === "no_variant"
+/**
+ * A refusal (`ComposedEmail.refused`) as a preview says it: the email won't go, and the contact waits on the step.
+ * `missing` is the same email's `missing`, the names its missing_variables refusal was written from.
+ */
+export function refusalText(refused: string, missing: readonly string[]): string {
+  const why =
+    refused === "no_variant"
       ? "the step has no variant turned on"
-      : refused;
+      : missing.length
+        ? `the email uses ${missing.map((n) => `{{${n}}}`).join(", ")}, which this contact has no value for: fill it in, or give the variable a fallback`
+        : refused;
   return `Not sent: the contact will be paused on this step (${why})`;
 }
 
