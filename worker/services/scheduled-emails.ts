@@ -334,7 +334,7 @@ export async function previewScheduledEmail(env: Env, d: Db, caller: Caller, enr
     // The composer's own answers: the variables it found without a value (the subject's only when it isn't the
     // thread's), and its refusal, which the send would meet too (the contact is paused on the step).
     missing: mail.missing,
-    refused: mail.refused ? { reason: mail.refused, text: refusalText(mail.refused) } : null,
+    refused: mail.refused ? { reason: mail.refused, text: refusalText(mail.refused, mail.missing) } : null,
   };
 }
 
