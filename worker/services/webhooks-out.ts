@@ -1,4 +1,4 @@
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, desc, eq, sql, type SQL } from "drizzle-orm";
 import { batchSql, type Db } from "../db/client";
 import { inList } from "../db/in-list";
 import { WEBHOOK_EVENT_TYPES, webhookDeliveries, webhookSubscriptions } from "../db/schema";
@@ -10,7 +10,7 @@ import { privateHostProblem } from "../lib/private-host";
 import { seal, unseal } from "../lib/seal";
 import { authorize } from "./access";
 import { audit } from "./audit";
-import { signMeetingWebhook } from "./meetings";
+import { PREVIOUS_SECRET_MS, signMeetingWebhook } from "./meetings";
 import { appSecret } from "./secrets";
 
 /**
@@ -42,8 +42,8 @@ export const FAILURES_TO_DISABLE = 20;
 export const DELIVERIES_PER_TICK = 36;
 /** Sent at once: a Worker invocation keeps at most 6 connections open, further fetches only wait for one. */
 export const AT_ONCE = 6;
-/** A rotated-out secret keeps signing beside the new one this long (as the meetings webhook's does), so a receiver can move over without losing events. */
-export const PREVIOUS_SECRET_MS = 24 * 3_600_000;
+/** A rotated-out secret keeps signing beside the new one as long as the meetings webhook's does, so a receiver can move over without losing events. */
+export { PREVIOUS_SECRET_MS };
 /** Delivered and failed deliveries are kept this long (the list shows the latest). */
 const KEEP_MS = 30 * 24 * 3_600_000;
 /** Deliveries listed per subscription. */
@@ -179,7 +179,7 @@ export async function updateSubscription(
   const t = now();
   const turnedOff = b.enabled === false && row.enabled;
   const turnedOn = b.enabled === true && !row.enabled;
-  await d.batch([
+  const [[updated]] = await d.batch([
     d
       .update(webhookSubscriptions)
       .set({
@@ -190,23 +190,26 @@ export async function updateSubscription(
         ...(turnedOff && { disabledReason: null }),
         updatedAt: t,
       })
-      .where(and(eq(webhookSubscriptions.id, id), eq(webhookSubscriptions.teamId, caller.teamId))),
-    giveUpPending(d, id, turnedOff ? "The subscription was turned off" : null),
+      .where(and(eq(webhookSubscriptions.id, id), eq(webhookSubscriptions.teamId, caller.teamId)))
+      .returning(),
+    ...(turnedOff ? [giveUpPending(d, id, "The subscription was turned off")] : []),
   ]);
   await audit(d, caller, "webhook.subscription_updated", "webhook_subscription", id, {
     ...(b.url !== undefined && { url: b.url }),
     ...(b.events !== undefined && { events: b.events }),
     ...(b.enabled !== undefined && { enabled: b.enabled }),
   });
-  return present(await subscriptionFor(d, caller, id));
+  // Deleted meanwhile: answered as if it had been gone before.
+  if (!updated) throw notFound("Webhook subscription");
+  return present(updated);
 }
 
-/** Pending deliveries of a subscription marked failed with `why` (a no-op statement when `why` is null). */
-function giveUpPending(d: Db, subscriptionId: string, why: string | null) {
+/** Pending deliveries of a subscription marked failed with `why` (only if `onlyIf` holds when it runs, when given). */
+function giveUpPending(d: Db, subscriptionId: string, why: string, onlyIf?: SQL) {
   return d
     .update(webhookDeliveries)
     .set({ status: "failed", lastError: why, nextAttemptAt: null })
-    .where(and(eq(webhookDeliveries.subscriptionId, subscriptionId), eq(webhookDeliveries.status, "pending"), sql`${why} IS NOT NULL`));
+    .where(and(eq(webhookDeliveries.subscriptionId, subscriptionId), eq(webhookDeliveries.status, "pending"), onlyIf));
 }
 
 /**
@@ -237,10 +240,10 @@ export async function rotateSubscriptionSecret(env: Env, d: Db, caller: Caller, 
         eq(webhookSubscriptions.sealedSecret, row.sealedSecret),
       ),
     )
-    .returning({ id: webhookSubscriptions.id });
+    .returning();
   if (!rotated) throw new ApiError("conflict", "The secret was rotated meanwhile: reload, and rotate again if you still need a new one");
   await audit(d, caller, "webhook.subscription_secret_rotated", "webhook_subscription", id, { hint: secret.slice(0, 10) });
-  return { subscription: present(await subscriptionFor(d, caller, id)), secret };
+  return { subscription: present(rotated), secret };
 }
 
 export async function deleteSubscription(d: Db, caller: Caller, id: string) {
@@ -543,7 +546,11 @@ async function record(
         .update(webhookDeliveries)
         .set({ ...base, status: "delivered", nextAttemptAt: null })
         .where(mine),
-      d.update(webhookSubscriptions).set({ failuresInRow: 0 }).where(eq(webhookSubscriptions.id, c.subscription_id)),
+      // Written only when there is a run to end: most deliveries succeed after one that did.
+      d
+        .update(webhookSubscriptions)
+        .set({ failuresInRow: 0 })
+        .where(and(eq(webhookSubscriptions.id, c.subscription_id), sql`${webhookSubscriptions.failuresInRow} <> 0`)),
     ]);
     return;
   }
@@ -557,7 +564,7 @@ async function record(
   }
   // Given up: one more in the subscription's run; at FAILURES_TO_DISABLE it is turned off, its pending deliveries with it.
   const reason = `Turned off after ${FAILURES_TO_DISABLE} deliveries in a row failed every retry (the last: ${o.error})`;
-  const [, , sub] = await batchSql(d, [
+  await batchSql(d, [
     d
       .update(webhookDeliveries)
       .set({ ...base, status: "failed", nextAttemptAt: null })
@@ -566,8 +573,12 @@ async function record(
           enabled = CASE WHEN failures_in_row + 1 >= ${FAILURES_TO_DISABLE} THEN 0 ELSE enabled END,
           disabled_reason = CASE WHEN failures_in_row + 1 >= ${FAILURES_TO_DISABLE} AND enabled = 1 THEN ${reason} ELSE disabled_reason END
         WHERE id = ${c.subscription_id}`,
-    sql`SELECT enabled FROM webhook_subscriptions WHERE id = ${c.subscription_id}`,
+    // Off now (turned off just above, or before): nothing more of it is sent.
+    giveUpPending(
+      d,
+      c.subscription_id,
+      "The subscription was turned off after repeated failures",
+      sql`EXISTS (SELECT 1 FROM webhook_subscriptions WHERE id = ${c.subscription_id} AND enabled = 0)`,
+    ),
   ]);
-  if ((sub?.results as { enabled: number }[] | undefined)?.[0]?.enabled === 0)
-    await giveUpPending(d, c.subscription_id, "The subscription was turned off after repeated failures");
 }
