@@ -42,7 +42,8 @@ export async function runCron(_controller: ScheduledController, env: Env): Promi
     // Idempotency-Key records are kept 24 hours: their answers hold contacts' details, and the table must not grow forever.
     ["expire idempotency records", () => expireIdempotencyRecords(d)],
     // Outgoing webhooks: a queue message per subscription with events (recorded by triggers, beside their facts),
-    // retries or lapsed claims due; the messages send them. Last: should the queue refuse, the tick sends up to 100 itself.
+    // retries or lapsed claims due; the messages send them. Last: should the queue refuse, the tick sends up to
+    // DELIVERIES_PER_TICK (36) itself.
     ["deliver outgoing webhooks", () => dispatchDue(env, d)],
   ];
   const failed: { step: string; err: unknown }[] = [];
