@@ -164,11 +164,13 @@ export async function chooseWinnerBy(d: Db, caller: Caller, sequenceId: string, 
     automatic: false,
     details: { p_value: test.verdict.p_value, significant: test.verdict.significant },
   });
-  // Read again: choosing the winner turned the other variants off and named it in the settings.
-  const after = (
-    await abTests(d, { ...seq, settings: { ...seq.settings, ab_winners: { ...(seq.settings.ab_winners as object), [stepId]: variantId } } })
-  ).find((t) => t.step_id === stepId)!;
-  return { step_id: stepId, position: after.position, winner_id: variantId, ...after.verdict };
+  // Choosing the winner turned the other variants off and named it: the same figures, under those.
+  const verdict = abVerdict(
+    test.verdict.variants.map(({ id, label, sent, replies }) => ({ id, label, enabled: id === variantId, sent, replies })),
+    undefined,
+    variantId,
+  );
+  return { step_id: stepId, position: test.position, winner_id: variantId, ...verdict };
 }
 
 /** Turn the automatic winner on or off (audited); turning it on applies a test that is already significant now. */
