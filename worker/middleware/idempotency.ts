@@ -58,7 +58,8 @@ const inProgress = (key: string) =>
     { "retry-after": String(CLAIM_STALE_MS / 1000) },
   );
 
-const principalOf = (caller: Caller) => (caller.via === "api_key" ? `key:${caller.apiKeyId}` : `user:${caller.userId}`);
+/** Whose key it is: a key is one caller's (a user signed in, or an API key), never shared with another. */
+export const principalOf = (caller: Caller) => (caller.via === "api_key" ? `key:${caller.apiKeyId}` : `user:${caller.userId}`);
 
 /** An Idempotency-Key as stored beside a record (a job): qualified by its principal, so keys never collide across callers. */
 export const idempotencyScope = (caller: Caller, key: string | undefined) => (key ? `${principalOf(caller)} ${key}` : null);

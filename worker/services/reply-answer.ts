@@ -8,6 +8,7 @@ import { contacts, mailboxes, messages } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { sha256Hex } from "../lib/crypto";
+import { principalOf } from "../middleware/idempotency";
 import { ApiError, notFound } from "../lib/errors";
 import { ANSWER_STEP_PREFIX } from "../lib/answer-step";
 import { newId } from "../lib/ids";
@@ -197,9 +198,10 @@ export async function answerReply(
 
   // One key per answer: from the Idempotency-Key when there is one (a retry finds it in the ledger), else new.
   // 24 hex characters, the shape of a step id: the Message-ID is then one the inbound matcher knows as ours (OUR_ID).
-  // The key alone, not the caller and the reply: the client sends a new key for new text, so an answer
-  // rewritten after a failed try is a new answer, and a retry of one request still finds it.
-  const key = idempotencyKey ? (await sha256Hex(idempotencyKey)).slice(0, 24) : newId();
+  // The key and whose it is (as the Idempotency-Key middleware scopes it), not the reply or the text: the client
+  // sends a new key for new text, so an answer rewritten after a failed try is a new answer, a retry of one
+  // request still finds it, and another user or API key sending the same key sends its own answer.
+  const key = idempotencyKey ? (await sha256Hex(`${principalOf(caller)}\n${idempotencyKey}`)).slice(0, 24) : newId();
   const stepId = `${ANSWER_STEP_PREFIX}${key}`;
   // The mailbox's ledger forgets a settled answer after 2 days and the idempotency record after 24 hours:
   // an old key sent again finds the answer in D1 instead, and nothing is sent twice.
