@@ -447,13 +447,25 @@ const domainOf = (email: string | null | undefined) => email?.split("@")[1] ?? n
 
 /**
  * The status of an address a user typed, when they give none: we haven't checked it, so "unverified" (adding
- * warns), or "unavailable" without one. One rule for creating and editing a contact. The Apollo facade
- * always passes its own status (Apollo keeps a customer's address as verified, apollo/routes.ts toInput).
+ * warns), or "unavailable" without one. One rule for creating and editing a contact. The Apollo facade gives
+ * `given` "verified" (Apollo keeps a customer's address as verified, "user managed").
  */
-const statusOfGivenEmail = (email: string | null) => (email ? ("unverified" as const) : ("unavailable" as const));
+const statusOfGivenEmail = (email: string | null, given: EmailStatus = "unverified") => (email ? given : ("unavailable" as const));
+
+type EmailStatus = NonNullable<ContactInput["email_status"]>;
+
+/** How a caller's contacts are written: `newEmailStatus`, a new address's status when the input names none. */
+export interface ContactWriteOptions {
+  newEmailStatus?: EmailStatus;
+}
 
 /** Create a contact. With `dedupe`, an existing contact with the same email is returned instead. */
-export async function createContact(d: Db, caller: Caller, input: ContactInput, o: { dedupe?: boolean; source?: string } = {}) {
+export async function createContact(
+  d: Db,
+  caller: Caller,
+  input: ContactInput,
+  o: ContactWriteOptions & { dedupe?: boolean; source?: string } = {},
+) {
   authorize(caller, "contact.edit");
   // A new contact is the caller's; creating it for someone else is giving it to them (contact.reassign, as on
   // an edit): a member or a standard key creating contacts owned by others got round that rule.
@@ -484,7 +496,7 @@ export async function createContact(d: Db, caller: Caller, input: ContactInput, 
     company: input.company ?? null,
     domain: input.domain ?? domainOf(email),
     email,
-    emailStatus: input.email_status ?? statusOfGivenEmail(email),
+    emailStatus: input.email_status ?? statusOfGivenEmail(email, o.newEmailStatus),
     phone: input.phone ?? null,
     linkedinUrl: input.linkedin_url ?? null,
     city: input.city ?? null,
@@ -538,7 +550,7 @@ function patchOf(input: ContactInput): Partial<typeof contacts.$inferInsert> {
   return p;
 }
 
-export async function updateContact(env: Env, d: Db, caller: Caller, id: string, input: ContactInput) {
+export async function updateContact(env: Env, d: Db, caller: Caller, id: string, input: ContactInput, o: ContactWriteOptions = {}) {
   const current = await getContact(d, caller, id);
   assertContact(caller, "contact.edit", current.ownerId);
   // Giving a contact to someone else is its owner's or an admin's call (services/access.ts).
@@ -577,7 +589,7 @@ export async function updateContact(env: Env, d: Db, caller: Caller, id: string,
         // a cleared one unavailable), and its bounce (the bounced address stays on the suppression list, and
         // the new one isn't on it, checked above), so the contact can be added again.
         email,
-        emailStatus: input.email_status ?? statusOfGivenEmail(email),
+        emailStatus: input.email_status ?? statusOfGivenEmail(email, o.newEmailStatus),
         ...(email && { bouncedAt: null }),
         // A domain taken from the old address follows the new one; one given or set apart stays.
         ...(email &&
