@@ -462,16 +462,19 @@ export const apolloRoutes = new Hono<AppEnv>()
   .post("/contacts", async (c) => {
     const p = await parse(c, ContactParams.extend({ run_dedupe: bool.optional() }));
     const caller = c.get("caller");
-    const r = await createContact(c.var.db, caller, toInput(p), { dedupe: p.run_dedupe ?? false, source: "apollo_api" });
+    const r = await createContact(c.var.db, caller, toInput(p), {
+      dedupe: p.run_dedupe ?? false,
+      source: "apollo_api",
+      newEmailStatus: APOLLO_NEW_EMAIL_STATUS,
+    });
     return c.json({ contact: (await apolloContacts(c.var.db, caller, [r.id]))[0] });
   })
   .on(["PUT", "PATCH"], "/contacts/:id", async (c) => {
     const p = await parse(c, ContactParams);
     const caller = c.get("caller");
-    // What the contact's address is now: an update sending it back unchanged (a client saving the whole
-    // contact) keeps what is known of it, and changes nothing a sequence's editors must allow.
-    const before = await getContact(c.var.db, caller, c.req.param("id"));
-    await updateContact(c.env, c.var.db, caller, before.id, toInput(p, before.email));
+    // An update sending the contact's address back unchanged (a client saving the whole contact) keeps what
+    // is known of it, and changes nothing a sequence's editors must allow: updateContact tells a new address.
+    await updateContact(c.env, c.var.db, caller, c.req.param("id"), toInput(p), { newEmailStatus: APOLLO_NEW_EMAIL_STATUS });
     return c.json({ contact: (await apolloContacts(c.var.db, caller, [c.req.param("id")]))[0] });
   })
   .on(["GET", "POST"], "/contacts/search", async (c) => {
@@ -824,26 +827,22 @@ const APOLLO_FIELD: Record<string, string> = {
 };
 
 /**
- * Apollo's contact parameters as a ContactInput, held to the native API's limits (routes/contacts.ts).
- * `emailBefore`: an update's contact's address now (undefined for a new contact).
+ * The status of a new address a client gives without one: the customer's to vouch for, and Apollo keeps it as
+ * verified ("user managed"), so a contact made here can be added to a sequence like one made in Apollo. Only a
+ * new one: the address a contact has, sent back, keeps its status (a guessed one is never made verified), and
+ * a cleared one is unavailable.
  */
-function toInput(p: z.infer<typeof ContactParams>, emailBefore?: string | null): ContactFields {
+const APOLLO_NEW_EMAIL_STATUS = "verified";
+
+/** Apollo's contact parameters as a ContactInput, held to the native API's limits (routes/contacts.ts). */
+function toInput(p: z.infer<typeof ContactParams>): ContactFields {
   const email = p.email?.trim();
-  // Only a new address is the customer's to vouch for: the one the contact has, sent back, keeps its
-  // status (a guessed address repeated in an edit is still guessed, never made verified).
-  const emailChanges =
-    emailBefore === undefined ||
-    (p.email === null ? emailBefore !== null : !!email && email.toLowerCase() !== emailBefore?.trim().toLowerCase());
   const phoneField = PHONES.find((f) => p[f] !== undefined);
   const input = {
     first_name: p.first_name,
     last_name: p.last_name,
     email: p.email === null ? null : email || undefined,
-    // An address the customer gives is theirs to vouch for: Apollo keeps it as verified ("user managed"),
-    // so a contact made here can be added to a sequence like one made in Apollo.
-    email_status:
-      p.email_status ??
-      (!emailChanges ? undefined : email ? ("verified" as const) : p.email === null ? ("unavailable" as const) : undefined),
+    email_status: p.email_status,
     title: p.title,
     company: p.organization_name,
     domain:
