@@ -4,18 +4,16 @@ import { createStore, reconcile } from "solid-js/store";
 import { useWrite } from "../actions";
 import type { Sequence } from "../api";
 import { Badge } from "../components/Badge";
-import { ConfirmDialog } from "../components/ConfirmDialog";
 import { FieldError } from "../components/FieldError";
 import { Icon } from "../components/Icon";
 import { MenuButton } from "../components/Menu";
-import { DeleteSequenceDialog, deleteItem } from "./sequence/DeleteSequence";
+import { ArchiveSequenceDialog, DeleteSequenceDialog, deleteItem } from "./sequence/DeleteSequence";
 import { errorMessage, Spinner } from "../components/Status";
 import { tabId, tabPanelId, Tabs } from "../components/Tabs";
 import { Toggle } from "../components/Toggle";
 import { formatRelative } from "../format";
 import { getSchedules } from "../queries/schedules";
 import {
-  archiveSequenceAction,
   cloneSequenceAction,
   getSequence,
   renameSequenceAction,
@@ -270,7 +268,6 @@ function Editor(props: { seq: Sequence; onApply: (s: Sequence) => void }) {
     done: () => "Unarchived. It's off: turn it on when you're ready",
     failed: () => "Couldn't unarchive it",
   });
-  const archive = useWrite(archiveSequenceAction, { done: () => "Sequence archived", failed: () => "Couldn't archive it" });
 
   const tabs = () => [
     { id: "steps", label: `Steps ${props.seq.steps.length}` },
@@ -445,25 +442,11 @@ function Editor(props: { seq: Sequence; onApply: (s: Sequence) => void }) {
         onClose={() => setDeleting(false)}
         onDeleted={() => navigate("/sequences", { replace: true })}
       />
-      <ConfirmDialog
-        open={confirmArchive()}
-        danger
-        title="Archive this sequence?"
-        confirmLabel="Archive"
-        busy={archive.pending()}
-        onCancel={() => setConfirmArchive(false)}
-        onConfirm={async () => {
-          const saved = await archive.run(props.seq.id, true);
-          if (!saved) return;
-          props.onApply(saved);
-          setConfirmArchive(false);
-        }}
-      >
-        <p>
-          It turns off and every contact still in it is marked finished. Adding contacts to it stops if it is under way (the credits held
-          for the rest come back). Steps and history are kept; you can unarchive it later.
-        </p>
-      </ConfirmDialog>
+      <ArchiveSequenceDialog
+        seq={confirmArchive() ? { id: props.seq.id, name: props.seq.name } : null}
+        onClose={() => setConfirmArchive(false)}
+        onArchived={props.onApply}
+      />
     </div>
   );
 }

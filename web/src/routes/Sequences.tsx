@@ -3,7 +3,6 @@ import { createEffect, createSignal, For, on, Show, Suspense } from "solid-js";
 import { useWrite } from "../actions";
 import type { SequenceFilter, SequenceSummary } from "../api";
 import { Badge } from "../components/Badge";
-import { ConfirmDialog } from "../components/ConfirmDialog";
 import { Dialog } from "../components/Dialog";
 import { EmptyState } from "../components/EmptyState";
 import { FieldError } from "../components/FieldError";
@@ -16,10 +15,10 @@ import { Toggle } from "../components/Toggle";
 import { formatDate, formatNumber } from "../format";
 import { getSchedules } from "../queries/schedules";
 import { rateText } from "../reports";
-import { archiveSequenceAction, createSequenceAction, getSequences, updateSequenceAction } from "../queries/sequences";
+import { createSequenceAction, getSequences, updateSequenceAction } from "../queries/sequences";
 import { FormProblems } from "../forms";
 import { usePageTitle } from "../title";
-import { DeleteSequenceDialog, deleteItem } from "./sequence/DeleteSequence";
+import { ArchiveSequenceDialog, DeleteSequenceDialog, deleteItem } from "./sequence/DeleteSequence";
 
 import "./Sequences.css";
 import { SearchField } from "../components/SearchField";
@@ -202,10 +201,6 @@ export default function Sequences() {
   // The row menu's Delete (a sequence nobody was added to) and its "Archive instead" (one with contacts).
   const [deleting, setDeleting] = createSignal<SequenceSummary | null>(null);
   const [archiving, setArchiving] = createSignal<SequenceSummary | null>(null);
-  const archive = useWrite(archiveSequenceAction, {
-    done: () => `Archived “${archiving()?.name ?? ""}”`,
-    failed: () => `Couldn't archive “${archiving()?.name ?? ""}”`,
-  });
 
   // Optimistic on/off: the switch shows the value on its way, and the saved one again if the save is refused.
   const names = new Map<string, string>();
@@ -387,23 +382,7 @@ export default function Sequences() {
 
       <NewSequenceDialog open={creating()} onClose={() => setCreating(false)} />
       <DeleteSequenceDialog seq={deleting()} onClose={() => setDeleting(null)} />
-      <ConfirmDialog
-        open={!!archiving()}
-        danger
-        title={`Archive “${archiving()?.name ?? ""}”?`}
-        confirmLabel="Archive"
-        busy={archive.pending()}
-        onCancel={() => setArchiving(null)}
-        onConfirm={async () => {
-          const s = archiving();
-          if (s && (await archive.run(s.id, true))) setArchiving(null);
-        }}
-      >
-        <p>
-          It turns off and every contact still in it is marked finished. Adding contacts to it stops if it is under way (the credits held
-          for the rest come back). Steps and history are kept; you can unarchive it later.
-        </p>
-      </ConfirmDialog>
+      <ArchiveSequenceDialog seq={archiving()} onClose={() => setArchiving(null)} />
     </div>
   );
 }

@@ -1,7 +1,8 @@
 import { useWrite } from "../../actions";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import type { MenuItem } from "../../components/Menu";
-import { deleteSequenceAction } from "../../queries/sequences";
+import type { Sequence } from "../../api";
+import { archiveSequenceAction, deleteSequenceAction } from "../../queries/sequences";
 
 /** What the Sequences list's and the editor's menus know of a sequence to offer its deletion. */
 export type Deletable = { id: string; name: string; archived_at: number | null; in_use: "contacts" | "workflow" | null };
@@ -63,6 +64,41 @@ export function DeleteSequenceDialog(props: {
         contacts, reports or replies are lost.
       </p>
       <p>This can't be undone.</p>
+    </ConfirmDialog>
+  );
+}
+
+/** Asks before archiving (the list's "Archive instead" and the editor's Archive), saying what it stops and what it keeps. */
+export function ArchiveSequenceDialog(props: {
+  seq: { id: string; name: string } | null;
+  onClose: () => void;
+  onArchived?: (saved: Sequence) => void;
+}) {
+  const archive = useWrite(archiveSequenceAction, {
+    done: () => `Archived “${props.seq?.name ?? ""}”`,
+    failed: () => `Couldn't archive “${props.seq?.name ?? ""}”`,
+  });
+  return (
+    <ConfirmDialog
+      open={!!props.seq}
+      danger
+      title={`Archive “${props.seq?.name ?? ""}”?`}
+      confirmLabel="Archive"
+      busy={archive.pending()}
+      onCancel={() => props.onClose()}
+      onConfirm={async () => {
+        const seq = props.seq;
+        if (!seq) return;
+        const saved = await archive.run(seq.id, true);
+        if (!saved) return;
+        props.onArchived?.(saved);
+        props.onClose();
+      }}
+    >
+      <p>
+        It turns off and every contact still in it is marked finished. Adding contacts to it stops if it is under way (the credits held for
+        the rest come back). Steps and history are kept; you can unarchive it later.
+      </p>
     </ConfirmDialog>
   );
 }
