@@ -15,26 +15,19 @@ import { getMe } from "../../queries/session";
 
 import "./ApiKeys.css";
 import { Card } from "../../components/Card";
-import { CopyField } from "../../components/CopyField";
+import { SecretBox } from "../../components/SecretBox";
 /** The new key, shown once: the API never returns it again. */
 function NewKey(props: { name: string; secret: string; onDone: () => void }) {
   return (
-    <div class="secret-box" role="region" aria-labelledby="new-key-title">
-      <div class="secret-head">
-        <Icon name="key" size={18} />
-        <h3 id="new-key-title">API key “{props.name}” created</h3>
-      </div>
-      <p class="secret-warning">
-        <Icon name="alert" size={16} />
-        Copy this key now and store it somewhere safe. For your security it won't be shown again.
-      </p>
-      <CopyField text={props.secret} testId="new-api-key" copiedMessage="Key copied to clipboard" />
-      <div class="secret-actions">
-        <button type="button" class="btn btn-primary btn-sm" onClick={() => props.onDone()}>
-          I've saved it
-        </button>
-      </div>
-    </div>
+    <SecretBox
+      titleId="new-key-title"
+      title={<>API key “{props.name}” created</>}
+      warning="Copy this key now and store it somewhere safe. For your security it won't be shown again."
+      secret={props.secret}
+      testId="new-api-key"
+      copiedMessage="Key copied to clipboard"
+      onDone={props.onDone}
+    />
   );
 }
 

@@ -1,8 +1,7 @@
 import { A, createAsync } from "@solidjs/router";
 import { createSignal, For, Show } from "solid-js";
 import { useWrite } from "../../actions";
-import { CopyField } from "../../components/CopyField";
-import { Icon } from "../../components/Icon";
+import { SecretBox } from "../../components/SecretBox";
 import { formatDateTime } from "../../format";
 import { getMeetingsWebhook, rotateMeetingsSecretAction } from "../../queries/meetings";
 import { getMe } from "../../queries/session";
@@ -76,20 +75,21 @@ export function MeetingsWebhook() {
       </dl>
       <Show when={secret()}>
         {(s) => (
-          <div class="secret-box" role="region" aria-labelledby="webhook-secret-title">
-            <div class="secret-head">
-              <Icon name="key" size={18} />
-              <h3 id="webhook-secret-title">New webhook secret</h3>
-            </div>
-            <p class="secret-warning">
-              <Icon name="alert" size={16} />
-              Copy it into your scheduling tool or script now: it won't be shown again.
-              <Show when={rotatedUntil()} fallback=" ">
-                {(until) => <> The previous secret is still accepted until {formatDateTime(until())}, then no longer.</>}
-              </Show>
-            </p>
-            <CopyField text={s()} testId="webhook-secret" copiedMessage="Webhook secret copied to clipboard" />
-          </div>
+          <SecretBox
+            titleId="webhook-secret-title"
+            title="New webhook secret"
+            warning={
+              <>
+                Copy it into your scheduling tool or script now: it won't be shown again.
+                <Show when={rotatedUntil()} fallback=" ">
+                  {(until) => <> The previous secret is still accepted until {formatDateTime(until())}, then no longer.</>}
+                </Show>
+              </>
+            }
+            secret={s()}
+            testId="webhook-secret"
+            copiedMessage="Webhook secret copied to clipboard"
+          />
         )}
       </Show>
       <Show when={isAdmin()} fallback={<p class="muted small">Only an admin can create or rotate the secret.</p>}>

@@ -3,7 +3,7 @@ import { createEffect, createSignal, For, onCleanup, Show } from "solid-js";
 import { useWrite } from "../../actions";
 import { Badge } from "../../components/Badge";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
-import { CopyField } from "../../components/CopyField";
+import { SecretBox } from "../../components/SecretBox";
 import { FieldError } from "../../components/FieldError";
 import { Icon } from "../../components/Icon";
 import { FormProblems } from "../../forms";
@@ -59,22 +59,15 @@ function EventChoices(props: { name: string; chosen: WebhookEventType[]; onChang
 /** The secret just made, shown once: the API never returns it again. */
 function NewSecret(props: { secret: string; onDone: () => void }) {
   return (
-    <div class="secret-box" role="region" aria-labelledby="hook-secret-title">
-      <div class="secret-head">
-        <Icon name="key" size={18} />
-        <h3 id="hook-secret-title">Signing secret</h3>
-      </div>
-      <p class="secret-warning">
-        <Icon name="alert" size={16} />
-        Copy it into your receiver now: it won't be shown again. Check each delivery's Seqflare-Signature with it.
-      </p>
-      <CopyField text={props.secret} testId="outgoing-webhook-secret" copiedMessage="Signing secret copied to clipboard" />
-      <div class="secret-actions">
-        <button type="button" class="btn btn-primary btn-sm" onClick={() => props.onDone()}>
-          I've saved it
-        </button>
-      </div>
-    </div>
+    <SecretBox
+      titleId="hook-secret-title"
+      title="Signing secret"
+      warning="Copy it into your receiver now: it won't be shown again. Check each delivery's Seqflare-Signature with it."
+      secret={props.secret}
+      testId="outgoing-webhook-secret"
+      copiedMessage="Signing secret copied to clipboard"
+      onDone={props.onDone}
+    />
   );
 }
 
