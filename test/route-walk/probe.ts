@@ -248,9 +248,15 @@ function idOf(ctx: Ctx, res: Resource, kind: IdKind, pick: number): string {
 function resolve(ctx: Ctx, v: unknown): unknown {
   if (v instanceof IdRef) return idOf(ctx, v.res, v.kind, v.pick);
   if (v instanceof IdList) {
+    // n different ids: past a pool's size an id would repeat, and a repeat counts once against a list's limit
+    // (README), so a list one past its maximum is made of unknown ids from there on.
+    const seen = new Set<string>();
     return Array.from({ length: v.n }, (_, i) => {
       const kind = v.kind === "mixed" ? (i % 2 ? "unknown" : "own") : v.kind;
-      return kind === "unknown" ? unknownId(v.pick + i) : idOf(ctx, v.res, kind, v.pick + i);
+      const id = kind === "unknown" ? unknownId(v.pick + i) : idOf(ctx, v.res, kind, v.pick + i);
+      const distinct = seen.has(id) ? unknownId(v.pick + i) : id;
+      seen.add(distinct);
+      return distinct;
     });
   }
   if (Array.isArray(v)) return v.map((x) => resolve(ctx, x));
