@@ -22,7 +22,7 @@ import { auditEntry } from "./audit";
 import { explain, forecasts, MAILBOX_LIMIT_COLUMNS, runStepSql, SENT_STEP_SQL, type MailboxLimitColumns } from "./enrollments";
 import { inWindow, nextWindowStart } from "./schedule-time";
 import { validateTemplate } from "./templates";
-import { mailboxHeldSql } from "../transports/mailbox-settings";
+import { mailboxHeldSql, replyCheckMark } from "../transports/mailbox-settings";
 
 /**
  * Scheduled emails: every automatic email not sent yet (the current email step of an open enrollment),
@@ -211,8 +211,8 @@ async function present(env: Env, d: Db, caller: Caller, rows: Row[]) {
       text = `Sent from its task, then taken back from the mailbox (${why.text ?? words(r.reason) ?? r.status}): it goes out, once, ${r.status === "paused" ? "when the contact is resumed" : "when this hold ends"}`;
     } else if (r.status === "active" && !why.blocked) {
       const ready = Math.max(t, r.next_due_at ?? t);
+      sendAt = sendAtOf(r, forecast.get(key), cfg, zone);
       if (queued) {
-        sendAt = forecast.get(key) ?? null;
         if (fromTask) reason = sendAt === null ? "not_planned" : sendAt > ready + 60_000 ? "task_email_waiting" : "task_email_sending";
         else if (choice?.sendNow) reason = "send_now";
         else if (sendAt === null) reason = "not_planned";
@@ -223,10 +223,7 @@ async function present(env: Env, d: Db, caller: Caller, rows: Row[]) {
           else if (sendAt > ready + 60_000) reason = "mailbox_capacity";
         }
         if (!fromTask && choice?.sendAt != null && !choice.sendNow) reason = "rescheduled";
-      } else {
-        sendAt = cfg ? nextWindowStart(ready, cfg.window, zone) : ready;
-        if (cfg && sendAt !== null && sendAt > ready) reason = "outside_window";
-      }
+      } else if (cfg && sendAt !== null && sendAt > ready) reason = "outside_window";
       text = words(reason);
     }
     return {
@@ -316,7 +313,7 @@ export async function previewScheduledEmail(env: Env, d: Db, caller: Caller, enr
   };
   const sc = await loadSendContext(d, seq.teamId, [item]);
   // Composed for the time it goes, as the send will be: {{day_of_week}} is that day's, not today's.
-  const mail = await composeEmail(env, item, mailbox, await previewSendAt(env, e, mailbox, choice, cfg, item.zone), sc);
+  const mail = await composeEmail(env, item, mailbox, await previewSendAt(env, e, step.id, mailbox, choice, cfg, item.zone ?? null), sc);
   if (!mail) throw new ApiError("conflict", "This contact has no email address: the email step will be skipped");
   const variant = pickVariant(variants, e.id);
   const template = { subject: choice?.override?.subject ?? variant?.subject ?? "", body: choice?.override?.body ?? variant?.body ?? "" };
@@ -339,27 +336,56 @@ export async function previewScheduledEmail(env: Env, d: Db, caller: Caller, enr
 }
 
 /**
- * When a previewed email goes, as the list says it (present): a user's time, now for "send now", the mailbox's
- * forecast for one it holds, else the step's due time at the next opening of the window.
+ * When a run's email goes, as the list and the preview say it: for one its mailbox holds, the mailbox's
+ * forecast (`forecast`, from forecasts(): null when it tells none), else the step's due time at the next
+ * opening of the window in the sending zone.
+ */
+function sendAtOf(
+  e: { status: string; reason: string | null; next_due_at: number | null },
+  forecast: number | null | undefined,
+  cfg: SequenceConfig | null,
+  zone: string | null,
+): number | null {
+  const ready = Math.max(now(), e.next_due_at ?? now());
+  if (e.status === "active" && e.reason === "queued_for_mailbox") return forecast ?? null;
+  return cfg ? nextWindowStart(ready, cfg.window, zone) : ready;
+}
+
+/**
+ * When a previewed email goes, as the list says it (sendAtOf): a user's time, now for "send now", else the
+ * list's time, or the step's due time at the window's next opening when the list has none to tell (the
+ * composer needs a time).
  */
 async function previewSendAt(
   env: Env,
   e: { id: string; status: string; reason: string | null; nextDueAt: number | null },
+  stepId: string,
   mailbox: NonNullable<Awaited<ReturnType<typeof loadMailbox>>>,
   choice: EmailChoice | undefined,
   cfg: SequenceConfig,
-  zone: string | null | undefined,
+  zone: string | null,
 ): Promise<number> {
   const t = now();
   if (choice?.sendNow) return t;
   if (choice?.sendAt != null) return Math.max(t, choice.sendAt);
+  const run = { status: e.status, reason: e.reason, next_due_at: e.nextDueAt };
+  // The mailbox's forecast as the list reads it (forecasts: none from a mailbox not sending or held for a reply check).
+  const plan =
+    e.status === "active" && e.reason === "queued_for_mailbox"
+      ? await forecasts(env, [
+          {
+            mailbox_id: mailbox.id,
+            mb_status: mailbox.status,
+            mb_held: replyCheckMark(mailbox.transport, mailbox.transportConfig) ? 1 : 0,
+            mb_daily_limit: mailbox.dailyLimit,
+            mb_hourly_limit: mailbox.hourlyLimit,
+            mb_min_gap_seconds: mailbox.minGapSeconds,
+          },
+        ])
+      : [];
+  const forecast = plan.find((f) => f.enrollmentId === e.id && f.stepId === stepId)?.at;
   const ready = Math.max(t, e.nextDueAt ?? t);
-  if (e.status === "active" && e.reason === "queued_for_mailbox" && mailbox.status === "connected") {
-    const plan = await engine.mailbox(env, mailbox.id).forecast(mailbox, 2000);
-    const at = plan.find((f) => f.enrollmentId === e.id)?.at;
-    if (at != null) return at;
-  }
-  return nextWindowStart(ready, cfg.window, zone ?? null) ?? ready;
+  return sendAtOf(run, forecast, cfg, zone) ?? nextWindowStart(ready, cfg.window, zone) ?? ready;
 }
 
 export type ScheduledAction =
