@@ -66,7 +66,7 @@ export async function apolloParams(c: Context): Promise<Record<string, unknown>>
     // What was there before is kept whole: a scalar `x=abc` then `x[]=d` is ["abc", "d"], not the string's letters.
     const had = out[key] === undefined ? [] : Array.isArray(out[key]) ? (out[key] as unknown[]) : [out[key]];
     if (isArray) out[key] = [...had, ...(Array.isArray(value) ? value : [value])];
-    else if (key in out && !Array.isArray(value)) out[key] = [...(Array.isArray(out[key]) ? (out[key] as unknown[]) : [out[key]]), value];
+    else if (key in out && !Array.isArray(value)) out[key] = [...had, value];
     else out[key] = value;
   };
   for (const [k, v] of new URL(c.req.url).searchParams) if (k !== "api_key") put(k, v, false);

@@ -7,8 +7,11 @@ import { WEEKDAYS } from "./weekdays";
  * its own gets one here, once, for every schema (REST and Apollo), naming the field in words.
  */
 
-/** Field names whose words are not just the name with spaces. Anything else: `sender_name` → "Sender name". */
-const LABELS: Record<string, string> = {
+/**
+ * Field names whose words are not just the name with spaces. Anything else: `sender_name` → "Sender name".
+ * No prototype, here and in WORDS: a field named `__proto__` or `constructor` is a name like any other.
+ */
+const LABELS: Record<string, string> = Object.assign(Object.create(null), {
   per_page: "Results per page",
   page: "Page",
   min_gap_seconds: "Minimum gap between sends",
@@ -31,9 +34,17 @@ const LABELS: Record<string, string> = {
   people_ids: "People",
   q: "Search text",
   "(body)": "Request body",
-};
+});
 
-const WORDS: Record<string, string> = { smtp: "SMTP", url: "URL", id: "ID", ids: "IDs", api: "API", mime: "MIME", csv: "CSV" };
+const WORDS: Record<string, string> = Object.assign(Object.create(null), {
+  smtp: "SMTP",
+  url: "URL",
+  id: "ID",
+  ids: "IDs",
+  api: "API",
+  mime: "MIME",
+  csv: "CSV",
+});
 
 /** Units a number's limit is counted in, from the field's name. */
 const UNITS: [RegExp, string][] = [
@@ -45,11 +56,8 @@ const UNITS: [RegExp, string][] = [
 /** mailbox → mailboxes, company → companies, list → lists. */
 const plural = (w: string) => (/(x|s|ch|sh)$/.test(w) ? `${w}es` : /[^aeiou]y$/.test(w) ? `${w.slice(0, -1)}ies` : `${w}s`);
 
-/** A label of its own: only LABELS' own entries (a field named `__proto__` or `constructor` is a name like any other). */
-const ownLabel = (name: string) => (Object.hasOwn(LABELS, name) ? LABELS[name] : undefined);
-
 function words(name: string): string {
-  const own = ownLabel(name);
+  const own = LABELS[name];
   if (own) return own;
   const base = name
     .replace(/^(.*)_ids$/, (_, w: string) => plural(w))
@@ -58,7 +66,7 @@ function words(name: string): string {
     .trim();
   return base
     .split(" ")
-    .map((w) => (Object.hasOwn(WORDS, w.toLowerCase()) ? WORDS[w.toLowerCase()]! : w))
+    .map((w) => WORDS[w.toLowerCase()] ?? w)
     .join(" ");
 }
 
@@ -87,7 +95,7 @@ export function fieldLabel(path: readonly PropertyKey[]): string {
   // A nested field keeps its group's name when the group says what it is: smtp.host → "SMTP host".
   const group = named.length > 1 ? named[named.length - 2]! : null;
   const w = words(last);
-  const label = group && Object.hasOwn(WORDS, group) ? `${WORDS[group]} ${ownLabel(last) ? w : w.toLowerCase()}` : w;
+  const label = group && WORDS[group] ? `${WORDS[group]} ${LABELS[last] ? w : w.toLowerCase()}` : w;
   // The second and later items of a list say which one: variants.1.subject → "Subject (variant 2)".
   const index = /^\d+$/.test(parts[parts.length - 2] ?? "") ? Number(parts[parts.length - 2]) : 0;
   const which = index > 0 && group ? ` (${words(group).replace(/s$/, "").toLowerCase()} ${index + 1})` : "";

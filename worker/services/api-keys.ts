@@ -66,11 +66,11 @@ export async function listApiKeys(d: Db, teamId: string): Promise<ApiKeyView[]> 
   return rows.map((r) => ({ ...view(r.key, r), openJobs: open.get(r.key.id) ?? 0 }));
 }
 
-/** The user a key acts as and its open work, for the answers about one key. */
-async function withCreator(d: Db, row: ApiKeyRow): Promise<ApiKeyView> {
+/** The user a key acts as and its open work, for the answers about one key (a new key has none to count). */
+async function withCreator(d: Db, row: ApiKeyRow, isNew = false): Promise<ApiKeyView> {
   const [[u], open] = await Promise.all([
     d.select(creatorColumns).from(users).where(eq(users.id, row.createdBy)).limit(1),
-    openJobsByKey(d, row.teamId),
+    isNew ? new Map<string, number>() : openJobsByKey(d, row.teamId),
   ]);
   return { ...view(row, u ?? { creatorName: null, creatorRole: null, creatorDisabledAt: null }), openJobs: open.get(row.id) ?? 0 };
 }
@@ -98,7 +98,7 @@ export async function createApiKey(
     d.insert(apiKeys).values(row),
     d.insert(auditLog).values(auditEntry(caller, "api_key.create", "api_key", row.id, { kind: input.kind })),
   ]);
-  return { row: await withCreator(d, row), key };
+  return { row: await withCreator(d, row, true), key };
 }
 
 /** Revoke a key of the caller's team (404 for another team's or one already revoked); it stops working on the next request. */
