@@ -54,9 +54,17 @@ export async function apolloParams(c: Context): Promise<Record<string, unknown>>
     const nested = /^([^[\]]+)\[([^[\]]+)\]$/.exec(rawKey);
     if (nested) {
       const [, key, sub] = nested as unknown as [string, string, string];
-      const held = out[key];
-      out[key] = { ...(held && typeof held === "object" && !Array.isArray(held) ? held : {}), [sub]: value };
+      // The body's replaces the query's, as for any key; within one of them, a repeated `name[sub]` is a
+      // list (refused where one value is taken), not its last value with the others quietly dropped.
+      if (inBody && fromQuery.delete(key)) delete out[key];
       if (!inBody) fromQuery.add(key);
+      const held = out[key];
+      const group: Record<string, unknown> = Object.assign(
+        Object.create(null),
+        held && typeof held === "object" && !Array.isArray(held) ? held : {},
+      );
+      group[sub] = sub in group ? [...(Array.isArray(group[sub]) ? (group[sub] as unknown[]) : [group[sub]]), value] : value;
+      out[key] = group;
       return;
     }
     const isArray = rawKey.endsWith("[]");

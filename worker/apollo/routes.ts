@@ -11,7 +11,7 @@ import { actOnContacts, prepareAction } from "../services/enrollments";
 import { allLists, LIST_NAME_MAX, listsByName } from "../services/lists";
 import { listMailboxes } from "../services/mailboxes";
 import { listSequences } from "../services/sequences";
-import { activeTeamUser, searchTeamUsers } from "../services/users";
+import { activeTeamUser, listAllTeamUsers, searchTeamUsers } from "../services/users";
 import { audit } from "../services/audit";
 import { commitAddContacts, processChunk } from "../services/add-contacts/jobs";
 import { CHUNK_SIZE, OUTCOME_REASONS, type SkipReason, type WarningCategory } from "../services/add-contacts/request";
@@ -36,9 +36,15 @@ import { parseLocation } from "./locations";
 /** The words Apollo's Rails reads as a boolean, in any case (Python's params send "True"). */
 const TRUTHY = new Set(["true", "t", "yes", "y", "on", "1"]);
 const FALSY = new Set(["false", "f", "no", "n", "off", "0"]);
+/**
+ * A parameter that takes one value: a list of one (`title[]=x`) is that value; a list of more
+ * (`?title=a&title=b`, `user_id: [a, b]`) stays a list and is refused, naming the field, rather than
+ * quietly read as its first entry.
+ */
+const one = (v: unknown) => (Array.isArray(v) && v.length === 1 ? v[0] : v);
 const bool = z.preprocess(
   (v) => {
-    const x = Array.isArray(v) ? v[0] : v;
+    const x = one(v);
     const word = typeof x === "string" || typeof x === "number" ? String(x).trim().toLowerCase() : x;
     return typeof word === "string" && TRUTHY.has(word) ? true : typeof word === "string" && FALSY.has(word) ? false : word;
   },
@@ -70,9 +76,9 @@ const arr = (max: number, each = 200) =>
       .transform((xs) => [...new Set(xs)]),
   );
 const int = (d: number, max: number) => z.coerce.number().int().min(1).max(max).default(d);
-const str = z.preprocess((v) => (Array.isArray(v) ? v[0] : v), z.string().max(2000));
+const str = z.preprocess(one, z.string().max(2000));
 /** An id parameter: never empty (an empty owner or stage id would be stored and lock rows out). */
-const id = z.preprocess((v) => (Array.isArray(v) ? v[0] : v), z.string().trim().min(1).max(64));
+const id = z.preprocess(one, z.string().trim().min(1).max(64));
 
 /** Parameters Apollo's own clients send that change nothing about the answer (display hints). */
 const HARMLESS = new Set(["display_mode", "context", "cacheKey"]);
@@ -145,6 +151,12 @@ async function mustSeeCampaigns(c: Context<AppEnv>, caller: Caller, ids: readonl
   const unique = [...new Set(ids)];
   const { rows } = await campaigns(c, caller, { ids: unique }, APOLLO_ARRAY_MAX.emailer_campaign_ids, 1);
   if (rows.length < unique.length) throw notFound("Sequence");
+}
+
+/** Users of the caller's team, disabled ones included (their emails stay): another team's user answers 404. */
+async function mustBeTeamUsers(c: Context<AppEnv>, caller: Caller, ids: readonly string[]) {
+  const team = new Set((await listAllTeamUsers(c.var.db, caller.teamId)).map((u) => u.id));
+  if (ids.some((id) => !team.has(id))) throw notFound("User");
 }
 
 const master = requireMasterKey;
@@ -311,7 +323,7 @@ export const apolloRoutes = new Hono<AppEnv>()
         send_email_from_email_account_id: arr(50).optional(),
         // Apollo's pick of one address to send from: a mailbox of the team (checked like any mailbox id).
         send_email_from_email_address: str.optional(),
-        status: z.preprocess((v) => (Array.isArray(v) ? v[0] : v), z.literal("active", { message: PAUSED_START })).optional(),
+        status: z.preprocess(one, z.literal("active", { message: PAUSED_START })).optional(),
         sequence_no_email: bool.optional(),
         sequence_unverified_email: bool.optional(),
         sequence_job_change: bool.optional(),
@@ -644,7 +656,7 @@ export const apolloRoutes = new Hono<AppEnv>()
         emailer_message_date_range: DateRange.optional(),
         emailerMessageDateRange: DateRange.optional(),
         emailer_message_date_range_mode: z
-          .preprocess((v) => (Array.isArray(v) ? v[0] : v), z.enum(["completed_at", "due_at"], { message: "Use completed_at or due_at" }))
+          .preprocess(one, z.enum(["completed_at", "due_at"], { message: "Use completed_at or due_at" }))
           .optional(),
         page: int(1, APOLLO_MAX_PAGE),
         per_page: int(25, 100),
@@ -659,6 +671,11 @@ export const apolloRoutes = new Hono<AppEnv>()
       throw new ApiError("validation_failed", `Seqflare can't filter emails by ${unknown.map((s) => `"${s}"`).join(", ")}`, {
         fields: [{ field: "emailer_message_stats", message: `Use ${Object.keys(MESSAGE_STATS).join(", ")}` }],
       });
+    // Both spellings at once are two ranges: which one the caller meant can't be told, so neither is dropped quietly.
+    if (p.emailer_message_date_range && p.emailerMessageDateRange)
+      throw new ApiError("validation_failed", "Give the date range once: emailer_message_date_range or emailerMessageDateRange, not both", {
+        fields: [{ field: "emailerMessageDateRange", message: "Leave this out, or leave out emailer_message_date_range" }],
+      });
     const rangeName = p.emailer_message_date_range ? "emailer_message_date_range" : "emailerMessageDateRange";
     const range = p.emailer_message_date_range ?? p.emailerMessageDateRange;
     const from = dateBound(range?.min, false, `${rangeName}[min]`);
@@ -669,6 +686,7 @@ export const apolloRoutes = new Hono<AppEnv>()
       });
     // Only sequences the caller may see: another team's answers 404, as contacts/search does.
     if (p.emailer_campaign_ids?.length) await mustSeeCampaigns(c, caller, p.emailer_campaign_ids);
+    if (p.user_ids?.length) await mustBeTeamUsers(c, caller, p.user_ids);
     const { rows, total } = await searchSequenceMessages(c.var.db, caller, {
       // completed_at (Apollo's default) is when an email went out; due_at when it was scheduled to.
       dates:
@@ -706,7 +724,7 @@ export const apolloRoutes = new Hono<AppEnv>()
       c,
       z.object({
         // Open tasks first, each by due date: the one order there is.
-        sort_by_field: z.preprocess((v) => (Array.isArray(v) ? v[0] : v), z.literal("task_due_at")).optional(),
+        sort_by_field: z.preprocess(one, z.literal("task_due_at")).optional(),
         // Apollo's facet counts to show beside the results: they narrow nothing.
         open_factor_names: arr(APOLLO_ARRAY_MAX.statuses).optional(),
         page: int(1, APOLLO_MAX_PAGE),
@@ -774,9 +792,9 @@ function dateBound(v: string | undefined, end: boolean, field: string): number |
 const PHONES = ["direct_phone", "mobile_phone", "corporate_phone", "other_phone", "home_phone"] as const;
 
 const ContactParams = z.object({
-  first_name: str.optional(),
-  last_name: str.optional(),
-  // null clears a field (an update sending back what a search answered, nulls included).
+  // null clears a field (an update sending back what a search answered, nulls included); a name cleared is empty.
+  first_name: str.nullable().optional(),
+  last_name: str.nullable().optional(),
   email: str.nullable().optional(),
   title: str.nullable().optional(),
   organization_name: str.nullable().optional(),
@@ -839,8 +857,8 @@ function toInput(p: z.infer<typeof ContactParams>): ContactFields {
   const email = p.email?.trim();
   const phoneField = PHONES.find((f) => p[f] !== undefined);
   const input = {
-    first_name: p.first_name,
-    last_name: p.last_name,
+    first_name: p.first_name === null ? "" : p.first_name,
+    last_name: p.last_name === null ? "" : p.last_name,
     email: p.email === null ? null : email || undefined,
     email_status: p.email_status,
     title: p.title,
