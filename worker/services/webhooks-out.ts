@@ -16,8 +16,9 @@ import { appSecret } from "./secrets";
 /**
  * Outgoing webhooks: the one module that reads and writes `webhook_subscriptions` and delivers
  * `webhook_deliveries`. The deliveries are written by triggers in the same transaction as each fact
- * (migration 0065), never by the code that records it, and sent from here by queue messages, one
- * subscription each (the cron sends them every minute; a message with work left sends the next at once):
+ * (migration 0065; reply.received also when a held reply is applied to a run, 0067, and when a person
+ * corrects an email into a reply, 0072, under the stored reply's event id so it is sent once), never by the
+ * code that records it, and sent from here by queue messages, one subscription each (the cron sends them every minute; a message with work left sends the next at once):
  * a slow or broken receiver never holds up a reply, a bounce, a sequence's engine or another subscription. Each is signed as the inbound meetings webhook is checked (signMeetingWebhook).
  */
 
