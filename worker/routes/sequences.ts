@@ -173,7 +173,7 @@ export const sequenceRoutes = router()
       tags: ["Sequences"],
       summary: "Delete a sequence nobody was ever added to, with its steps, variants and sharing (its owner or an admin)",
       description:
-        "Only for a sequence that never had a contact added (no run, no add-contacts job, no email, no task): one with history answers 409 `sequence_has_history` (details.people: how many were added; archive it instead, its reports and replies stay), and one a workflow adds to answers 409 `sequence_in_workflow` (details.workflows names them). Checked again in the delete itself: an add that commits meanwhile makes it a 409, and an add that reads the sequence before the delete and commits after is refused with 404.",
+        "Only for a sequence, archived or not, that never had a contact added (no run, no add-contacts job, no email, no task): one with history answers 409 `sequence_has_history`, its message and details.in_use (the sequence's in_use) saying which: contacts (details.people: how many were added), add_pending (an add is scheduled or under way, nobody in it yet) or add_history (an add finished or was cancelled with nobody in it; its record stays with the sequence); archive it instead, its reports and replies stay. One a workflow adds to answers 409 `sequence_in_workflow` (details.workflows names them). Checked again in the delete itself: an add that commits meanwhile makes it a 409, and an add that reads the sequence before the delete and commits after is refused with 404.",
       request: { params: IdParam },
       responses: {
         200: json(z.object({ deleted: z.boolean() })),

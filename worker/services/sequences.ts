@@ -110,8 +110,8 @@ export interface SequenceSummary {
   can_edit: boolean;
   /** Archive, unarchive, delete, share (sequence.manage): its owner or an admin. */
   can_manage: boolean;
-  /** What keeps it from being deleted (inUseSql): contacts were added to it, or a workflow adds to it; null: it can be. */
-  in_use: "contacts" | "workflow" | null;
+  /** What keeps it from being deleted (inUseSql): contacts were added, an add is pending or ran, a workflow adds to it; null: it can be. */
+  in_use: InUse | null;
 }
 
 export interface SequenceFilter {
@@ -351,17 +351,32 @@ export async function archiveSequence(env: Env, d: Db, caller: Caller, sequenceI
 
 type SequenceRef = SQL | AnyColumn | string;
 
-/** "Contacts were added to it": a run, or an add-contacts job (even a scheduled one, or one that added nobody). */
-const addedTo = (teamId: string, sequenceId: SequenceRef) =>
-  sql`(EXISTS (SELECT 1 FROM enrollments e WHERE e.sequence_id = ${sequenceId})
-    OR EXISTS (SELECT 1 FROM jobs j WHERE j.team_id = ${teamId} AND j.sequence_id = ${sequenceId}))`;
+/** "Contacts were added to it": it has a run (one since ended or removed counts too). */
+const hasRuns = (sequenceId: SequenceRef) => sql`EXISTS (SELECT 1 FROM enrollments e WHERE e.sequence_id = ${sequenceId})`;
+
+/** An add-contacts job that has not finished: being planned, scheduled, queued or running. */
+const UNFINISHED_ADD = sql.raw("('preparing','scheduled','queued','running')");
+
+/** "Contacts are about to be added to it": an add-contacts job naming it has not finished. */
+const addPending = (teamId: string, sequenceId: SequenceRef) =>
+  sql`EXISTS (SELECT 1 FROM jobs j WHERE j.team_id = ${teamId} AND j.sequence_id = ${sequenceId} AND j.status IN ${UNFINISHED_ADD})`;
 
 /**
- * "Somebody was ever added to it": addedTo, or an email or a task of the sequence. Such a sequence is
- * archived, never deleted: its reports, replies and the contacts' timelines point at it.
+ * "An add-contacts job named it", whatever became of it. A finished one that added nobody (every contact
+ * skipped), a failed one and a cancelled one count too: the job's record (its per-contact outcomes, the
+ * credits it charged or gave back) is found and shown through its sequence (jobs are as visible as their
+ * sequences), so deleting the sequence would leave that record pointing at nothing. Such a sequence is
+ * archived instead, as one contacts were added to.
+ */
+const hadAdd = (teamId: string, sequenceId: SequenceRef) =>
+  sql`EXISTS (SELECT 1 FROM jobs j WHERE j.team_id = ${teamId} AND j.sequence_id = ${sequenceId})`;
+
+/**
+ * "Somebody was ever added to it, or an add named it": a run, a job, or an email or a task of the sequence.
+ * Such a sequence is archived, never deleted: its reports, replies, jobs and the contacts' timelines point at it.
  */
 const hasHistory = (teamId: string, sequenceId: string) =>
-  sql`(${addedTo(teamId, sequenceId)}
+  sql`(${hasRuns(sequenceId)} OR ${hadAdd(teamId, sequenceId)}
     OR EXISTS (SELECT 1 FROM messages WHERE sequence_id = ${sequenceId})
     OR EXISTS (SELECT 1 FROM tasks WHERE sequence_id = ${sequenceId}))`;
 
@@ -369,22 +384,39 @@ const hasHistory = (teamId: string, sequenceId: string) =>
 const inWorkflow = (teamId: string, sequenceId: SequenceRef) =>
   sql`EXISTS (SELECT 1 FROM workflows w WHERE w.team_id = ${teamId} AND w.sequence_id = ${sequenceId})`;
 
+/** What keeps a sequence from being deleted (inUseSql); null: it can go. */
+export type InUse = "contacts" | "add_pending" | "add_history" | "workflow";
+
 /**
- * What keeps a sequence from being deleted, for the screens (the list's and the editor's menu): "contacts"
- * once anyone was added to it or an add-contacts job named it (scheduled, or one that added nobody: deleteSequence
- * refuses those too; archive it instead), "workflow" while a workflow adds to it, null when it can go. Only its
- * runs, jobs and workflows are read (indexed, cheap on a page of sequences); deleteSequence checks the whole
- * history itself and answers why.
+ * What keeps a sequence from being deleted, the one place that decides it for the screens (the list's and
+ * the editor's menu) and for deleteSequence's refusal: "contacts" once anyone was added to it (a run);
+ * "add_pending" while an add-contacts job naming it has not finished (scheduled, being planned, queued or
+ * running) and nobody is in it yet; "add_history" when only a finished, failed or cancelled add named it
+ * (hadAdd: its record stays with the sequence); "workflow" while a workflow adds to it; null when it can go.
+ * The first that holds wins, so a sequence is never said to have contacts it has not. Only its runs, jobs
+ * and workflows are read (indexed, cheap on a page of sequences); deleteSequence also checks its emails and
+ * tasks in the delete itself.
  */
 export const inUseSql = (teamId: string, sequenceId: SequenceRef) =>
-  sql<"contacts" | "workflow" | null>`CASE WHEN ${addedTo(teamId, sequenceId)} THEN 'contacts'
+  sql<InUse | null>`CASE WHEN ${hasRuns(sequenceId)} THEN 'contacts'
+    WHEN ${addPending(teamId, sequenceId)} THEN 'add_pending'
+    WHEN ${hadAdd(teamId, sequenceId)} THEN 'add_history'
     WHEN ${inWorkflow(teamId, sequenceId)} THEN 'workflow' END`;
+
+/** The 409 sequence_has_history's words for each in_use that means history (inUseSql decides which applies). */
+const HISTORY_WORDS: Record<Exclude<InUse, "workflow">, (people: number) => string> = {
+  contacts: (n) =>
+    `${n === 1 ? "1 person was" : `${n.toLocaleString("en-US")} people were`} added to it: archive it instead, its reports and replies stay`,
+  add_pending: () => "An add of contacts to it is scheduled or under way (nobody is in it yet): archive it instead, which stops the add",
+  add_history: () =>
+    "An add of contacts to it finished or was cancelled (nobody is in it): its record stays with it, so archive it instead",
+};
 
 /** Why this sequence can't be deleted now, as the 409 to answer; null when it can. */
 async function deleteRefusal(d: Db, teamId: string, sequenceId: string): Promise<ApiError | null> {
   const [[used], flows] = await Promise.all([
-    d.all<{ people: number; history: number }>(
-      sql`SELECT (SELECT count(DISTINCT contact_id) FROM enrollments WHERE sequence_id = ${sequenceId}) AS people, ${hasHistory(teamId, sequenceId)} AS history`,
+    d.all<{ people: number; history: number; in_use: InUse | null }>(
+      sql`SELECT (SELECT count(DISTINCT contact_id) FROM enrollments WHERE sequence_id = ${sequenceId}) AS people, ${hasHistory(teamId, sequenceId)} AS history, ${inUseSql(teamId, sequenceId)} AS in_use`,
     ),
     d
       .select({ id: workflows.id, name: workflows.name })
@@ -393,13 +425,12 @@ async function deleteRefusal(d: Db, teamId: string, sequenceId: string): Promise
       .orderBy(asc(workflows.name), asc(workflows.id)),
   ]);
   if (used?.history) {
-    const n = used.people;
+    const use = used.in_use;
     return new ApiError(
       "sequence_has_history",
-      n > 0
-        ? `${n === 1 ? "1 person was" : `${n.toLocaleString("en-US")} people were`} added to it: archive it instead, its reports and replies stay`
-        : "Contacts were being added to it: archive it instead, its history stays",
-      { people: n },
+      // Emails or tasks but no run and no job (none of which the screens read): its history all the same.
+      use && use !== "workflow" ? HISTORY_WORDS[use](used.people) : "It has emails or tasks: archive it instead, its history stays",
+      { people: used.people, in_use: use === "workflow" ? null : use },
     );
   }
   if (flows.length)
@@ -412,8 +443,8 @@ async function deleteRefusal(d: Db, teamId: string, sequenceId: string): Promise
 }
 
 /**
- * Delete a sequence for good: only one nobody was ever added to (hasHistory; otherwise 409
- * sequence_has_history: archive it instead) and no workflow adds to (409 sequence_in_workflow, naming
+ * Delete a sequence for good, archived or not: only one nobody was ever added to and no add named
+ * (hasHistory; otherwise 409 sequence_has_history, its words by in_use: archive it instead) and no workflow adds to (409 sequence_in_workflow, naming
  * them), by whoever may archive it. Its steps, their variants, its deleted-step links, shares and counters
  * go in one batch that holds only while it is still unused: otherwise the batch fails whole (abortUnless,
  * also when an add's job commits just before it) and deleteRefusal answers why. An add that reads the
