@@ -4,7 +4,7 @@ import type { Db } from "../db/client";
 import { schedules, sequenceShares, users } from "../db/schema";
 import type { Caller } from "../env";
 import { sequenceFor } from "./access";
-import { inUseSql } from "./sequences";
+import { inUseSql, type InUse as InUseValue } from "./sequences";
 import { stepsWithVariants } from "./steps";
 
 export const VariantSchema = z
@@ -26,9 +26,9 @@ export const StepSchema = z
   })
   .openapi("Step");
 
-const InUse = z.enum(["contacts", "workflow"]).nullable().openapi({
+const InUse = z.enum(["contacts", "add_pending", "add_history", "workflow"]).nullable().openapi({
   description:
-    "What keeps it from being deleted: contacts were added to it (archive it instead) or a workflow adds to it; null when its owner or an admin may delete it",
+    "What keeps it from being deleted (archived or not): contacts were added to it (contacts), an add of contacts is scheduled or under way and nobody is in it yet (add_pending), an add finished or was cancelled with nobody in it (add_history; its record stays with the sequence) — archive it instead for those three — or a workflow adds to it (workflow); null when its owner or an admin may delete it",
 });
 
 export const SequenceSummarySchema = z
@@ -92,7 +92,7 @@ export async function loadSequenceDetail(d: Db, caller: Caller, sequenceId: stri
       ? d.query.schedules.findFirst({ where: and(eq(schedules.id, seq.scheduleId), eq(schedules.teamId, seq.teamId)) })
       : undefined,
     d.query.users.findFirst({ where: and(eq(users.id, seq.ownerId), eq(users.teamId, seq.teamId)) }),
-    d.get<{ in_use: "contacts" | "workflow" | null }>(sql`SELECT ${inUseSql(seq.teamId, seq.id)} AS in_use`),
+    d.get<{ in_use: InUseValue | null }>(sql`SELECT ${inUseSql(seq.teamId, seq.id)} AS in_use`),
   ]);
   return {
     id: seq.id,
