@@ -1,6 +1,6 @@
 // The sequence menu offered "Delete… Nobody was ever added to it" for a sequence an add-contacts job named (a
 // scheduled add, or one that added nobody), which the delete refuses (409 sequence_has_history): in_use counts
-// those jobs too. hasHistory's and in_use's job check finds them by the jobs(team_id, sequence_id) index, not by
+// those jobs too (add_pending while the add has not finished, add_history after; never "contacts" for nobody). hasHistory's and in_use's job check finds them by the jobs(team_id, sequence_id) index, not by
 // walking the team's jobs (workflows make one per run).
 import { sql } from "drizzle-orm";
 import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
@@ -15,7 +15,7 @@ import { addContactsSetup, makeContacts, startSimulation } from "../fixtures";
 describe("a sequence with only a scheduled add", () => {
   beforeEach(() => startSimulation());
 
-  it("is in use (contacts) on the list and the editor, as the delete that refuses it says", async () => {
+  it("is in use (add_pending) on the list and the editor, as the delete that refuses it says", async () => {
     const x = await addContactsSetup();
     const [c] = await makeContacts(x.teamId, 1);
     const caller: Caller = { teamId: x.teamId, userId: x.userId, role: "admin", via: "session" };
@@ -35,9 +35,9 @@ describe("a sequence with only a scheduled add", () => {
     expect(await env.DB.prepare("SELECT count(*) n FROM enrollments WHERE sequence_id = ?").bind(x.sequenceId).first("n")).toBe(0);
 
     const listed = await ok(api.sequences.$get({ query: {} }));
-    expect(listed.sequences.find((s) => s.id === x.sequenceId)?.in_use).toBe("contacts");
+    expect(listed.sequences.find((s) => s.id === x.sequenceId)?.in_use).toBe("add_pending");
     const one = await ok(api.sequences[":id"].$get({ param: { id: x.sequenceId } }));
-    expect(one.sequence.in_use).toBe("contacts");
+    expect(one.sequence.in_use).toBe("add_pending");
     const refused = await api.sequences[":id"].$delete({ param: { id: x.sequenceId } });
     expect(await errorOf(refused)).toMatchObject({ status: 409, code: "sequence_has_history" });
   });
