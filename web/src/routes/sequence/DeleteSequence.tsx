@@ -1,27 +1,30 @@
 import { useWrite } from "../../actions";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import type { MenuItem } from "../../components/Menu";
-import type { Sequence } from "../../api";
+import type { Sequence, SequenceSummary } from "../../api";
 import { archiveSequenceAction, deleteSequenceAction } from "../../queries/sequences";
 
 /** What the Sequences list's and the editor's menus know of a sequence to offer its deletion. */
-export type Deletable = { id: string; name: string; archived_at: number | null; in_use: "contacts" | "workflow" | null };
+export type Deletable = { id: string; name: string; archived_at: number | null; in_use: SequenceSummary["in_use"] };
+
+/** Why one that can't be deleted can't (the API's in_use, decided in one place: inUseSql), in the words the API's 409 uses. */
+const ARCHIVE_INSTEAD = {
+  contacts: "Contacts were added to it, so it can't be deleted: archiving stops it and keeps its reports and replies",
+  add_pending:
+    "An add of contacts to it is scheduled or under way (nobody is in it yet), so it can't be deleted: archiving stops the add and keeps the sequence",
+  add_history:
+    "An add of contacts to it finished or was cancelled (nobody is in it), so it can't be deleted: its record stays with it; archiving turns it off and keeps it",
+} as const;
 
 /**
  * The sequence menu's delete item (for its owner or an admin). Only a sequence nobody was ever added to
- * can go (the API refuses the others with 409): for one with contacts the item offers archiving instead
- * and says why, one already archived offers nothing more, and for one a workflow adds to it says where
- * to go first.
+ * and no add named can go, archived or not (the API refuses the others with 409): for one with contacts or
+ * an add the item offers archiving instead and says which, one of those already archived offers nothing
+ * more, and for one a workflow adds to it says where to go first.
  */
 export function deleteItem(s: Deletable): MenuItem | null {
-  if (s.in_use === "contacts")
-    return s.archived_at !== null
-      ? null
-      : {
-          id: "archive",
-          label: "Archive instead",
-          hint: "Contacts were added to it (or an add is scheduled), so it can't be deleted: archiving stops it and keeps its reports and replies",
-        };
+  if (s.in_use === "contacts" || s.in_use === "add_pending" || s.in_use === "add_history")
+    return s.archived_at !== null ? null : { id: "archive", label: "Archive instead", hint: ARCHIVE_INSTEAD[s.in_use] };
   if (s.in_use === "workflow")
     return {
       id: "workflows",
