@@ -66,7 +66,7 @@ describe("deleting a sequence", () => {
     assert.equal(await items.count(), 1);
     assert.match(
       (await items.first().textContent()) ?? "",
-      /Archive instead.*Contacts were added to it \(or an add is scheduled\), so it can't be deleted: archiving stops it and keeps its reports and replies/,
+      /Archive instead.*Contacts were added to it, so it can't be deleted: archiving stops it and keeps its reports and replies/,
     );
     await items.first().click();
     const dialog = page.getByRole("dialog", { name: `Archive “${used.name}”?` });
