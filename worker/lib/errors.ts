@@ -27,7 +27,7 @@ export const ERROR_CODES = {
   ],
   sequence_has_history: [
     409,
-    "Deleting a sequence somebody was added to (a run, an add, an email or a task): details.people says how many; archive it instead, its reports and replies stay",
+    "Deleting a sequence somebody was added to or an add named (a run, an add-contacts job, an email or a task): details.in_use says which (contacts, details.people how many; add_pending, an add is scheduled or under way with nobody in it yet; add_history, an add finished or was cancelled with nobody in it), as the sequence's in_use does; archive it instead, its reports and replies stay",
   ],
   sequence_in_workflow: [
     409,
