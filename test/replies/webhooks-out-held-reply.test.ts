@@ -89,6 +89,33 @@ describe("reply.received for a held reply", () => {
     expect(await deliveries(h.teamId)).toEqual([{ event_id: `evt_${h.inboundId}`, type: "reply.received", status: "delivered" }]);
   });
 
+  it("a held reply corrected away and back into a reply stops the contact's runs as a reply, and sends one event naming the run its row names", async () => {
+    const h = await heldReply();
+    const correct = (classification: "reply" | "out_of_office") =>
+      ok(client(h.session).api.replies[":id"].classification.$post({ param: { id: h.inboundId }, json: { classification } }));
+    await correct("out_of_office");
+    advanceClock(HOUR);
+    await correct("reply");
+    const row = (await env.DB.prepare("SELECT enrollment_id FROM inbound_messages WHERE id = ?")
+      .bind(h.inboundId)
+      .first<{ enrollment_id: string }>())!;
+    const runs = await env.DB.prepare("SELECT status, reason FROM enrollments WHERE id IN (?, ?)")
+      .bind(h.intro.email.enrollment_id, h.pricing.email.enrollment_id)
+      .all<{ status: string; reason: string }>();
+    expect(runs.results).toEqual([
+      { status: "finished", reason: "replied" },
+      { status: "finished", reason: "replied" },
+    ]);
+    const rx = receiver();
+    await deliverDue(env, db(env.DB), { send: rx.send });
+    await correct("out_of_office");
+    await correct("reply");
+    advanceClock(HOUR);
+    await deliverDue(env, db(env.DB), { send: rx.send });
+    expect(rx.got).toHaveLength(1);
+    expect(rx.got[0]).toMatchObject({ id: `evt_${h.inboundId}`, data: { run: { id: row.enrollment_id }, reply: { id: h.inboundId } } });
+  });
+
   it("a held row's evidence rewritten while still held, or a row no longer a reply dropping held, sends nothing", async () => {
     const h = await heldReply();
     await env.DB.prepare("UPDATE inbound_messages SET evidence = json_set(evidence, '$.phrase', 'looked at') WHERE id = ?")
