@@ -30,7 +30,13 @@ describe("continue an import not saved", () => {
     await page.getByTestId("csv-file").setInputFiles({ name: file, mimeType: "text/csv", buffer: Buffer.from(csv) });
     await page.getByTestId("csv-mapping").waitFor();
 
-    // Left before saving: the Imports page offers to continue it.
+    // Left before saving: the Imports page offers to continue it. The page is loaded afresh, and the contact
+    // fields the mapping offers arrive late (as on a slow network): each column must still show its field once
+    // they do, not "Don't import" because its option wasn't there when the select was drawn.
+    await page.route("**/api/imports/fields", async (route) => {
+      await new Promise((r) => setTimeout(r, 1_500));
+      await route.continue();
+    });
     await page.goto(`${baseUrl}/imports`);
     const row = page.getByTestId("imports-table").locator("tbody tr", { hasText: file });
     await row.waitFor();
@@ -44,7 +50,11 @@ describe("continue an import not saved", () => {
     // The same file at its mapping, not yet a source to add.
     await page.getByTestId("csv-mapping").waitFor();
     assert.match((await page.getByTestId("csv-summary").textContent()) ?? "", /2 rows/);
-    assert.equal(await page.getByLabel("Field for column Email").inputValue(), "email");
+    const email = page.getByLabel("Field for column Email");
+    await email.locator('option[value="email"]').waitFor({ state: "attached" });
+    assert.equal(await email.inputValue(), "email");
+    assert.equal(await page.getByLabel("Field for column Company").inputValue(), "company");
+    await page.unroute("**/api/imports/fields");
     assert.equal(await page.getByTestId("selection-summary").count(), 0);
     await page.getByTestId("csv-save").click();
     const result = page.getByTestId("csv-result");

@@ -21,6 +21,7 @@ import { usePageTitle } from "../title";
 import { SearchField } from "../components/SearchField";
 import { NewContactDialog } from "./contact/NewContactDialog";
 import { DncPreviewWords, useDncPreview } from "./contact/DncPreview";
+import { Options } from "../components/Options";
 
 const PER_PAGE_OPTIONS = [25, 50, 100];
 /** GET /contacts/export's limit (MAX_CONTACT_EXPORT in the worker). */
@@ -240,7 +241,9 @@ export default function Contacts() {
             data-testid="filter-stage"
           >
             <option value="">Any stage</option>
-            <For each={stages()?.contact_stages ?? []}>{(s) => <option value={s.id}>{s.name}</option>}</For>
+            <Options each={stages()?.contact_stages} value={stageId()} id={(s) => s.id}>
+              {(s) => s.name}
+            </Options>
           </select>
         </label>
         <label class="inline-select">
@@ -253,7 +256,9 @@ export default function Contacts() {
             <option value="">Anyone</option>
             <option value="me">Me</option>
             <option value="none">Nobody</option>
-            <For each={users()?.users ?? []}>{(u) => <option value={u.id}>{u.name}</option>}</For>
+            <Options each={users()?.users} value={ownerId()} id={(u) => u.id}>
+              {(u) => u.name}
+            </Options>
           </select>
         </label>
         <Show when={stageId() || ownerId()}>

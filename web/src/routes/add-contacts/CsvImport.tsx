@@ -18,6 +18,7 @@ import { getLists } from "../../queries/lists";
 import { getUsers } from "../../queries/users";
 import type { Wizard } from "./state";
 import "./CsvImport.css";
+import { Options } from "../../components/Options";
 
 type Field = NonNullable<ImportView["mapping"][number]>;
 /** The mapping choice that keeps a column on each contact as a custom field. */
@@ -268,7 +269,9 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
                             >
                               <option value="">Don't import</option>
                               <option value={CUSTOM}>Keep as a custom field</option>
-                              <For each={fields()?.fields ?? []}>{(f) => <option value={f.field}>{f.label}</option>}</For>
+                              <Options each={fields()?.fields} value={i().mapping[col()]} id={(f) => f.field}>
+                                {(f) => f.label}
+                              </Options>
                             </select>
                             <Show when={i().custom_keys[col()]}>
                               {(key) => (
@@ -329,7 +332,9 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
                   onChange={(e) => void patch({ settings: { owner_id: e.currentTarget.value || null } })}
                 >
                   <option value="">Me (an Owner column overrides it)</option>
-                  <For each={users()?.users ?? []}>{(u) => <option value={u.id}>{u.name}</option>}</For>
+                  <Options each={users()?.users} value={i().settings.owner_id} id={(u) => u.id}>
+                    {(u) => u.name}
+                  </Options>
                 </select>
               </div>
               <div class="field">
@@ -341,7 +346,9 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
                   onChange={(e) => void patch({ settings: { list_id: e.currentTarget.value || null } })}
                 >
                   <option value="">No existing list</option>
-                  <For each={lists()?.lists ?? []}>{(l) => <option value={l.id}>{l.name}</option>}</For>
+                  <Options each={lists()?.lists} value={i().settings.list_id} id={(l) => l.id}>
+                    {(l) => l.name}
+                  </Options>
                 </select>
                 <Show when={!i().settings.list_id}>
                   <label for="csv-list">or a new list named</label>

@@ -9,6 +9,7 @@ import { getContactStages, updateContactAction } from "../../queries/contacts";
 import { getMe } from "../../queries/session";
 import { DncPreviewWords, useDncPreview } from "./DncPreview";
 import { getUsers } from "../../queries/users";
+import { Options } from "../../components/Options";
 
 type Editable = "first_name" | "last_name" | "email" | "title" | "company" | "phone" | "linkedin_url" | "city" | "country" | "time_zone";
 type ContactView = { id: string; stage_id: string | null; owner_id: string | null; custom_fields: Record<string, string> } & Record<
@@ -172,7 +173,9 @@ export function EditContactDialog(props: { contact: ContactView; onClose: () => 
             <Show when={ownerLocked() && ownerName()}>
               <option value={owned()!}>{ownerName()}</option>
             </Show>
-            <For each={ownerLocked() ? [] : ownerChoices()}>{(u) => <option value={u.id}>{u.name}</option>}</For>
+            <Options each={ownerLocked() ? [] : ownerChoices()} value={ownerId()} id={(u) => u.id}>
+              {(u) => u.name}
+            </Options>
           </select>
           <Show when={ownerWhy()}>
             {(why) => (
@@ -195,7 +198,9 @@ export function EditContactDialog(props: { contact: ContactView; onClose: () => 
             <Show when={!props.contact.stage_id}>
               <option value="">No stage</option>
             </Show>
-            <For each={stages()?.contact_stages ?? []}>{(s) => <option value={s.id}>{s.name}</option>}</For>
+            <Options each={stages()?.contact_stages} value={stageId()} id={(s) => s.id}>
+              {(s) => s.name}
+            </Options>
           </select>
           <Show when={toDnc()}>
             <p id="edit-contact-stage-dnc" class="field-help text-warning" data-testid="edit-contact-stage-dnc">

@@ -8,6 +8,7 @@ import { createContactAction, type NewContact } from "../../queries/contacts";
 import { getLists } from "../../queries/lists";
 import { getMe } from "../../queries/session";
 import { getUsers } from "../../queries/users";
+import { Options } from "../../components/Options";
 
 type Field = "first_name" | "last_name" | "email" | "title" | "company" | "domain" | "phone" | "linkedin_url";
 
@@ -142,7 +143,9 @@ export function NewContactDialog(props: { onClose: () => void; listId?: string |
             aria-describedby="new-contact-list-error"
           >
             <option value="">No list</option>
-            <For each={lists()?.lists ?? []}>{(l) => <option value={l.id}>{l.name}</option>}</For>
+            <Options each={lists()?.lists} value={listId()} id={(l) => l.id}>
+              {(l) => l.name}
+            </Options>
           </select>
           <FieldError id="new-contact-list-error" form={errors} name="list_names" />
         </div>

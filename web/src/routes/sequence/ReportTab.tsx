@@ -16,6 +16,7 @@ import { chooseWinnerAction, getSequenceReport, setAutoWinnerAction } from "../.
 import { contactsExportUrl, pct, rateText, reportExportUrl, type ReportQuery, type SequenceReport } from "../../reports";
 import { ENROLLMENT_STATUS } from "../../components/EnrollmentStatus";
 import "./ReportTab.css";
+import { Options } from "../../components/Options";
 
 const statusLabel = (status: string) => ENROLLMENT_STATUS[status as keyof typeof ENROLLMENT_STATUS]?.label ?? status;
 const daySec = (d: string) => Date.parse(`${d}T00:00:00Z`) / 1000;
@@ -40,7 +41,9 @@ function Filters(props: { q: ReportQuery; onChange: (q: ReportQuery) => void }) 
           onChange={(e) => props.onChange({ ...props.q, added_by: e.currentTarget.value || undefined })}
         >
           <option value="">Anyone</option>
-          <For each={users()?.users ?? []}>{(u) => <option value={u.id}>{u.name}</option>}</For>
+          <Options each={users()?.users} value={props.q.added_by} id={(u) => u.id}>
+            {(u) => u.name}
+          </Options>
         </select>
       </label>
       <label>
@@ -51,7 +54,9 @@ function Filters(props: { q: ReportQuery; onChange: (q: ReportQuery) => void }) 
           onChange={(e) => props.onChange({ ...props.q, mailbox_id: e.currentTarget.value || undefined })}
         >
           <option value="">All mailboxes</option>
-          <For each={mailboxes()?.mailboxes ?? []}>{(m) => <option value={m.id}>{m.email}</option>}</For>
+          <Options each={mailboxes()?.mailboxes} value={props.q.mailbox_id} id={(m) => m.id}>
+            {(m) => m.email}
+          </Options>
         </select>
       </label>
       <Show when={props.q.from || props.q.to || props.q.added_by || props.q.mailbox_id}>
