@@ -858,6 +858,27 @@ export const suppressions = sqliteTable(
   (t) => [uniqueIndex("suppressions_team_email_uq").on(t.teamId, t.email)],
 );
 
+/**
+ * Saved emails a rep inserts into a step (services/email-templates.ts): private to their owner, or shared with
+ * the whole team. Only the text is kept; a step copies it, so changing a template changes no step.
+ */
+export const emailTemplates = sqliteTable(
+  "email_templates",
+  {
+    id: id(),
+    teamId: teamId(),
+    ownerId: text("owner_id").notNull(),
+    name: text("name").notNull(),
+    subject: text("subject").notNull().default(""),
+    body: text("body").notNull(),
+    shared: integer("shared", { mode: "boolean" }).notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  // The list is read per team (shared ones and the caller's own) by name.
+  (t) => [index("email_templates_team_name_idx").on(t.teamId, t.name)],
+);
+
 export const workflows = sqliteTable(
   "workflows",
   {
