@@ -1,7 +1,8 @@
-import { and, eq, ne, sql, type AnyColumn, type SQL } from "drizzle-orm";
+import { and, eq, ne, or, sql, type AnyColumn, type SQL } from "drizzle-orm";
 import { batchSql, type Db } from "../db/client";
 import {
   contacts,
+  emailTemplates,
   enrollmentActionJobs,
   enrollments,
   imports,
@@ -101,6 +102,17 @@ export const RULES = {
     key: false,
     says: "subscribe URLs to events (replies, bounces, unsubscribes, meetings, runs ended), rotate their secrets, see their deliveries",
   },
+  "template.view": {
+    who: ["member"],
+    key: true,
+    says: "see the team's shared email templates and one's own private ones (another's private template is not found)",
+  },
+  "template.create": { who: ["member"], key: false, says: "save an email template (they own it; private, or shared with the team)" },
+  "template.manage": {
+    who: ["admin", "owner"],
+    key: false,
+    says: "change or delete an email template (its owner, or an admin for a shared one)",
+  },
   "suppressions.manage": {
     who: ["admin"],
     key: true,
@@ -119,7 +131,7 @@ export interface Grant {
   on?: Resource;
 }
 
-type Resource = "sequence" | "mailbox" | "schedule" | "contact" | "list" | "workflow" | "task" | "import";
+type Resource = "sequence" | "mailbox" | "schedule" | "contact" | "list" | "workflow" | "task" | "import" | "template";
 
 const isStandardKey = (caller: Caller) => caller.via === "api_key" && caller.apiKeyKind === "standard";
 
@@ -505,6 +517,35 @@ export async function taskFor(d: Db, caller: Caller, taskId: string) {
 }
 
 /**
+ * The email templates the caller sees: the team's shared ones and their own. A private template is its owner's
+ * alone, admins included: it is a draft until shared.
+ */
+export const visibleTemplates = (caller: Caller): SQL =>
+  and(eq(emailTemplates.teamId, caller.teamId), or(eq(emailTemplates.shared, true), eq(emailTemplates.ownerId, caller.userId)))!;
+
+/**
+ * An email template the caller sees (404 otherwise, as for another team's), checked for `action`: changing or
+ * deleting one needs its owner or an admin (403), and never a standard key.
+ */
+export async function emailTemplateFor(d: Db, caller: Caller, templateId: string, action: Action = "template.view") {
+  const t = await d.query.emailTemplates.findFirst({ where: and(eq(emailTemplates.id, templateId), visibleTemplates(caller)) });
+  if (!t) throw notFound("Template");
+  if (!allowed(caller, action, relations(caller, t.ownerId)))
+    throw forbidden(
+      isStandardKey(caller)
+        ? "A standard API key can't do this; use a master key or sign in"
+        : "Only the template's owner or an admin can change or delete it",
+    );
+  record(caller, action, t.id, "template");
+  return t;
+}
+
+/** Whether the caller may change or delete a template owned by `ownerId` (emailTemplateFor's rule, for a list's rows). */
+export function templateAllows(caller: Caller, ownerId: string) {
+  return allowed(caller, "template.manage", relations(caller, ownerId));
+}
+
+/**
  * A user of the caller's team, disabled ones included, for a filter on what they did (a report's "added by"):
  * 404 for anyone else's id, as for any foreign id, not an answer of zeros.
  */
@@ -544,6 +585,7 @@ export async function recheck(d: Db, caller: Caller, grants: readonly Grant[]) {
     else if (kind === "task") await taskFor(d, caller, g.id);
     else if (kind === "import") await importFor(d, caller, g.id);
     else if (kind === "list") await listFor(d, caller, g.id, g.action);
+    else if (kind === "template") await emailTemplateFor(d, caller, g.id, g.action);
     else throw new ApiError("forbidden", "You don't have permission to do this");
   }
 }
