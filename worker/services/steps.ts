@@ -153,8 +153,11 @@ function blankFallbackWarnings(stepType: string, texts: [field: string, text: st
   );
 }
 
-/** Every warning about an email's text as saved: custom fields no contact has, fallbacks left empty. */
-async function textWarnings(d: Db, teamId: string, stepType: string, texts: [field: string, text: string][]): Promise<Warning[]> {
+/**
+ * Every warning about an email's text as saved: custom fields no contact has, fallbacks left empty. Also said
+ * of an email template (services/email-templates.ts), whose text a step takes as it is.
+ */
+export async function textWarnings(d: Db, teamId: string, stepType: string, texts: [field: string, text: string][]): Promise<Warning[]> {
   return [...blankFallbackWarnings(stepType, texts), ...(await customKeyWarnings(d, teamId, stepType, texts))];
 }
 
