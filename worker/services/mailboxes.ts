@@ -15,7 +15,7 @@ import { transportFor } from "../transports";
 import type { SendResult } from "../transports/types";
 import { authorize, mailboxAllows, mailboxFor, teamUser } from "./access";
 import { auditEntry } from "./audit";
-import { loadMailbox, replyCheckMark } from "../transports/mailbox-settings";
+import { loadMailbox, replyCheckMark, type MailboxSettings } from "../transports/mailbox-settings";
 import { isOAuthTransport } from "./mailbox-auth";
 import { privateHostProblem } from "../lib/private-host";
 import { savedPassword, UNREADABLE_PASSWORD, verifyMailbox, verifySmtp } from "./mailbox-verify";
@@ -506,6 +506,47 @@ async function contactBlock(d: Db, teamId: string, to: string): Promise<ReasonCo
 
 /** A test email through the mailbox's transport (not counted against its limits; shown in the Outbox). */
 export async function sendTestEmail(env: Env, d: Db, caller: Caller, mailboxId: string, toAddress: string): Promise<TestResult> {
+  return sendTestMessage(env, d, caller, mailboxId, toAddress, (mb, to, messageId, t) => {
+    const subject = `Seqflare test email from ${mb.senderName}`;
+    const text = `This is a test email from Seqflare, sent through ${mb.email} (${mb.transport}).\nIf you can read this, the mailbox is ready to send.`;
+    const raw = buildMessage({
+      from: { email: mb.email, name: mb.senderName },
+      to: { email: to },
+      subject,
+      text,
+      messageId,
+      date: t,
+      unsubscribeUrl: "",
+      postalAddress: "",
+      signature: mb.signature,
+    });
+    return { subject, text, raw };
+  });
+}
+
+/** A test email's content, built once its address, Message-ID and time are known. */
+export interface TestMessage {
+  subject: string;
+  /** What the Outbox shows as its body. */
+  text: string;
+  raw: string;
+}
+
+/**
+ * The test-email path: the caller's right to test the mailbox (mailbox.manage), an address of the mailbox or an
+ * active member of the team that is not suppressed nor blocked, at most TEST_EMAILS_PER_HOUR an hour, recorded
+ * as a test email (no sequence, enrollment or contact: no report, run or timeline counts it) and sent through
+ * the mailbox's transport. The mailbox's own test and a sequence step's test (step-preview.ts) differ only in
+ * what `build` writes.
+ */
+export async function sendTestMessage(
+  env: Env,
+  d: Db,
+  caller: Caller,
+  mailboxId: string,
+  toAddress: string,
+  build: (mb: MailboxSettings, to: string, messageId: string, at: number) => TestMessage | Promise<TestMessage>,
+): Promise<TestResult> {
   const r = await mailboxFor(d, caller, mailboxId, "mailbox.manage");
   const to = toAddress.trim().toLowerCase();
   await mustBeTeamAddress(d, caller.teamId, r.email, to);
@@ -542,19 +583,7 @@ export async function sendTestEmail(env: Env, d: Db, caller: Caller, mailboxId: 
   const id = newId();
   const t = now();
   const messageId = `<sf.test.${id}@${mb.email.split("@")[1]}>`;
-  const subject = `Seqflare test email from ${mb.senderName}`;
-  const text = `This is a test email from Seqflare, sent through ${mb.email} (${mb.transport}).\nIf you can read this, the mailbox is ready to send.`;
-  const raw = buildMessage({
-    from: { email: mb.email, name: mb.senderName },
-    to: { email: to },
-    subject,
-    text,
-    messageId,
-    date: t,
-    unsubscribeUrl: "",
-    postalAddress: "",
-    signature: mb.signature,
-  });
+  const { subject, text, raw } = await build(mb, to, messageId, t);
   // Test emails show in the Outbox too (no sequence, no enrollment).
   await reserveTestEmail(d, {
     id,
