@@ -39,6 +39,7 @@ import { replyRunRoutes } from "./routes/reply-runs";
 import { meetingRoutes, meetingWebhookRoutes } from "./routes/meetings";
 import { outgoingWebhookRoutes } from "./routes/webhooks-out";
 import { suppressionRoutes } from "./routes/suppressions";
+import { emailTemplateRoutes } from "./routes/email-templates";
 
 /** Largest JSON body the API accepts; CSV uploads have their own streaming limit. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -131,7 +132,8 @@ const routes = api
   .route("/", replyRunRoutes)
   .route("/", meetingRoutes)
   .route("/", outgoingWebhookRoutes)
-  .route("/", suppressionRoutes);
+  .route("/", suppressionRoutes)
+  .route("/", emailTemplateRoutes);
 
 /** The Apollo-compatible API (same keys, limits and error body as /api). */
 const apollo = new Hono<AppEnv>().use("*", limit).use("*", authenticate).use("*", rateLimit).use("*", idempotency).route("/", apolloRoutes);
