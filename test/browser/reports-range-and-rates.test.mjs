@@ -1,7 +1,8 @@
 // The reports say which days they cover and round rates as Home does. Without a range the team report covers
 // the last 30 days: its From/To boxes show those days (they were empty); the sequence report, all time, says
 // "All time" (its Meetings said "booked in the range" with no range). A bounce rate reads the same on Home,
-// the team report and the sequence report: one decimal (Home said 2.7% where the reports said 2.69%).
+// the team report and the sequence report: one decimal (Home said 2.7% where the reports said 2.69%), more only
+// beside the limit, where one decimal would hide which side of it a rate is on.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { baseUrl, launch, pageApi, signIn } from "./helpers.mjs";
@@ -9,8 +10,16 @@ import { baseUrl, launch, pageApi, signIn } from "./helpers.mjs";
 const SEQ1 = "0a0000000000000000000001";
 const DAY = 86_400_000;
 const day = (ms) => new Date(ms).toISOString().slice(0, 10);
-/** What Home's bounce alert shows for a rate: web/src/reports.ts pct(x, 1). */
-const oneDecimal = (x) => `${(x * 100).toFixed(1)}%`;
+/**
+ * What Home's bounce alert shows for a bounce rate (web/src/reports.ts rateText with the limit): one decimal,
+ * more only where one would read as the limit itself (2.04% is over a 2% limit; "2.0%" said otherwise).
+ */
+const LIMIT = 0.02;
+const oneDecimal = (x) => {
+  let d = 1;
+  while (d < 4 && x !== LIMIT && (x * 100).toFixed(d) === (LIMIT * 100).toFixed(d)) d++;
+  return `${(x * 100).toFixed(d)}%`;
+};
 
 describe("report ranges and rates", () => {
   let browser;
@@ -58,5 +67,32 @@ describe("report ranges and rates", () => {
     assert.doesNotMatch((await page.getByTestId("report-meetings").locator("xpath=..").textContent()) ?? "", /in the range/);
     assert.ok(body.report.totals.sent > 0);
     assert.equal(((await page.getByTestId("report-bounce-rate").textContent()) ?? "").trim(), oneDecimal(body.report.totals.bounce_rate));
+  });
+
+  it("a bounce rate beside the limit shows which side of it it is on", async () => {
+    const { body } = await api("GET", `/sequences/${SEQ1}/report`);
+    assert.equal(body.report.thresholds.bounce_rate_max, LIMIT);
+    // The same report with its totals set beside the limit: 1 of 49 (2.04%, over), 1 of 51 (1.96%, under), 1 of 50.
+    const shown = async (sent) => {
+      const totals = { ...body.report.totals, sent, bounced: 1, bounce_rate: 1 / sent };
+      await page.route(`**/api/sequences/${SEQ1}/report*`, (route) =>
+        route.fulfill({ json: { ...body, report: { ...body.report, totals } } }),
+      );
+      await page.goto(`${baseUrl}/sequences/${SEQ1}?tab=report`);
+      await page.getByTestId("report-bounce-rate").waitFor();
+      const rate = ((await page.getByTestId("report-bounce-rate").textContent()) ?? "").trim();
+      const note = ((await page.getByTestId("report-bounce-note").textContent()) ?? "").trim();
+      await page.unroute(`**/api/sequences/${SEQ1}/report*`);
+      return { rate, note };
+    };
+    const over = await shown(49);
+    assert.equal(over.rate, "2.04%");
+    assert.match(over.note, /over the 2% limit/);
+    const under = await shown(51);
+    assert.equal(under.rate, "1.96%");
+    assert.match(under.note, /under the 2% limit/);
+    const at = await shown(50);
+    assert.equal(at.rate, "2.0%");
+    assert.match(at.note, /at the 2% limit/);
   });
 });

@@ -46,4 +46,15 @@ export const pct = (x: number, digits = 1) => `${(x * 100).toFixed(digits)}%`;
  * Every rate has one decimal, as pct's default that Home's bounce alert shows: no screen's own precision
  * (the reports' bounce rates said 2.69% where Home said 2.7%).
  */
-export const rateText = (x: number, of: number) => (of > 0 ? pct(x) : "—");
+export const rateText = (x: number, of: number, limit?: number) =>
+  of > 0 ? pct(x, limit === undefined ? 1 : digitsBeside(x, limit)) : "—";
+
+/**
+ * Enough decimals that a rate beside its limit reads on its own side of it: 2.04% against a 2% limit is red
+ * ("over the 2% limit") and would read "2.0%" at one decimal, 1.96% is not and would read the same.
+ */
+function digitsBeside(x: number, limit: number) {
+  let digits = 1;
+  while (digits < 4 && x !== limit && pct(x, digits) === pct(limit, digits)) digits++;
+  return digits;
+}

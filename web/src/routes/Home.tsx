@@ -75,8 +75,8 @@ export default function Home() {
                         {(s) => (
                           <li>
                             <A href={`/sequences/${s.sequence_id}?tab=report`}>{s.name}</A>
-                            {s.active ? "" : " (off)"}: {rateText(s.bounce_rate, s.sent)} ({formatNumber(s.bounced)} of{" "}
-                            {formatNumber(s.sent)})
+                            {s.active ? "" : " (off)"}: {rateText(s.bounce_rate, s.sent, h().thresholds.bounce_rate_max)} (
+                            {formatNumber(s.bounced)} of {formatNumber(s.sent)})
                           </li>
                         )}
                       </For>

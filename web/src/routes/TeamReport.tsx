@@ -61,7 +61,7 @@ const columns = (max: number): StatColumn<Row>[] => [
   { label: "Meetings", value: (r) => formatNumber(r.meetings) },
   { label: "Unsubscribed", value: (r) => formatNumber(r.unsubscribed) },
   { label: "Bounced", value: (r) => formatNumber(r.bounced) },
-  { label: "Bounce rate", value: (r) => rateText(r.bounce_rate, r.sent), over: (r) => r.bounce_rate > max },
+  { label: "Bounce rate", value: (r) => rateText(r.bounce_rate, r.sent, max), over: (r) => r.bounce_rate > max },
 ];
 
 function TeamBody(props: { r: TeamReportData }) {

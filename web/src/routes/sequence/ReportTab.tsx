@@ -162,7 +162,7 @@ function Kpis(props: { r: SequenceReport; sequenceId: string }) {
         <div>
           <span class="stat-label">Bounce rate</span>
           <span class="stat-value" data-testid="report-bounce-rate">
-            {rateText(t().bounce_rate, t().sent)}
+            {rateText(t().bounce_rate, t().sent, props.r.thresholds.bounce_rate_max)}
           </span>
           <span class="stat-note" data-testid="report-bounce-note">
             {/* Nothing sent is neither under nor over the limit. */}
@@ -171,7 +171,9 @@ function Kpis(props: { r: SequenceReport; sequenceId: string }) {
               ? `keep it under ${pct(props.r.thresholds.bounce_rate_max, 0)}`
               : bounceOver()
                 ? `over the ${pct(props.r.thresholds.bounce_rate_max, 0)} limit`
-                : `under the ${pct(props.r.thresholds.bounce_rate_max, 0)} limit`}
+                : t().bounce_rate === props.r.thresholds.bounce_rate_max
+                  ? `at the ${pct(props.r.thresholds.bounce_rate_max, 0)} limit`
+                  : `under the ${pct(props.r.thresholds.bounce_rate_max, 0)} limit`}
           </span>
         </div>
       </div>
@@ -469,7 +471,11 @@ function ReportBody(props: { r: SequenceReport; sequenceId: string; canEdit: boo
           { label: "Replied", value: (s) => formatNumber(s.replied) },
           { label: "Reply rate", value: (s) => rateText(s.reply_rate, s.sent - s.bounced) },
           { label: "Bounced", value: (s) => formatNumber(s.bounced) },
-          { label: "Bounce rate", value: (s) => rateText(s.bounce_rate, s.sent), over: (s) => s.bounce_rate > th().bounce_rate_max },
+          {
+            label: "Bounce rate",
+            value: (s) => rateText(s.bounce_rate, s.sent, th().bounce_rate_max),
+            over: (s) => s.bounce_rate > th().bounce_rate_max,
+          },
           { label: "Unsubscribed", value: (s) => formatNumber(s.unsubscribed) },
           { label: "Tasks done", value: (s) => formatNumber(s.tasks_done) },
         ]}
@@ -486,7 +492,11 @@ function ReportBody(props: { r: SequenceReport; sequenceId: string; canEdit: boo
             { label: "Replies", value: (m) => formatNumber(m.replied) },
             { label: "Reply rate", value: (m) => rateText(m.reply_rate, m.sent - m.bounced) },
             { label: "Bounced", value: (m) => formatNumber(m.bounced) },
-            { label: "Bounce rate", value: (m) => rateText(m.bounce_rate, m.sent), over: (m) => m.bounce_rate > th().bounce_rate_max },
+            {
+              label: "Bounce rate",
+              value: (m) => rateText(m.bounce_rate, m.sent, th().bounce_rate_max),
+              over: (m) => m.bounce_rate > th().bounce_rate_max,
+            },
           ]}
         />
       </Show>
