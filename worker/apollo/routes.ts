@@ -62,6 +62,7 @@ export const APOLLO_ARRAY_MAX = {
   label_names: 100,
   contact_label_names: 20,
   contact_stage_ids: 100,
+  account_stage_ids: 100,
   person_filters: 100,
   statuses: 20,
 } as const;
@@ -209,6 +210,9 @@ const APOLLO_EMAIL_STATUS: Record<string, string> = {
 
 /** Apollo's contacts/search sort_by_field values that are a column here. */
 const CONTACT_SORTS = { contact_created_at: "created_at", contact_updated_at: "updated_at", contact_last_name: "last_name" } as const;
+
+/** Apollo's accounts/search sort_by_field values (documented). */
+const ACCOUNT_SORTS = ["account_last_activity_date", "account_created_at", "account_updated_at"] as const;
 
 /** Apollo's emailer_message_stats: the message statuses each one is here. */
 const MESSAGE_STATS = {
@@ -537,6 +541,27 @@ export const apolloRoutes = new Hono<AppEnv>()
       breadcrumbs: [],
       pagination: apolloPagination(p.page, p.per_page, total),
     });
+  })
+  // Integrations sync or check their key with this first (Airweave's Apollo source validates with it). Seqflare
+  // keeps companies as contacts' fields, not as account records (see account_id below), so the truthful answer is
+  // no accounts, with a pagination that says so: a sync reads it and goes on to contacts. Accounts are never made
+  // up from contacts' companies: an id a client kept would name nothing it could update or link.
+  .on(["GET", "POST"], "/accounts/search", async (c) => {
+    const p = await parse(
+      c,
+      z.object({
+        // Apollo's documented filters: each narrows an empty set, so each is taken (checked for its form).
+        q_organization_name: str.optional(),
+        account_stage_ids: arr(APOLLO_ARRAY_MAX.account_stage_ids).optional(),
+        account_label_ids: arr(APOLLO_ARRAY_MAX.label_ids).optional(),
+        sort_by_field: z.preprocess(one, z.enum(ACCOUNT_SORTS, { message: `Use ${ACCOUNT_SORTS.join(", ")}` })).optional(),
+        sort_ascending: bool.optional(),
+        page: int(1, APOLLO_MAX_PAGE),
+        per_page: int(25, 100),
+      }),
+      { strict: true },
+    );
+    return c.json({ accounts: [], breadcrumbs: [], pagination: apolloPagination(p.page, p.per_page, 0) });
   })
   .post("/contacts/update_stages", async (c) => {
     const p = await parse(c, z.object({ contact_ids: arr(APOLLO_ARRAY_MAX.contact_ids), contact_stage_id: id }));
