@@ -134,9 +134,11 @@ export type HandSendResult =
       reason?: ReasonCode;
       /** already: the key's state; not_connected: the mailbox's status. */
       state?: string;
-      /** held, daily_limit, hourly_limit: when it could send again. */
+      /** held, daily_limit, hourly_limit: when it could send again; not_sent with a hold: when the hold ends. */
       until?: number;
       message?: string;
+      /** not_sent: what the refusal did to the mailbox (paused for its sender; held after a rate limit or sign-in refusal). */
+      mailbox?: "paused" | "held";
     };
 
 /** The composed message kept with a reservation until its outcome is reported (invariant 4). */
@@ -882,11 +884,14 @@ export class MailboxDO extends DurableObject<Env> {
       // Nothing was sent: no row, no reservation; the person may try again.
       this.sql.exec("DELETE FROM queue WHERE enrollment_id = ? AND step_id = ? AND state = 'sending'", mail.enrollmentId, mail.stepId);
       this.release(t);
+      out = { ok: false, code: "not_sent", message: res.message };
       if (res.kind === "rate_limited" || res.kind === "sign_in") {
-        this.holdMailbox(res.kind, res.message, res.retryAfterMs, done);
+        out.until = this.holdMailbox(res.kind, res.message, res.retryAfterMs, done);
+        out.mailbox = "held";
         if (res.kind === "sign_in") this.settingsCache = undefined;
       }
-      out = { ok: false, code: "not_sent", message: res.message };
+      // Paused below, before the answer goes back: the person is told.
+      if (res.kind === "sender") out.mailbox = "paused";
     }
     // Written to D1 now (the Outbox, the matcher of answers); if D1 fails, the alarm armed below reports it.
     try {
@@ -1583,9 +1588,11 @@ export class MailboxDO extends DurableObject<Env> {
   }
 
   /** Holds the whole mailbox after an answer every send would get alike (see MailboxHold). */
+  /** Holds the mailbox after a provider's refusal; answers when the hold ends. */
   private holdMailbox(cause: MailboxHold["cause"], reason: string, retryAfterMs: number | undefined, t: number) {
     const ms = Math.min(Math.max(retryAfterMs ?? HOLD_MS, MIN_HOLD_MS), MAX_HOLD_MS);
     this.setMeta("hold", JSON.stringify({ until: t + ms, cause, reason: reason.slice(0, 500) } satisfies MailboxHold));
+    return t + ms;
   }
 
   /**

@@ -39,6 +39,10 @@ describe("an answer refused by the transport for its sender", () => {
     );
     expect(res.status).toBe(409);
     expect(calls).toBe(1);
+    // The refusal says what it did to the mailbox: the rep learns it here, not when the queue goes quiet.
+    const err = ((await res.json()) as { error: { message: string; details: unknown } }).error;
+    expect(err.message).toMatch(/is paused until it is reconnected or resumed/);
+    expect(err.details).toEqual({ mailbox_status: "paused", until: null });
 
     // The mailbox as the Mailboxes screen reads it: paused, saying why.
     const row = await env.DB.prepare("SELECT status, status_reason FROM mailboxes WHERE id = ?")
@@ -57,5 +61,27 @@ describe("an answer refused by the transport for its sender", () => {
     expect(await countSent(s.sequenceId)).toBe(2);
     const after = (await mailboxLedger(s.mailboxId)).queue;
     expect(after.filter((q) => q.state === "sending" || (q.state === "sent" && q.step_id === s.stepIds[1]))).toEqual([]);
+  });
+
+  it("a rate limit holds the mailbox, and the refusal says until when", async () => {
+    const s = await sentFirst({ n: 1 });
+    overridden.push(s.mailboxId);
+    await handleInbound(env, replyTo(s.m));
+    const api = client(s.session).api;
+    const reply = (await ok(api.replies.$get({ query: {} }))).replies[0]!;
+    setTransportOverride(s.mailboxId, {
+      send: async () => ({ ok: false, kind: "rate_limited", code: "429", message: "Too many requests", retryAfterMs: 3_600_000 }),
+    });
+    const t = now();
+    const res = await as(s.session, "POST", `/api/replies/${reply.id}/reply`, { body: "Tuesday works" });
+    expect(res.status).toBe(409);
+    const err = ((await res.json()) as { error: { message: string; details: { mailbox_status: string; until: number } } }).error;
+    expect(err.details.mailbox_status).toBe("held");
+    expect(err.details.until).toBeGreaterThanOrEqual(t + 3_600_000);
+    expect(err.message).toContain(`is held until ${new Date(err.details.until).toISOString().replace(/\.\d+Z$/, "Z")}`);
+    // The hold is the mailbox's own: a second answer now is refused without calling the transport.
+    const again = await as(s.session, "POST", `/api/replies/${reply.id}/reply`, { body: "Or Wednesday" });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { error: { message: string } }).error.message).toMatch(/is held until/);
   });
 });

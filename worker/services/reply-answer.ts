@@ -134,8 +134,20 @@ function refusal(res: Extract<HandSendResult, { ok: false }>, mailbox: { email: 
         `${mailbox.email} has sent its hourly limit of ${mailbox.hourlyLimit} emails in the last hour: it can send again at ${when(res.until)}; nothing was sent`,
         { until: res.until ?? null },
       );
-    case "not_sent":
-      return new ApiError("conflict", `Not sent: ${mailbox.email}'s server refused it (${res.message ?? "no reason given"})`);
+    case "not_sent": {
+      // What the refusal did to the mailbox, as the Mailboxes screen will show it: the rep learns it here, not
+      // from the next answer's refusal or the queue going quiet.
+      const then =
+        res.mailbox === "paused"
+          ? `; ${mailbox.email} is paused until it is reconnected or resumed (Mailboxes), and sends nothing meanwhile`
+          : res.mailbox === "held"
+            ? `; ${mailbox.email} is held until ${when(res.until)} and sends nothing meanwhile`
+            : "";
+      return new ApiError("conflict", `Not sent: ${mailbox.email}'s server refused it (${res.message ?? "no reason given"})${then}`, {
+        mailbox_status: res.mailbox ?? null,
+        until: res.until ?? null,
+      });
+    }
   }
 }
 
