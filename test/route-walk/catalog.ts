@@ -177,6 +177,17 @@ const peopleSearch = obj({
   per_page: perPage,
 });
 
+/** Apollo's accounts/search: Seqflare keeps no accounts, so it always answers none (its filters are checked). */
+const accountSearch = obj({
+  q_organization_name: str,
+  account_stage_ids: arr(M.account_stage_ids),
+  account_label_ids: arr(M.label_ids),
+  sort_by_field: { type: "string", enum: ["account_last_activity_date", "account_created_at", "account_updated_at"] },
+  sort_ascending: bool,
+  page,
+  per_page: perPage,
+});
+
 const APOLLO: [string, string, Schema | undefined][] = [
   ["POST", "/emailer_campaigns/search", obj({ q_name: str, page, per_page: perPage })],
   [
@@ -279,6 +290,8 @@ const APOLLO: [string, string, Schema | undefined][] = [
     }),
   ],
   ["GET", "/tasks/search", obj({ sort_by_field: str, open_factor_names: arr(M.statuses), page, per_page: perPage })],
+  ["POST", "/accounts/search", accountSearch],
+  ["GET", "/accounts/search", accountSearch],
   ["GET", "/contact_stages", undefined],
   ["GET", "/auth/health", undefined],
   ["GET", "/contacts/{id}", undefined],
