@@ -52,6 +52,7 @@ const SEGMENT: Record<string, Resource> = {
   suppressions: "suppressions",
   // /webhooks/outgoing/{id}: an outgoing webhook subscription.
   outgoing: "webhook_subscriptions",
+  "email-templates": "email_templates",
 };
 
 /** Path parameters whose name says what they name. */
