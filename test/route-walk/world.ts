@@ -28,7 +28,8 @@ export type Resource =
   | "replies"
   | "invites"
   | "suppressions"
-  | "webhook_subscriptions";
+  | "webhook_subscriptions"
+  | "email_templates";
 
 export type TeamName = "demo" | "rival";
 
@@ -89,6 +90,7 @@ const TEAM_TABLES: [Resource, string, string?][] = [
   ["invites", "invites"],
   ["suppressions", "suppressions", "email"],
   ["webhook_subscriptions", "webhook_subscriptions"],
+  ["email_templates", "email_templates"],
 ];
 
 /** A raw read of the walk's own (columns by name: ids, names, counts). */
@@ -116,6 +118,9 @@ const FIXED = {
   demoWebhook: "dd0000000000000000000a0a",
   rivalWebhook: "dd0000000000000000000a0b",
   rivalSuppression: "dd0000000000000000000a10",
+  demoTemplate: "dd0000000000000000000a11",
+  hiddenTemplate: "dd0000000000000000000a12",
+  rivalTemplate: "dd0000000000000000000a13",
 };
 
 /** An inbound reply (the replies inbox) to the email `messageId`. */
@@ -211,6 +216,17 @@ async function completeHidden(): Promise<void> {
         "INSERT OR IGNORE INTO webhook_subscriptions (id, team_id, url, events, enabled, sealed_secret, hint, created_by, created_at, updated_at) VALUES (?, ?, ?, '[\"run.finished\"]', 1, 'not.sealed', 'whsec_walk', ?, ?, ?)",
       ).bind(id, team, `https://hooks.example.com/${id}`, by, t, t),
     );
+  // Email templates (the seed has none): a shared one in each team, and Sam's private one that Riley must not see.
+  for (const [id, team, by, shared] of [
+    [FIXED.demoTemplate, DEMO.team, DEMO.admin, 1],
+    [FIXED.hiddenTemplate, DEMO.team, DEMO.rep2, 0],
+    [FIXED.rivalTemplate, DEMO.rival, DEMO.rivalAdmin, 1],
+  ] as const)
+    stmts.push(
+      env.DB.prepare(
+        "INSERT OR IGNORE INTO email_templates (id, team_id, owner_id, name, subject, body, shared, created_at, updated_at) VALUES (?, ?, ?, ?, 'Hi {{first_name}}', 'Hello', ?, ?, ?)",
+      ).bind(id, team, by, `Template ${id}`, shared, t, t),
+    );
   await env.DB.batch(stmts);
 }
 
@@ -282,6 +298,8 @@ export async function hiddenFrom(teamId: string, userId: string): Promise<Map<Re
     ["jobs", `SELECT id FROM jobs WHERE sequence_id IN (${hidden}) ORDER BY rowid`],
     ["workflows", `SELECT id FROM workflows WHERE sequence_id IN (${hidden}) ORDER BY rowid`],
     ["tasks", `SELECT id FROM tasks WHERE sequence_id IN (${hidden}) AND assignee_id <> ?2`],
+    // Another user's private email template (shared ones and one's own are seen).
+    ["email_templates", "SELECT id FROM email_templates WHERE team_id = ?1 AND shared = 0 AND owner_id <> ?2 ORDER BY rowid"],
   ];
   const results = await env.DB.batch<{ id: string }>(parts.map(([, sql]) => env.DB.prepare(sql).bind(teamId, userId)));
   return new Map(parts.map(([res], i) => [res, new Set(results[i]!.results.map((r) => r.id))]));
