@@ -11,8 +11,11 @@ import { changeMark, changesSince, hiddenFrom, settle, type Caller, type Change,
 
 type PathKind = "own" | "foreign" | "foreign-child" | "hidden" | "unknown" | "empty" | "long" | "weird";
 
-/** Resources whose ids a member must not be able to tell from unknown ones when their sequence is hidden from it. */
-const HIDEABLE: Resource[] = ["sequences", "jobs", "workflows", "messages"];
+/**
+ * Resources whose ids a member must not be able to tell from unknown ones when their sequence is hidden from it
+ * (an email template: when it is another user's private one).
+ */
+const HIDEABLE: Resource[] = ["sequences", "jobs", "workflows", "messages", "email_templates"];
 
 export interface Input {
   pathKind: PathKind;
