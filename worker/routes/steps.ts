@@ -16,6 +16,7 @@ import {
   updateStep,
   updateVariant,
 } from "../services/steps";
+import { previewStep, sendStepTest } from "../services/step-preview";
 
 const SeqParam = z.object({ id: z.string().openapi({ param: { name: "id", in: "path" } }) });
 const StepParam = SeqParam.extend({ stepId: z.string().openapi({ param: { name: "stepId", in: "path" } }) });
@@ -54,6 +55,62 @@ const CreateStep = StepFields.partial()
   .openapi("CreateStep");
 
 const UpdateStep = StepFields.partial().openapi("UpdateStep");
+
+const PreviewInput = z
+  .object({
+    contact_id: z.string().min(1).openapi({ description: "A contact of the team (in the sequence or not)" }),
+    variant_id: z
+      .string()
+      .min(1)
+      .optional()
+      .openapi({ description: "A variant of the step, on or off (default: the one this contact gets)" }),
+    mailbox_id: z
+      .string()
+      .min(1)
+      .optional()
+      .openapi({ description: "The mailbox it is written from (default: the contact's in this sequence, else one you may send from)" }),
+  })
+  .openapi("StepPreviewInput");
+const TestInput = PreviewInput.extend({
+  mailbox_id: z.string().min(1).openapi({ description: "The mailbox it goes through (you must be able to send a test from it)" }),
+}).openapi("StepTestInput");
+const Sender = z.object({ email: z.string(), name: z.string() });
+const PreviewVariant = z.object({ id: z.string(), label: z.string() }).nullable();
+const PreviewContact = z.object({ id: z.string(), name: z.string(), email: z.string() });
+const StepPreview = z
+  .object({
+    step: z.object({ id: z.string(), position: z.number(), thread_reply: z.boolean(), enabled: z.boolean() }),
+    contact: PreviewContact.extend({ in_sequence: z.boolean() }),
+    variant: PreviewVariant,
+    mailbox: z.object({ id: z.string(), email: z.string() }),
+    from: Sender,
+    to: z.string(),
+    subject: z.string().openapi({ description: "As sent: a same-thread reply goes under “Re: ” and the subject of the email it answers" }),
+    body: z
+      .string()
+      .openapi({
+        description: "What the contact reads, plain text: the body, the mailbox's signature, the postal address and unsubscribe link",
+      }),
+    missing: z.array(z.string()).openapi({ description: "Variables the email uses that this contact has no value (and no fallback) for" }),
+    refused: z
+      .object({ reason: z.string(), text: z.string() })
+      .nullable()
+      .openapi({ description: "Why the send path would not send it (the contact is paused on the step), in words; null: it would go" }),
+  })
+  .openapi("StepPreview");
+const StepTestResult = z
+  .object({
+    ok: z.boolean(),
+    message: z.string(),
+    kind: z.string().nullable(),
+    code: z.string().nullable(),
+    to: z.string().openapi({ description: "Your own address: a step's test never goes to the contact" }),
+    from: Sender,
+    subject: z.string(),
+    contact: PreviewContact,
+    variant: PreviewVariant,
+  })
+  .openapi("StepTestResult");
 
 const one = json(z.object({ sequence: SequenceDetailSchema }));
 /** A save of email text: the sequence, and what the text likely gets wrong without being refused. */
@@ -174,5 +231,48 @@ export const stepRoutes = router()
     async (c) => {
       const { id, stepId, variantId } = c.req.valid("param");
       return c.json({ sequence: await deleteVariant(c.var.db, c.get("caller"), id, stepId, variantId) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/sequences/{id}/steps/{stepId}/preview",
+      tags: ["Steps"],
+      summary: "An automatic email step's email as one contact of the team would get it (in the sequence or not), or why it would not go",
+      request: { params: StepParam, body: jsonBody(PreviewInput) },
+      responses: {
+        200: json(StepPreview),
+        403: errorResponses[403],
+        404: errorResponses[404],
+        422: { ...errorResponses[422], description: "Not an automatic email step, or the contact has no email address" },
+      },
+    }),
+    async (c) => {
+      const { id, stepId } = c.req.valid("param");
+      return c.json(await previewStep(c.env, c.var.db, c.get("caller"), id, stepId, c.req.valid("json")), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/sequences/{id}/steps/{stepId}/test",
+      tags: ["Steps"],
+      summary:
+        "Send yourself the step's email as the contact would get it, through the mailbox's test-email path (its right, its 10 an hour; counted nowhere but as a test email)",
+      request: { params: StepParam, body: jsonBody(TestInput) },
+      responses: {
+        200: json(StepTestResult),
+        403: errorResponses[403],
+        404: errorResponses[404],
+        422: {
+          ...errorResponses[422],
+          description: "The email would not go (details.missing names the variables), or it is not an automatic email step",
+        },
+        429: { ...errorResponses[422], description: "This mailbox sent 10 test emails in the last hour: wait retry-after seconds" },
+      },
+    }),
+    async (c) => {
+      const { id, stepId } = c.req.valid("param");
+      return c.json(await sendStepTest(c.env, c.var.db, c.get("caller"), id, stepId, c.req.valid("json")), 200);
     },
   );

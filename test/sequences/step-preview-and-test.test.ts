@@ -1,0 +1,234 @@
+// A step's email previewed as a chosen contact of the team (in the sequence or not) through the send path's own
+// composer, and sent as a test to the caller through the mailbox's test-email path: never to the contact,
+// counted nowhere but as a test email, once per Idempotency-Key.
+import { afterEach, describe, expect, it } from "vitest";
+import { setTransportOverride } from "../../worker/transports";
+import type { OutgoingEmail } from "../../worker/transports/types";
+import { makeContacts, makeMailbox, makeSchedule, makeSequence, makeTeam, makeUser, sessionFor } from "../fixtures";
+import { as, env, errorOf, fieldsOf } from "../helpers";
+
+interface Preview {
+  contact: { id: string; name: string; email: string; in_sequence: boolean };
+  variant: { id: string; label: string } | null;
+  mailbox: { id: string; email: string };
+  from: { email: string; name: string };
+  to: string;
+  subject: string;
+  body: string;
+  missing: string[];
+  refused: { reason: string; text: string } | null;
+}
+
+const overridden: string[] = [];
+afterEach(() => {
+  for (const id of overridden.splice(0)) setTransportOverride(id, null);
+});
+
+async function setup() {
+  const { teamId, userId } = await makeTeam("Step preview");
+  const mailboxId = await makeMailbox(teamId, userId);
+  const scheduleId = await makeSchedule(teamId);
+  const { sequenceId, stepIds } = await makeSequence(
+    teamId,
+    userId,
+    [
+      {
+        variants: [
+          { subject: "Quick question for {{first_name}}", body: "Hi {{first_name}}, how is {{company}} doing?" },
+          { subject: "An idea for {{company}}", body: "Hello {{first_name}}, variant B here." },
+        ],
+      },
+      { wait: 2, threadReply: true, variants: [{ subject: "", body: "Following up, {{first_name}}: still {{title}}?" }] },
+      { type: "call", wait: 1 },
+    ],
+    scheduleId,
+    false,
+  );
+  const [contactId, otherContact] = await makeContacts(teamId, 2);
+  const variants = (
+    await env.DB.prepare("SELECT id, label FROM step_variants WHERE step_id = ? ORDER BY label")
+      .bind(stepIds[0])
+      .all<{ id: string; label: string }>()
+  ).results;
+  const s = await sessionFor(teamId, userId);
+  const sent: OutgoingEmail[] = [];
+  setTransportOverride(mailboxId, { send: async (m) => (sent.push(m), { ok: true, response: "250 accepted" }) });
+  overridden.push(mailboxId);
+  const contact = (await env.DB.prepare("SELECT email, updated_at FROM contacts WHERE id = ?")
+    .bind(contactId)
+    .first<{ email: string; updated_at: number }>())!;
+  return { teamId, userId, mailboxId, sequenceId, stepIds, contactId: contactId!, otherContact: otherContact!, variants, s, sent, contact };
+}
+
+const previewPath = (seq: string, step: string) => `/api/sequences/${seq}/steps/${step}/preview`;
+const testPath = (seq: string, step: string) => `/api/sequences/${seq}/steps/${step}/test`;
+
+describe("a step's email previewed as a contact", () => {
+  it("is the email as the contact would get it: their fields, the mailbox's From and signature, the footer; a chosen variant's text", async () => {
+    const w = await setup();
+    const res = await as(w.s, "POST", previewPath(w.sequenceId, w.stepIds[0]!), {
+      contact_id: w.contactId,
+      variant_id: w.variants[0]!.id,
+      mailbox_id: w.mailboxId,
+    });
+    expect(res.status).toBe(200);
+    const p = (await res.json()) as Preview;
+    expect(p.to).toBe(w.contact.email);
+    expect(p.from).toEqual({ email: `${w.mailboxId}@sender.test`, name: "Sim Sender" });
+    expect(p.subject).toBe("Quick question for First0");
+    expect(p.body).toMatch(/^Hi First0, how is Acme doing\?\n\n-- \nSim\n\n1 Test St, Testville\nUnsubscribe: http/);
+    expect(p.variant).toEqual({ id: w.variants[0]!.id, label: "A" });
+    expect(p.contact).toMatchObject({ id: w.contactId, name: "First0 Last0", in_sequence: false });
+    expect(p.refused).toBeNull();
+
+    const b = (await (
+      await as(w.s, "POST", previewPath(w.sequenceId, w.stepIds[0]!), { contact_id: w.otherContact, variant_id: w.variants[1]!.id })
+    ).json()) as Preview;
+    expect(b.subject).toBe("An idea for Acme");
+    expect(b.body).toMatch(/^Hello First1, variant B here\./);
+    expect(b.variant?.label).toBe("B");
+    // No mailbox asked for and the contact has no run: one the caller may send from.
+    expect(b.mailbox.id).toBe(w.mailboxId);
+  });
+
+  it("a same-thread reply goes under “Re: ” and the opener this contact gets; a variable without a value is the refusal, naming it", async () => {
+    const w = await setup();
+    const opener = (await (await as(w.s, "POST", previewPath(w.sequenceId, w.stepIds[0]!), { contact_id: w.contactId })).json()) as Preview;
+    const res = await as(w.s, "POST", previewPath(w.sequenceId, w.stepIds[1]!), { contact_id: w.contactId });
+    expect(res.status).toBe(200);
+    const p = (await res.json()) as Preview;
+    expect(p.subject).toBe(`Re: ${opener.subject}`);
+    expect(p.body).toMatch(/^Following up, First0: still \?/);
+    expect(p.missing).toEqual(["title"]);
+    expect(p.refused).toEqual({
+      reason: "missing_variables: title",
+      text: expect.stringMatching(
+        /^Not sent: the contact will be paused on this step \(the email uses \{\{title\}\}, which this contact has no value for/,
+      ),
+    });
+    // Given a value, it would go.
+    await env.DB.prepare("UPDATE contacts SET title = 'CTO' WHERE id = ?").bind(w.contactId).run();
+    const filled = (await (await as(w.s, "POST", previewPath(w.sequenceId, w.stepIds[1]!), { contact_id: w.contactId })).json()) as Preview;
+    expect(filled.refused).toBeNull();
+    expect(filled.body).toMatch(/^Following up, First0: still CTO\?/);
+  });
+
+  it("a foreign contact, sequence or variant is 404; a member without a share 404, with a view share 200; a call step 422", async () => {
+    const w = await setup();
+    const rival = await makeTeam("Rival");
+    const [foreignContact] = await makeContacts(rival.teamId, 1);
+    const rivalSeq = await makeSequence(rival.teamId, rival.userId, [{}], null, false);
+    const step = previewPath(w.sequenceId, w.stepIds[0]!);
+    expect((await errorOf(await as(w.s, "POST", step, { contact_id: foreignContact }))).status).toBe(404);
+    expect(
+      (await errorOf(await as(w.s, "POST", previewPath(rivalSeq.sequenceId, rivalSeq.stepIds[0]!), { contact_id: w.contactId }))).status,
+    ).toBe(404);
+    expect((await errorOf(await as(w.s, "POST", step, { contact_id: w.contactId, variant_id: "nope" }))).status).toBe(404);
+    // Another sequence's step under this sequence's id.
+    const other = await makeSequence(w.teamId, w.userId, [{}], null, false);
+    expect((await errorOf(await as(w.s, "POST", previewPath(w.sequenceId, other.stepIds[0]!), { contact_id: w.contactId }))).status).toBe(
+      404,
+    );
+
+    const lone = await sessionFor(w.teamId, await makeUser(w.teamId));
+    expect((await errorOf(await as(lone, "POST", step, { contact_id: w.contactId }))).status).toBe(404);
+    const viewer = await sessionFor(w.teamId, await makeUser(w.teamId, "member", { sequenceId: w.sequenceId, access: "view" }));
+    const seen = await as(viewer, "POST", step, { contact_id: w.contactId });
+    expect(seen.status).toBe(200);
+    expect(((await seen.json()) as Preview).body).toMatch(/First0/);
+
+    const call = await errorOf(await as(w.s, "POST", previewPath(w.sequenceId, w.stepIds[2]!), { contact_id: w.contactId }));
+    expect(call).toMatchObject({ status: 422, code: "validation_failed" });
+    expect(call.message).toMatch(/Only an automatic email step has an email to preview/);
+  });
+});
+
+describe("a step's test email", () => {
+  it("reaches the transport once, to the caller, as the contact would read it; nothing of the contact's or the sequence's changes", async () => {
+    const w = await setup();
+    const res = await as(w.s, "POST", testPath(w.sequenceId, w.stepIds[0]!), {
+      contact_id: w.contactId,
+      variant_id: w.variants[0]!.id,
+      mailbox_id: w.mailboxId,
+    });
+    expect(res.status).toBe(200);
+    const me = `${w.userId}@sim.test`;
+    expect(await res.json()).toMatchObject({
+      ok: true,
+      to: me,
+      subject: "Quick question for First0",
+      from: { email: `${w.mailboxId}@sender.test` },
+    });
+    expect(w.sent).toHaveLength(1);
+    const m = w.sent[0]!;
+    expect(m.to).toBe(me);
+    expect(m.raw).toMatch(/\r\nSubject: Quick question for First0\r\n/);
+    expect(m.raw).toMatch(/Hi First0, how is Acme doing\?/);
+    expect(m.raw).toMatch(/\r\nTo: [^\r]*\r\n/);
+    expect(m.raw.toLowerCase()).not.toContain(w.contact.email.toLowerCase());
+    // Recorded as a test email only: the contact's emails, runs, timeline, the sequence's counts and report are untouched.
+    const rows = (
+      await env.DB.prepare("SELECT to_email, sequence_id, contact_id, enrollment_id, status FROM messages WHERE team_id = ?")
+        .bind(w.teamId)
+        .all()
+    ).results;
+    expect(rows).toEqual([
+      { to_email: me, sequence_id: "", contact_id: "", enrollment_id: expect.stringMatching(/^test:/), status: "sent" },
+    ]);
+    const n = async (q: string, ...b: unknown[]) =>
+      (await env.DB.prepare(q)
+        .bind(...b)
+        .first<{ n: number }>())!.n;
+    expect(await n("SELECT count(*) n FROM enrollments WHERE contact_id = ?", w.contactId)).toBe(0);
+    expect(await n("SELECT count(*) n FROM report_rollup WHERE sequence_id = ?", w.sequenceId)).toBe(0);
+    expect(await n("SELECT coalesce(sum(sent), 0) n FROM sequence_counts WHERE sequence_id = ?", w.sequenceId)).toBe(0);
+    expect(await n("SELECT updated_at n FROM contacts WHERE id = ?", w.contactId)).toBe(w.contact.updated_at);
+    const timeline = (await (await as(w.s, "GET", `/api/contacts/${w.contactId}/timeline`)).json()) as { events: unknown[] };
+    expect(timeline.events).toEqual([]);
+  });
+
+  it("a replayed Idempotency-Key sends once", async () => {
+    const w = await setup();
+    const body = { contact_id: w.contactId, mailbox_id: w.mailboxId };
+    const headers = { "idempotency-key": `step-test-${w.contactId}` };
+    const first = await as(w.s, "POST", testPath(w.sequenceId, w.stepIds[0]!), body, headers);
+    const again = await as(w.s, "POST", testPath(w.sequenceId, w.stepIds[0]!), body, headers);
+    expect(first.status).toBe(200);
+    expect(again.status).toBe(200);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(await again.json()).toEqual(await first.json());
+    expect(w.sent).toHaveLength(1);
+    expect((await env.DB.prepare("SELECT count(*) n FROM messages WHERE team_id = ?").bind(w.teamId).first<{ n: number }>())!.n).toBe(1);
+  });
+
+  it("a refused email is a 422 naming the variable, and nothing is sent", async () => {
+    const w = await setup();
+    const err = await errorOf(
+      await as(w.s, "POST", testPath(w.sequenceId, w.stepIds[1]!), { contact_id: w.contactId, mailbox_id: w.mailboxId }),
+    );
+    expect(err).toMatchObject({ status: 422, code: "validation_failed" });
+    expect(err.message).toMatch(/^Nothing was sent: the email uses \{\{title\}\}/);
+    expect(fieldsOf(err)).toEqual([expect.objectContaining({ field: "contact_id", code: "missing_variables" })]);
+    expect(w.sent).toHaveLength(0);
+    expect((await env.DB.prepare("SELECT count(*) n FROM messages WHERE team_id = ?").bind(w.teamId).first<{ n: number }>())!.n).toBe(0);
+  });
+
+  it("needs the right to test the mailbox: a member editing the sequence can't send from the admin's mailbox, and can from their own, to themself", async () => {
+    const w = await setup();
+    const memberId = await makeUser(w.teamId, "member", { sequenceId: w.sequenceId, access: "edit" });
+    const member = await sessionFor(w.teamId, memberId);
+    const err = await errorOf(
+      await as(member, "POST", testPath(w.sequenceId, w.stepIds[0]!), { contact_id: w.contactId, mailbox_id: w.mailboxId }),
+    );
+    expect(err.status).toBe(403);
+    expect(w.sent).toHaveLength(0);
+    const own = await makeMailbox(w.teamId, memberId);
+    const mine: OutgoingEmail[] = [];
+    setTransportOverride(own, { send: async (m) => (mine.push(m), { ok: true }) });
+    overridden.push(own);
+    const res = await as(member, "POST", testPath(w.sequenceId, w.stepIds[0]!), { contact_id: w.contactId, mailbox_id: own });
+    expect(res.status).toBe(200);
+    expect(mine.map((m) => m.to)).toEqual([`${memberId}@sim.test`]);
+    expect(w.sent).toHaveLength(0);
+  });
+});
