@@ -57,7 +57,7 @@ describe("an add-contacts job's caller, key included, as they are when it acts",
     await startDueJobs(env);
     expect(await jobRow(jobId)).toMatchObject({
       status: "failed",
-      error: "Not started: the API key that scheduled it was revoked, or its user can no longer use it",
+      error: "Not started: the API key that scheduled it was revoked",
     });
     expect(await enrolledIn(x.sequenceId)).toBe(0);
     expect(await balance(x.teamId)).toBe(100);
@@ -109,13 +109,13 @@ describe("an add-contacts job's caller, key included, as they are when it acts",
     for (const m of sent) if (m.kind === "add_contacts_chunk") await processChunk(quiet, m.jobId, m.from, m.to);
     expect(await jobRow(job.id)).toMatchObject({
       status: "completed",
-      error: "Stopped: the API key that asked for it was revoked, or its user can no longer use it",
+      error: "Stopped: the API key that asked for it was revoked",
       enrolled: 0,
       skipped: 2,
       credits_used: 0,
     });
     const reasons = await env.DB.prepare("SELECT reasons FROM job_outcomes WHERE job_id = ?").bind(job.id).all<{ reasons: string }>();
-    expect(reasons.results.map((r) => JSON.parse(r.reasons))).toEqual([["caller_not_permitted"], ["caller_not_permitted"]]);
+    expect(reasons.results.map((r) => JSON.parse(r.reasons))).toEqual([["api_key_revoked"], ["api_key_revoked"]]);
     expect(await enrolledIn(x.sequenceId)).toBe(0);
     expect(await balance(x.teamId)).toBe(100);
   });

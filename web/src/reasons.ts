@@ -19,6 +19,8 @@ const SKIP_CODES = new Set([
   "not_processed",
   "sequence_archived",
   "caller_not_permitted",
+  "api_key_revoked",
+  "caller_disabled",
   "mailbox_not_connected",
   "same_company",
 ]);

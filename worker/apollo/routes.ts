@@ -166,7 +166,7 @@ const master = requireMasterKey;
  * Apollo's reason code (its add_contact_ids `skipped_contact_ids`) for each reason a contact is left out.
  * Apollo's own codes where it has one; Seqflare's few extra checks get codes of the same form.
  */
-const APOLLO_SKIP_REASON: Record<SkipReason | WarningCategory, string> = {
+export const APOLLO_SKIP_REASON: Record<SkipReason | WarningCategory, string> = {
   not_found: "contact_not_found",
   already_in_sequence: "contacts_already_exists_in_current_campaign",
   duplicate_email: "contacts_with_duplicate_email",
@@ -185,6 +185,10 @@ const APOLLO_SKIP_REASON: Record<SkipReason | WarningCategory, string> = {
   not_processed: "contacts_not_processed",
   sequence_archived: "contacts_in_archived_campaign",
   caller_not_permitted: "contacts_without_permission",
+  // The job stopped acting for its caller: each cause its own code, so an integration can tell a key to
+  // replace from a user to enable.
+  api_key_revoked: "contacts_api_key_revoked",
+  caller_disabled: "contacts_user_disabled",
   // Apollo's own code for this one isn't documented publicly: Seqflare's, in its form.
   same_company: "contacts_with_same_company_in_campaign",
   mailbox_not_connected: "contacts_without_connected_mailbox",

@@ -20,7 +20,7 @@ const ApiKeySchema = z
     }),
     open_jobs: z.number().int().openapi({
       description:
-        "Work this key started that is still to run (adds scheduled, queued or running; bulk actions running). Revoking the key fails the scheduled adds and skips the rest of the running work (caller_not_permitted)",
+        "Work this key started that is still to run (adds scheduled, queued or running; bulk actions running). Revoking the key fails the scheduled adds and skips the rest of the running work (an add's contacts as api_key_revoked)",
     }),
     created_by: z.object({ id: z.string(), name: z.string().nullable() }).openapi({
       description: "The user the key acts as. A standard key has their rights without an admin's; a master key acts as a team admin",

@@ -2,7 +2,19 @@ import { and, count, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import { bulkInsertSql, type Row } from "../../db/bulk";
 import { batchSql, db, isUniqueViolation, type BatchStatement, type Db } from "../../db/client";
 import { chunked, inList, teamRowsById } from "../../db/in-list";
-import { contacts, contactStages, enrichments, enrollments, jobCandidates, jobOutcomes, jobs, mailboxes, sequences } from "../../db/schema";
+import {
+  apiKeys,
+  contacts,
+  contactStages,
+  enrichments,
+  enrollments,
+  jobCandidates,
+  jobOutcomes,
+  jobs,
+  mailboxes,
+  sequences,
+  users,
+} from "../../db/schema";
 import type { Caller, Env } from "../../env";
 import { now } from "../../lib/clock";
 import { sha256Hex } from "../../lib/crypto";
@@ -358,7 +370,8 @@ export async function processChunk(env: Env, jobId: string, from: number, to: nu
     progress = await recordOutcomes(d, job, from, to, await unprocessedResults(d, job, cands, "sequence_archived"), now());
   else {
     // Each chunk acts with the rights its caller has now, as a request would: a revoked key, a disabled user
-    // or lost edit rights stop what is left (skipped the same way as above, so the hold is settled once).
+    // or lost edit rights stop what is left (skipped the same way as above, each with its cause, so the hold
+    // is settled once).
     const refused = await callerRefused(d, job);
     if (refused)
       progress = await recordOutcomes(
@@ -366,9 +379,9 @@ export async function processChunk(env: Env, jobId: string, from: number, to: nu
         job,
         from,
         to,
-        await unprocessedResults(d, job, cands, "caller_not_permitted"),
+        await unprocessedResults(d, job, cands, refused.reason),
         now(),
-        `Stopped: ${refused}`,
+        `Stopped: ${refused.words}`,
       );
     else if (!connected.length)
       // Every mailbox of the job was removed or disconnected since the commit: enrolled there, its contacts
@@ -853,7 +866,7 @@ async function unprocessedResults(
   d: Db,
   job: JobRow,
   cands: CandidateRow[],
-  reason: "not_processed" | "sequence_archived" | "caller_not_permitted" | "mailbox_not_connected",
+  reason: "not_processed" | "sequence_archived" | StopReason | "mailbox_not_connected",
 ): Promise<Omit<ChunkResult, "enroll">[]> {
   const who = await whoAre(d, job, cands);
   const earlier = await enrolledEarlier(
@@ -1087,7 +1100,7 @@ export async function startDueJobs(env: Env, d: Db = db(env.DB)) {
     // sequence, or asked with an API key since revoked).
     const [job] = await d.select().from(jobs).where(eq(jobs.id, j.id));
     const refused = job ? await callerRefused(d, job) : null;
-    if (refused) await endJob(d, j.id, "failed", ["scheduled"], `Not started: ${refused}`);
+    if (refused) await endJob(d, j.id, "failed", ["scheduled"], `Not started: ${refused.words}`);
     else await startJob(env, d, j.id);
   }
   // A preparing job's run_at is its heartbeat (each plan page moves it): quiet as long as a running job
@@ -1108,28 +1121,58 @@ function callerOf(job: JobRow): Caller | null {
 }
 
 /**
- * Why the caller who committed a job may no longer have it act (user disabled or removed, API key revoked,
- * edit rights on the sequence lost), in words; null when they may. The job holds no one else's rights: it
- * acts with its caller's as they are now (callerNow: a standard key keeps a member's rights, whatever its
- * creator's role), when it starts and at each chunk.
+ * Why the caller who committed a job may no longer have it act, as the skip reason of the contacts it has
+ * not reached and in words; null when they may. The job holds no one else's rights: it acts with its
+ * caller's as they are now (callerNow: a standard key keeps a member's rights, whatever its creator's
+ * role), when it starts and at each chunk. A revoked key and a disabled user each have their own reason
+ * (an integration replaces a key, but enables a user); anything else is lost rights.
  */
-async function callerRefused(d: Db, job: JobRow): Promise<string | null> {
+async function callerRefused(d: Db, job: JobRow): Promise<{ reason: StopReason; words: string } | null> {
   const stored = callerOf(job);
   if (!stored || !job.sequenceId) return null;
   const asked = job.status === "scheduled" ? "scheduled it" : "asked for it";
+  const viaKey = stored.via === "api_key";
   const caller = await callerNow(d, stored);
-  if (!caller)
-    return stored.via === "api_key"
-      ? `the API key that ${asked} was revoked, or its user can no longer use it`
-      : `the user who ${asked} was disabled or removed`;
+  if (!caller) {
+    const keyId = viaKey ? stored.apiKeyId : undefined;
+    const [[key], [user]] = await Promise.all([
+      keyId
+        ? d
+            .select({ revokedAt: apiKeys.revokedAt })
+            .from(apiKeys)
+            .where(and(eq(apiKeys.id, keyId), eq(apiKeys.teamId, job.teamId)))
+        : Promise.resolve([]),
+      d
+        .select({ disabledAt: users.disabledAt })
+        .from(users)
+        .where(and(eq(users.id, stored.userId), eq(users.teamId, job.teamId))),
+    ]);
+    if (keyId && (!key || key.revokedAt !== null)) return { reason: "api_key_revoked", words: `the API key that ${asked} was revoked` };
+    if (!user || user.disabledAt !== null)
+      return {
+        reason: "caller_disabled",
+        words: viaKey ? `the user the API key acted for was disabled or removed` : `the user who ${asked} was disabled or removed`,
+      };
+    // The key is there and its user enabled: its creator was disabled or, for a master key, is no longer an admin.
+    return {
+      reason: "caller_not_permitted",
+      words: `the API key that ${asked} no longer works: its creator was disabled or is no longer an admin`,
+    };
+  }
   try {
     await sequenceFor(d, caller, job.sequenceId, "sequence.edit");
     return null;
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
-    return `${stored.via === "api_key" ? "the API key that" : "the user who"} ${asked} can no longer add contacts to this sequence`;
+    return {
+      reason: "caller_not_permitted",
+      words: `${viaKey ? "the API key that" : "the user who"} ${asked} can no longer add contacts to this sequence`,
+    };
   }
 }
+
+/** The skip reasons of contacts a job stops before reaching because of who asked for it. */
+type StopReason = "caller_not_permitted" | "api_key_revoked" | "caller_disabled";
 
 /** The sweep: every ended job whose hold was never settled gets its settlement, in pages. */
 export async function settleEndedJobs(env: Env, d: Db = db(env.DB)): Promise<number> {

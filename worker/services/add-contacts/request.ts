@@ -42,6 +42,8 @@ export const SKIP_REASONS = [
   "not_processed",
   "sequence_archived",
   "caller_not_permitted",
+  "api_key_revoked",
+  "caller_disabled",
   "mailbox_not_connected",
   "same_company",
 ] as const;
@@ -74,7 +76,15 @@ export const OUTCOME_REASONS: Record<WarningCategory | SkipReason | "enriched", 
   sequence_archived: { label: "Sequence archived", fix: "The sequence was archived before they were added; unarchive it to add them." },
   caller_not_permitted: {
     label: "Its requester can no longer add",
-    fix: "The user or API key that asked for this job was disabled, revoked or lost edit rights on the sequence before they were added; add them again as someone who may.",
+    fix: "The user or API key that asked for this job lost the right to add to the sequence before they were added (edit rights on it, or the key's creator was disabled or, for a master key, is no longer an admin); add them again as someone who may.",
+  },
+  api_key_revoked: {
+    label: "Its API key was revoked",
+    fix: "The API key that asked for this job was revoked before they were added; add them again with a key that works (Settings → API keys).",
+  },
+  caller_disabled: {
+    label: "Its user was disabled",
+    fix: "The user this job acts for (who asked for it, or the user_id an API key acted for) was disabled or removed before they were added; enable them, or add them again as another user.",
   },
   mailbox_not_connected: {
     label: "No connected mailbox to send from",
