@@ -9,6 +9,7 @@ import { Claim, FormProblems, MAX_WAIT } from "../../forms";
 import { createStepAction } from "../../queries/sequences";
 import { warnOnNewStep } from "./StepCard";
 import { TemplateFields } from "./TemplateFields";
+import { TemplateTools } from "./TemplateTools";
 
 /** "Add step": type, the wait before it, and for emails the first variant's subject and body. */
 export function AddStepDialog(props: {
@@ -184,6 +185,15 @@ export function AddStepDialog(props: {
             <FieldError id="add-step-thread-error" form={form} name="thread_reply" />
           </Show>
           <Claim form={form} names={["variants.0.subject", "variant.subject", "variants.0.body", "variant.body"]} />
+          <TemplateTools
+            idPrefix="add-step"
+            subject={thread() && !first() ? "" : subject()}
+            body={body()}
+            onFill={(sub, b) => {
+              setSubject(sub);
+              setBody(b);
+            }}
+          />
           <TemplateFields
             idPrefix="add-step"
             subject={subject()}
