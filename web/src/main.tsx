@@ -13,6 +13,7 @@ import Credits from "./routes/Credits";
 import Home from "./routes/Home";
 import Imports from "./routes/Imports";
 import Lists from "./routes/Lists";
+import EmailTemplates from "./routes/EmailTemplates";
 import Login from "./routes/Login";
 import Invite from "./routes/Invite";
 import ResetPassword from "./routes/ResetPassword";
@@ -54,6 +55,7 @@ render(
         <Route path="/sequences" component={Sequences} />
         <Route path="/sequences/:id" component={SequenceEditor} />
         <Route path="/sequences/:id/add" component={AddContacts} />
+        <Route path="/templates" component={EmailTemplates} />
         <Route path="/jobs/:id" component={JobPage} />
         <Route path="/tasks" component={Tasks} />
         <Route path="/people" component={People} />
