@@ -14,6 +14,7 @@ const NAV: { href: string; label: string; icon: IconName; badge?: "tasks" }[][] 
   [
     { href: "/", label: "Home", icon: "chart" },
     { href: "/sequences", label: "Sequences", icon: "sequences" },
+    { href: "/templates", label: "Templates", icon: "mail" },
     { href: "/tasks", label: "Tasks", icon: "tasks", badge: "tasks" },
     { href: "/replies", label: "Replies", icon: "message" },
     { href: "/people", label: "People", icon: "search" },
