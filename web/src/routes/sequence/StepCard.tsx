@@ -21,6 +21,7 @@ import {
   updateVariantAction,
 } from "../../queries/sequences";
 import { TemplateFields } from "./TemplateFields";
+import { TemplateTools } from "./TemplateTools";
 
 /** Template text with each `{{variable}}` drawn as a token, for previews. */
 function Highlight(props: { text: string }) {
@@ -538,6 +539,16 @@ export function StepCard(props: {
                           </button>
                         </Show>
                       </div>
+                    </Show>
+                    <Show when={!props.readOnly}>
+                      <TemplateTools
+                        idPrefix={`step-${props.index + 1}`}
+                        subject={threadReply() ? "" : subjectOf(id)}
+                        body={bodyOf(id)}
+                        onFill={(subject, body) =>
+                          id === NEW ? setNewVariant({ subject, body }) : setDrafts(id, (d) => ({ ...d, subject, body }))
+                        }
+                      />
                     </Show>
                     <TemplateFields
                       idPrefix={`${uid}-${id}`}
