@@ -1,6 +1,7 @@
 import { createAsync } from "@solidjs/router";
-import { For, Show } from "solid-js";
+import { Show } from "solid-js";
 import { getSequences } from "../queries/sequences";
+import { Options } from "./Options";
 
 /** Every sequence you may see, for a filter: all pages of them, as a team's may pass one page. */
 async function allSequences() {
@@ -16,7 +17,7 @@ async function allSequences() {
 /**
  * A sequence filter's options (the Outbox's, the Replies inbox's and the Tasks queue's): `all` first, then each
  * sequence you may see. A sequence named in the URL that isn't listed (still loading, or not yours to see) stays
- * selected, by id. Each option says whether it is the one: a select's value set before its options load is lost.
+ * selected, by id. Each option says whether it is the one (Options): a select's value set before its options load is lost.
  */
 export function SequenceOptions(props: { sequenceId: string | undefined; all: string }) {
   const sequences = createAsync(() => allSequences().catch(() => undefined));
@@ -31,13 +32,9 @@ export function SequenceOptions(props: { sequenceId: string | undefined; all: st
           {sequences() ? "A sequence you can't see" : "Loading…"}
         </option>
       </Show>
-      <For each={sequences() ?? []}>
-        {(s) => (
-          <option value={s.id} selected={s.id === props.sequenceId}>
-            {s.name}
-          </option>
-        )}
-      </For>
+      <Options each={sequences()} value={props.sequenceId} id={(s) => s.id}>
+        {(s) => s.name}
+      </Options>
     </>
   );
 }

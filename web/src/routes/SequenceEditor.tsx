@@ -1,10 +1,11 @@
 import { A, createAsync, useNavigate, useParams, useSearchParams } from "@solidjs/router";
-import { createComputed, createSignal, For, Match, Show, Suspense, Switch, untrack } from "solid-js";
+import { createComputed, createSignal, Match, Show, Suspense, Switch, untrack } from "solid-js";
 import { createStore, reconcile } from "solid-js/store";
 import { useWrite } from "../actions";
 import type { Sequence } from "../api";
 import { Badge } from "../components/Badge";
 import { FieldError } from "../components/FieldError";
+import { Options } from "../components/Options";
 import { Icon } from "../components/Icon";
 import { MenuButton } from "../components/Menu";
 import { ArchiveSequenceDialog, DeleteSequenceDialog, deleteItem } from "./sequence/DeleteSequence";
@@ -147,13 +148,9 @@ function SchedulePicker(props: { seq: Sequence; readOnly: boolean; onApply: (s: 
         onChange={(e) => void change(e.currentTarget.value)}
       >
         <Show when={schedules()} fallback={<option value={props.seq.schedule_id ?? ""}>{props.seq.schedule_name ?? "No schedule"}</option>}>
-          <For each={schedules()!.schedules}>
-            {(s) => (
-              <option value={s.id} selected={s.id === props.seq.schedule_id}>
-                {s.name}
-              </option>
-            )}
-          </For>
+          <Options each={schedules()!.schedules} value={props.seq.schedule_id} id={(s) => s.id}>
+            {(s) => s.name}
+          </Options>
           <option value="" selected={!props.seq.schedule_id}>
             {teamDefault() ? `Team default (${teamDefault()!.name})` : "No schedule (any time)"}
           </option>

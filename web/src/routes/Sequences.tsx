@@ -8,6 +8,7 @@ import { EmptyState } from "../components/EmptyState";
 import { FieldError } from "../components/FieldError";
 import { Icon } from "../components/Icon";
 import { MenuButton } from "../components/Menu";
+import { Options } from "../components/Options";
 import { PageHeader } from "../components/PageHeader";
 import { DataTable } from "../components/DataTable";
 import { tabId, tabPanelId, Tabs } from "../components/Tabs";
@@ -148,13 +149,10 @@ function NewSequenceDialog(props: { open: boolean; onClose: () => void }) {
               aria-invalid={errors.invalid("schedule_id")}
               aria-describedby="new-seq-schedule-help new-seq-schedule-error"
             >
-              <For each={schedules()?.schedules ?? []}>
-                {(s) => (
-                  <option value={s.id} selected={s.is_default}>
-                    {s.name} ({s.time_zone}){s.is_default ? " · default" : ""}
-                  </option>
-                )}
-              </For>
+              {/* The team's default schedule starts chosen. */}
+              <Options each={schedules()?.schedules} value={schedules()?.schedules.find((s) => s.is_default)?.id} id={(s) => s.id}>
+                {(s) => `${s.name} (${s.time_zone})${s.is_default ? " · default" : ""}`}
+              </Options>
               <option value="">
                 {(schedules()?.schedules ?? []).some((s) => s.is_default)
                   ? "None of its own (follows the team default)"

@@ -16,6 +16,7 @@ import { TaskEmailSend } from "../components/TaskEmailSend";
 import { formatDay, formatFull, formatNumber, formatRelative, localInputToMs, msToLocalInput } from "../format";
 import { bulkTasksAction, finishTaskAction, getTasks, logCallAction, updateTaskAction } from "../queries/tasks";
 import { SequenceOptions } from "../components/SequenceOptions";
+import { Options } from "../components/Options";
 import { getUsers } from "../queries/users";
 import "./Tasks.css";
 import { usePageTitle } from "../title";
@@ -305,7 +306,9 @@ function ChangeTaskForm(props: { t: Task; mode: "reschedule" | "reassign"; close
             <span class="small muted">Assign to</span>
             <select class="input input-sm" value={who()} onChange={(e) => setWho(e.currentTarget.value)} data-testid="task-assignee">
               {/* Only those who can take it (active, may edit its sequence): anyone else the API refuses. */}
-              <For each={takers()}>{(u) => <option value={u.id}>{u.name}</option>}</For>
+              <Options each={takers()} value={who()} id={(u) => u.id}>
+                {(u) => u.name}
+              </Options>
             </select>
             <Show when={users() && !takers().length}>
               <span class="small muted" data-testid="task-no-takers">

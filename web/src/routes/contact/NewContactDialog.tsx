@@ -42,6 +42,8 @@ export function NewContactDialog(props: { onClose: () => void; listId?: string |
   // The API's rule (contact.reassign): only an admin creates a contact owned by someone else.
   const isAdmin = () => me()?.user.role === "admin";
   const [ownerId, setOwnerId] = createSignal("");
+  // The owner shown: the one picked, else you (the API's default owner).
+  const owner = () => ownerId() || (me()?.user.id ?? "");
   const [listId, setListId] = createSignal(props.listId ?? "");
   const [existing, setExisting] = createSignal<Existing | null>(null);
 
@@ -115,16 +117,22 @@ export function NewContactDialog(props: { onClose: () => void; listId?: string |
           <label for="new-contact-owner">Owner</label>
           <select
             id="new-contact-owner"
-            value={ownerId() || (me()?.user.id ?? "")}
+            value={owner()}
             disabled={!isAdmin()}
             onChange={(e) => setOwnerId(e.currentTarget.value)}
             aria-invalid={errors.invalid("owner_id")}
             aria-describedby="new-contact-owner-error new-contact-owner-why"
           >
-            <Show when={me()}>{(m) => <option value={m().user.id}>{m().user.name} (me)</option>}</Show>
-            <For each={isAdmin() ? (users()?.users ?? []).filter((u) => u.id !== me()?.user.id) : []}>
-              {(u) => <option value={u.id}>{u.name}</option>}
-            </For>
+            <Show when={me()}>
+              {(m) => (
+                <option value={m().user.id} selected={owner() === m().user.id}>
+                  {m().user.name} (me)
+                </option>
+              )}
+            </Show>
+            <Options each={isAdmin() ? (users()?.users ?? []).filter((u) => u.id !== me()?.user.id) : []} value={owner()} id={(u) => u.id}>
+              {(u) => u.name}
+            </Options>
           </select>
           <Show when={me() && !isAdmin()}>
             <p id="new-contact-owner-why" class="field-help">

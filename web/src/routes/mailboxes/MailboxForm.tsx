@@ -3,6 +3,7 @@ import { createSignal, For, Show } from "solid-js";
 import { useWrite } from "../../actions";
 import { type Mailbox, type MailboxInput, type MailboxPatch, type Transport } from "../../api";
 import { Dialog } from "../../components/Dialog";
+import { Options } from "../../components/Options";
 import { FieldError } from "../../components/FieldError";
 import { Icon, type IconName } from "../../components/Icon";
 import { FormProblems } from "../../forms";
@@ -231,13 +232,9 @@ export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onC
                     {m!.owner_name ?? "A disabled user"} (disabled)
                   </option>
                 </Show>
-                <For each={users()?.users ?? []}>
-                  {(u) => (
-                    <option value={u.id} selected={u.id === ownerId()}>
-                      {u.name}
-                    </option>
-                  )}
-                </For>
+                <Options each={users()?.users} value={ownerId()} id={(u) => u.id}>
+                  {(u) => u.name}
+                </Options>
               </select>
               <p id="mb-owner-help" class="field-help">
                 The owner may edit it and send from it, and new tasks of contacts it sends to go to them. Its status doesn't change:

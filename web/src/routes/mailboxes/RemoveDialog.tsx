@@ -2,6 +2,7 @@ import { A, useAction, useSubmission } from "@solidjs/router";
 import { createSignal, For, Show } from "solid-js";
 import { ApiError, type Mailbox } from "../../api";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
+import { Options } from "../../components/Options";
 import { notify } from "../../components/Toast";
 import { formatNumber, plural } from "../../format";
 import { removeMailboxAction } from "../../queries/mailboxes";
@@ -126,7 +127,9 @@ export function RemoveDialog(props: { mailbox: Mailbox; targets: Mailbox[]; onCl
                   <div class="field">
                     <label for="remove-target">Move them to</label>
                     <select id="remove-target" value={target()} onChange={(e) => setTarget(e.currentTarget.value)}>
-                      <For each={props.targets}>{(t) => <option value={t.id}>{t.email}</option>}</For>
+                      <Options each={props.targets} value={target()} id={(t) => t.id}>
+                        {(t) => t.email}
+                      </Options>
                     </select>
                     <p class="field-help">Their queued emails go with them and send from that mailbox, within its limits.</p>
                   </div>

@@ -1,11 +1,12 @@
 import { A, createAsync } from "@solidjs/router";
-import { createSignal, For, Show } from "solid-js";
+import { createSignal, Show } from "solid-js";
 import { useWrite } from "../../actions";
 import { Dialog } from "../../components/Dialog";
 import { FieldError } from "../../components/FieldError";
 import { formatNumber, plural } from "../../format";
 import { FormProblems } from "../../forms";
 import { getLists } from "../../queries/lists";
+import { Options } from "../../components/Options";
 import { savePeopleToListAction, type SaveToListResult } from "../../queries/people";
 import { getMe } from "../../queries/session";
 import type { Person } from "../../api";
@@ -116,13 +117,9 @@ export function SaveToListDialog(props: { open: boolean; people: Person[]; onClo
                   data-testid="save-list-select"
                 >
                   <option value="">Choose a list…</option>
-                  <For each={lists()?.lists ?? []}>
-                    {(l) => (
-                      <option value={l.id}>
-                        {l.name} ({formatNumber(l.contact_count)})
-                      </option>
-                    )}
-                  </For>
+                  <Options each={lists()?.lists} value={listId()} id={(l) => l.id}>
+                    {(l) => `${l.name} (${formatNumber(l.contact_count)})`}
+                  </Options>
                 </select>
                 <FieldError id="save-list-id-error" form={save.errors} name="list_id" />
               </div>

@@ -1,7 +1,8 @@
 import { createAsync } from "@solidjs/router";
-import { createSignal, For, Show } from "solid-js";
+import { createSignal, Show } from "solid-js";
 import { useWrite } from "../../actions";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
+import { Options } from "../../components/Options";
 import { formatDateTime, plural } from "../../format";
 import { getContactStages, setContactStageAction } from "../../queries/contacts";
 import { markMeetingBookedAction } from "../../queries/meetings";
@@ -73,13 +74,9 @@ export function WorkIt(props: { r: Reply }) {
                 No stage
               </option>
             </Show>
-            <For each={stages()?.contact_stages ?? []}>
-              {(s) => (
-                <option value={s.id} selected={s.id === stageId()}>
-                  {s.name}
-                </option>
-              )}
-            </For>
+            <Options each={stages()?.contact_stages} value={stageId()} id={(s) => s.id}>
+              {(s) => s.name}
+            </Options>
           </select>
         </label>
         <button

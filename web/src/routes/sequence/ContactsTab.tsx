@@ -28,6 +28,7 @@ import { SequencePicker } from "../people/SequencePicker";
 import { AddingNow } from "./AddingNow";
 import { OVERRIDES } from "../workflows/present";
 import { EnrollmentBadge, reasonTone } from "../../components/EnrollmentStatus";
+import { Options } from "../../components/Options";
 import "./ContactsTab.css";
 
 const FILTERS: { id: EnrollmentFilter; label: string; always?: boolean }[] = [
@@ -540,7 +541,9 @@ function ActionAnswer(props: {
             onChange={(ev) => setRestartFrom(ev.currentTarget.value)}
           >
             <option value="">Send from…</option>
-            <For each={props.mailboxes}>{(m) => <option value={m.id}>{m.email}</option>}</For>
+            <Options each={props.mailboxes} value={restartFrom()} id={(m) => m.id}>
+              {(m) => m.email}
+            </Options>
           </select>
         </label>
         <button
@@ -976,7 +979,9 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
                         onChange={(ev) => setMailboxId(ev.currentTarget.value)}
                       >
                         <option value="">Send from…</option>
-                        <For each={mailboxes()}>{(m) => <option value={m.id}>{m.email}</option>}</For>
+                        <Options each={mailboxes()} value={mailboxId()} id={(m) => m.id}>
+                          {(m) => m.email}
+                        </Options>
                       </select>
                     </label>
                     <button

@@ -8,6 +8,7 @@ import { Spinner } from "../../components/Status";
 import { FormProblems } from "../../forms";
 import { saveSharingAction } from "../../queries/sequences";
 import { getUsers } from "../../queries/users";
+import { Options } from "../../components/Options";
 
 type Access = "none" | "view" | "edit";
 
@@ -72,15 +73,13 @@ export function ShareDialog(props: { open: boolean; seq: Sequence; onClose: () =
                 >
                   {/* Only active users are listed: a disabled owner is shown as is, not as someone else. */}
                   <Show when={!u().users.some((x) => x.id === props.seq.owner_id)}>
-                    <option value={props.seq.owner_id}>{props.seq.owner_name || "The current owner"} (disabled)</option>
+                    <option value={props.seq.owner_id} selected={ownerId() === props.seq.owner_id}>
+                      {props.seq.owner_name || "The current owner"} (disabled)
+                    </option>
                   </Show>
-                  <For each={u().users}>
-                    {(x) => (
-                      <option value={x.id}>
-                        {x.name} ({x.email})
-                      </option>
-                    )}
-                  </For>
+                  <Options each={u().users} value={ownerId()} id={(x) => x.id}>
+                    {(x) => `${x.name} (${x.email})`}
+                  </Options>
                 </select>
                 <p id="share-owner-help" class="field-help">
                   The owner decides who it's shared with. Manual steps become tasks for the owner of the contact's sending mailbox (else the

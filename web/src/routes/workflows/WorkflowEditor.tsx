@@ -5,6 +5,7 @@ import { searchPeople, type WarningOverrides, type Workflow, type WorkflowInput 
 import { useWrite } from "../../actions";
 import { getUsers } from "../../queries/users";
 import { FieldError } from "../../components/FieldError";
+import { Options } from "../../components/Options";
 import { MailboxPickList } from "../../components/MailboxPickList";
 import { PageHeader } from "../../components/PageHeader";
 import { Spinner } from "../../components/Status";
@@ -461,14 +462,9 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
                       </option>
                     )}
                   </Show>
-                  {/* `selected` too: a select's value set before its options arrive is dropped by the browser. */}
-                  <For each={sequences() ?? []}>
-                    {(s) => (
-                      <option value={s.id} selected={s.id === form.sequenceId}>
-                        {s.active ? s.name : `${s.name} (off)`}
-                      </option>
-                    )}
-                  </For>
+                  <Options each={sequences()} value={form.sequenceId} id={(s) => s.id}>
+                    {(s) => (s.active ? s.name : `${s.name} (off)`)}
+                  </Options>
                 </select>
               </Suspense>
               <p id="wf-sequence-help" class="field-help" classList={{ "text-warning": sequenceActive() === false }}>
@@ -494,13 +490,9 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
                       A disabled or removed user
                     </option>
                   </Show>
-                  <For each={users()?.users ?? []}>
-                    {(u) => (
-                      <option value={u.id} selected={u.id === form.ownerId}>
-                        {u.name}
-                      </option>
-                    )}
-                  </For>
+                  <Options each={users()?.users} value={form.ownerId} id={(u) => u.id}>
+                    {(u) => u.name}
+                  </Options>
                 </select>
                 <p id="wf-owner-help" class="field-help" classList={{ "text-warning": ownerGone() }}>
                   {ownerGone()
