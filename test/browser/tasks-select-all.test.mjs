@@ -1,5 +1,7 @@
-// The Tasks page's header box ticks the page's tasks that bulk Complete can finish (a manual email is left
-// out, its own box saying why), is part-ticked when some are, counts them, and a filter change clears the ticks.
+// The Tasks page's header box ticks every task on the page you can work, manual emails too (Skip takes them all);
+// the bar then says, before Complete is clicked, which of them Complete leaves open (a manual email is completed by
+// sending it), and Complete does just that. The box is part-ticked when some are, counts them, and a filter change
+// clears the ticks.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { baseUrl, launch, pageApi, signIn } from "./helpers.mjs";
@@ -20,7 +22,7 @@ describe("tasks: select all on the page", () => {
   const api = (...args) => pageApi(page)(...args);
   const rowOf = (name) => page.getByTestId("task-list").locator("li.task-row", { hasText: name });
 
-  it("ticks the callable tasks but not the manual email, shows the count, goes part-ticked, and clears on a filter change", async () => {
+  it("ticks every workable task, the manual email too, says which Complete leaves open, and clears on a filter change", async () => {
     const stamp = Date.now();
     const make = (last, type) =>
       makeTask(
@@ -40,21 +42,27 @@ describe("tasks: select all on the page", () => {
     assert.match((await mailBox.getAttribute("title")) ?? "", /completed by sending it/);
 
     await all.check();
-    // Every box on the page but the manual emails' is ticked, and the header and the bar say how many.
+    // Every box on the page is ticked, the manual emails' too, and the header and the bar say how many.
     const states = await boxes.evaluateAll((els) =>
       els.map((el) => ({ checked: el.checked, mail: /completed by sending it/.test(el.title) })),
     );
     const ticked = states.filter((s) => s.checked).length;
-    assert.ok(ticked >= 2, `${ticked} ticked`);
+    const mails = states.filter((s) => s.mail).length;
+    assert.ok(ticked >= 3, `${ticked} ticked`);
+    assert.ok(mails >= 1, `${mails} manual emails`);
     assert.ok(
-      states.every((s) => s.checked === !s.mail),
+      states.every((s) => s.checked),
       JSON.stringify(states),
     );
-    assert.equal(await rowOf(`Callone${stamp}`).getByTestId("task-select").isChecked(), true);
-    assert.equal(await rowOf(`Calltwo${stamp}`).getByTestId("task-select").isChecked(), true);
-    assert.equal(await mailBox.isChecked(), false);
+    assert.equal(await mailBox.isChecked(), true);
     assert.match(await page.getByTestId("tasks-select-all-row").textContent(), new RegExp(`\\b${ticked} selected`));
     assert.match(await page.getByTestId("tasks-bulk").textContent(), new RegExp(`\\b${ticked} selected`));
+    // The bar says what Complete would leave: the manual emails, counted.
+    const note = page.getByTestId("tasks-bulk-note");
+    assert.equal(
+      await note.textContent(),
+      `Complete finishes ${ticked - mails} and leaves the ${mails === 1 ? "manual email" : `${mails} manual emails`} open: ${mails === 1 ? "it is" : "each is"} completed by sending it from its task. Skip skips all ${ticked}.`,
+    );
 
     // One unticked: the header is part-ticked; ticked again it is whole.
     await rowOf(`Callone${stamp}`).getByTestId("task-select").uncheck();
@@ -93,5 +101,49 @@ describe("tasks: select all on the page", () => {
       0,
     );
     assert.equal(await page.getByTestId("tasks-bulk").count(), 0);
+  });
+
+  it("what the bar says Complete leaves open is what it leaves: the calls are completed, the manual email stays for Skip", async () => {
+    const stamp = Date.now();
+    const made = {};
+    for (const [last, type] of [
+      ["Callone", "call"],
+      ["Calltwo", "call"],
+      ["Mailer", "manual_email"],
+    ])
+      made[last] = await makeTask(
+        api,
+        [{ type, wait_amount: 0, wait_unit: "minutes", ...(type === "manual_email" && { variants: [{ subject: "Hi", body: "Hello" }] }) }],
+        { first_name: "Said", last_name: `${last}${stamp}`, phone: "+1 555 0151", email: `${last.toLowerCase()}.${stamp}@said.test` },
+      );
+    const statusOf = async (id) =>
+      [
+        ...(await api("GET", "/tasks?view=open&assignee=all&per_page=100")).body.tasks,
+        ...(await api("GET", "/tasks?view=done&assignee=all&per_page=100")).body.tasks,
+      ].find((t) => t.id === id)?.status;
+    await page.goto(`${baseUrl}/tasks?who=all`);
+    for (const last of ["Callone", "Calltwo", "Mailer"]) await rowOf(`${last}${stamp}`).getByTestId("task-select").check();
+    const bar = page.getByTestId("tasks-bulk");
+    const note = page.getByTestId("tasks-bulk-note");
+    assert.equal(
+      await note.textContent(),
+      "Complete finishes 2 and leaves the manual email open: it is completed by sending it from its task. Skip skips all 3.",
+    );
+
+    await bar.getByRole("button", { name: "Complete" }).click();
+    await rowOf(`Callone${stamp}`).waitFor({ state: "detached" });
+    await rowOf(`Calltwo${stamp}`).waitFor({ state: "detached" });
+    assert.equal(await statusOf(made.Callone.task.id), "completed");
+    assert.equal(await statusOf(made.Calltwo.task.id), "completed");
+    assert.equal(await statusOf(made.Mailer.task.id), "open");
+    // Left open and ticked, as said; Complete can't take it now, and says so.
+    assert.equal(await rowOf(`Mailer${stamp}`).getByTestId("task-select").isChecked(), true);
+    assert.equal(await note.textContent(), "A manual email is completed by sending it from its task, so Complete can't take it: Skip can.");
+    assert.equal(await bar.getByRole("button", { name: "Complete" }).isDisabled(), true);
+
+    await bar.getByRole("button", { name: "Skip" }).click();
+    await rowOf(`Mailer${stamp}`).waitFor({ state: "detached" });
+    assert.equal(await statusOf(made.Mailer.task.id), "skipped");
+    assert.equal(await bar.count(), 0);
   });
 });

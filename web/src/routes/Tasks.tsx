@@ -458,9 +458,11 @@ export default function Tasks() {
       { defer: true },
     ),
   );
-  // What the header's box ticks: the page's tasks that bulk Complete takes. A manual email is left out (it is
-  // completed by sending it, so bulk completion refuses it); its own box still ticks it for Skip.
-  const pickable = () => visible().filter((t) => t.status === "open" && t.can_work && t.type !== "manual_email");
+  // What the header's box ticks: every task on the page you can work, as Skip takes them all. Complete can't take a
+  // manual email (it is completed by sending it), so the bar says which of those ticked Complete leaves open.
+  const pickable = () => visible().filter((t) => t.status === "open" && t.can_work);
+  const pickedMail = () => selected().filter((t) => t.type === "manual_email").length;
+  const completable = () => selected().length - pickedMail();
   const allPicked = () => pickable().length > 0 && pickable().every((t) => picked().has(t.id));
   const somePicked = () => !allPicked() && selected().length > 0;
   const pickAll = (on: boolean) =>
@@ -530,9 +532,25 @@ export default function Tasks() {
       />
       <Show when={selected().length > 0}>
         <div class="toolbar bulk-bar" role="region" aria-label="Selected tasks" data-testid="tasks-bulk">
-          <strong>{formatNumber(selected().length)} selected</strong>
+          {/* The note under the count: what Complete leaves of the ticked tasks, before it is clicked. */}
+          <div>
+            <strong>{formatNumber(selected().length)} selected</strong>
+            <Show when={pickedMail() > 0}>
+              <p class="small muted" data-testid="tasks-bulk-note">
+                {completable() > 0
+                  ? `Complete finishes ${formatNumber(completable())} and leaves the ${pickedMail() === 1 ? "manual email" : `${formatNumber(pickedMail())} manual emails`} open: ${pickedMail() === 1 ? "it is" : "each is"} completed by sending it from its task. Skip skips all ${formatNumber(selected().length)}.`
+                  : `${pickedMail() === 1 ? "A manual email is" : "Manual emails are"} completed by sending ${pickedMail() === 1 ? "it" : "each"} from its task, so Complete can't take ${pickedMail() === 1 ? "it" : "them"}: Skip can.`}
+              </p>
+            </Show>
+          </div>
           <div class="task-bulk-actions">
-            <button type="button" class="btn btn-primary btn-sm" disabled={bulk.pending()} onClick={() => void runBulk("complete")}>
+            <button
+              type="button"
+              class="btn btn-primary btn-sm"
+              disabled={bulk.pending() || completable() === 0}
+              title={completable() === 0 ? "Manual emails are completed by sending each from its task: Skip takes them" : undefined}
+              onClick={() => void runBulk("complete")}
+            >
               <Icon name="check" size={14} /> Complete
             </button>
             <button type="button" class="btn btn-secondary btn-sm" disabled={bulk.pending()} onClick={() => void runBulk("skip")}>
@@ -562,7 +580,7 @@ export default function Tasks() {
                     ref={(el) => createEffect(() => (el.indeterminate = somePicked()))}
                     onChange={(e) => pickAll(e.currentTarget.checked)}
                     aria-label="Select all tasks on this page"
-                    title="Ticks this page's tasks that bulk Complete can finish (not manual emails: each is sent from its task)"
+                    title="Ticks every task on this page you can work: Skip takes them all, Complete all but manual emails (each is sent from its task)"
                     data-testid="tasks-select-all"
                   />
                   <span class="small muted" aria-live="polite">
@@ -610,7 +628,7 @@ export default function Tasks() {
                             aria-label={`Select ${doLabel(t.type)} with ${t.contact?.name ?? "contact"}`}
                             title={
                               t.type === "manual_email"
-                                ? "Select all leaves a manual email out: it is completed by sending it from its task. Tick it to skip it"
+                                ? "Bulk Complete leaves a manual email open: it is completed by sending it from its task. Skip takes it"
                                 : undefined
                             }
                             data-testid="task-select"
