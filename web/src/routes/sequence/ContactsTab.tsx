@@ -36,6 +36,9 @@ const FILTERS: { id: EnrollmentFilter; label: string; always?: boolean }[] = [
   { id: "active", label: "Active", always: true },
   { id: "scheduled", label: "Scheduled" },
   { id: "paused", label: "Paused", always: true },
+  // Runs the engine holds (their sequence turned off when their step fell due, no step on, no mailbox): open, sending
+  // nothing until what holds them is fixed. They are among "Not sent" too, but that tab mixes in failed and finished runs.
+  { id: "held", label: "Held" },
   { id: "finished", label: "Finished", always: true },
   { id: "bounced", label: "Bounced" },
   { id: "waiting_sequence_off", label: "Waiting (sequence off)" },
