@@ -1,4 +1,4 @@
-import { createEffect, createMemo, createSignal, createUniqueId, For, Show } from "solid-js";
+import { createEffect, createMemo, createSignal, createUniqueId, For, on, Show } from "solid-js";
 import { createStore, reconcile } from "solid-js/store";
 import { useWrite } from "../../actions";
 import { fieldErrors, type Sequence, type Step, type StepFields } from "../../api";
@@ -20,6 +20,8 @@ import {
   updateStepAction,
   updateVariantAction,
 } from "../../queries/sequences";
+import { getScheduledEmails } from "../../queries/scheduled-emails";
+import { StepPreview } from "./StepPreview";
 import { TemplateFields } from "./TemplateFields";
 import { TemplateTools } from "./TemplateTools";
 
@@ -111,6 +113,7 @@ export function StepCard(props: {
     mine(stepOn.inFlight()) ? "enabled" : props.moving ? "move" : props.deleting || mine(removeVariant.inFlight()) ? "delete" : null;
   const [confirmDelete, setConfirmDelete] = createSignal<"step" | string | null>(null);
   const [editing, setEditing] = createSignal(false);
+  const [previewing, setPreviewing] = createSignal(false);
 
   const w = () => wait() ?? { amount: props.step.wait_amount, unit: props.step.wait_unit, business: props.step.business_days };
   const threadReply = () => thread() ?? props.step.thread_reply;
@@ -139,6 +142,36 @@ export function StepCard(props: {
       !!newVariant() ||
       props.step.variants.some((v) => variantDirty(v.id)),
   );
+
+  // An edit of the text reaches the emails already scheduled from this step (the send composes at send time): said
+  // before saving, with their number when the scheduled list of the sequence (first 200) holds them all, else only
+  // when a run is on this step or before it.
+  const textDirty = () => !!newVariant() || props.step.variants.some((v) => variantDirty(v.id));
+  const [scheduledHere, setScheduledHere] = createSignal<{ n: number; exact: boolean } | null>(null);
+  createEffect(
+    on(
+      () => open() && props.step.type === "auto_email" && props.step.enabled && !props.readOnly,
+      (live) => {
+        setScheduledHere(null);
+        if (!live) return;
+        void getScheduledEmails({ sequence_id: props.sequenceId }, null, 200).then(
+          (r) => {
+            const exact = r.total <= r.scheduled.length;
+            const n = r.scheduled.filter((x) => x.step.id === props.step.id).length;
+            const onOrBefore = r.scheduled.some((x) => x.step.position <= props.step.position);
+            setScheduledHere(exact ? { n, exact } : onOrBefore ? { n, exact } : null);
+          },
+          () => undefined,
+        );
+      },
+    ),
+  );
+  const scheduledNote = () => {
+    const h = scheduledHere();
+    if (!h || !textDirty()) return null;
+    if (!h.exact) return "Emails already scheduled from this step will use the new text.";
+    return h.n ? `${h.n} email${h.n === 1 ? "" : "s"} already scheduled from this step will use the new text.` : null;
+  };
 
   const discard = () => {
     setEditing(false);
@@ -277,6 +310,17 @@ export function StepCard(props: {
             title={props.lastOn ? LAST_ON : props.step.enabled ? "On: contacts go through this step" : "Off: contacts skip this step"}
             onChange={(v) => void stepOn.run(props.sequenceId, props.step.id, v).then(apply)}
           />
+          <Show when={props.step.type === "auto_email"}>
+            <button
+              type="button"
+              class="btn btn-ghost btn-sm"
+              data-testid="step-preview-open"
+              title="See this email as a contact would get it, and send yourself a test"
+              onClick={() => setPreviewing(true)}
+            >
+              <Icon name="eye" size={14} /> Preview<span class="sr-only"> step {props.index + 1}</span>
+            </button>
+          </Show>
           <button
             type="button"
             class="btn btn-secondary btn-sm"
@@ -567,6 +611,11 @@ export function StepCard(props: {
                 )}
               </Show>
             </div>
+            <Show when={props.step.type === "auto_email"}>
+              <p class="muted small" data-testid="step-plain-text">
+                Sent as a plain-text email: what you type is what the contact reads, without formatting; a link shows as its address.
+              </p>
+            </Show>
 
             <Show when={!first()}>
               <label class="check">
@@ -600,6 +649,13 @@ export function StepCard(props: {
               <span class="muted small">
                 <Icon name="pencil" size={13} /> Unsaved changes
               </span>
+              <Show when={scheduledNote()}>
+                {(note) => (
+                  <span class="muted small" data-testid="step-scheduled-note">
+                    {note()}
+                  </span>
+                )}
+              </Show>
               <button type="button" class="btn btn-secondary btn-sm" onClick={discard} disabled={saving()}>
                 Discard
               </button>
@@ -609,6 +665,10 @@ export function StepCard(props: {
             </div>
           </Show>
         </div>
+      </Show>
+
+      <Show when={previewing()}>
+        <StepPreview sequenceId={props.sequenceId} step={props.step} stepNumber={props.index + 1} onClose={() => setPreviewing(false)} />
       </Show>
 
       <ConfirmDialog
