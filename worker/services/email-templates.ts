@@ -1,7 +1,7 @@
-import { and, asc, count, eq } from "drizzle-orm";
+import { and, asc, count, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { containsFolded, folded, SORT_FOLDS } from "../db/contains";
-import { auditLog, emailTemplates, users } from "../db/schema";
+import { auditLog, emailTemplates } from "../db/schema";
 import type { Caller } from "../env";
 import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
@@ -49,7 +49,9 @@ const viewColumns = {
   body: emailTemplates.body,
   shared: emailTemplates.shared,
   owner_id: emailTemplates.ownerId,
-  owner_name: users.name,
+  // Named apart from the template's own `name`: D1 keys a row's columns by name, so an unnamed user's name (a
+  // join's, or this subquery's without AS under wrangler's D1) took the template's place and shifted the rest.
+  owner_name: sql<string | null>`(SELECT u.name FROM users u WHERE u.id = ${emailTemplates.ownerId})`.as("owner_name"),
   created_at: emailTemplates.createdAt,
   updated_at: emailTemplates.updatedAt,
 };
@@ -74,7 +76,6 @@ export async function listEmailTemplates(
     d
       .select(viewColumns)
       .from(emailTemplates)
-      .leftJoin(users, eq(users.id, emailTemplates.ownerId))
       .where(where)
       .orderBy(...BY_NAME)
       .limit(q.per_page)
@@ -88,7 +89,6 @@ async function view(d: Db, caller: Caller, id: string): Promise<EmailTemplateVie
   const [row] = await d
     .select(viewColumns)
     .from(emailTemplates)
-    .leftJoin(users, eq(users.id, emailTemplates.ownerId))
     .where(and(eq(emailTemplates.id, id), eq(emailTemplates.teamId, caller.teamId)));
   // Deleted meanwhile (by its owner or an admin): as gone as any.
   if (!row) throw notFound("Template");
