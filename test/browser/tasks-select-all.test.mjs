@@ -39,12 +39,25 @@ describe("tasks: select all on the page", () => {
     const all = page.getByTestId("tasks-select-all");
     const boxes = page.getByTestId("task-list").getByTestId("task-select");
     const mailBox = rowOf(`Mailer${stamp}`).getByTestId("task-select");
-    assert.match((await mailBox.getAttribute("title")) ?? "", /completed by sending it/);
+    assert.match((await mailBox.getAttribute("title")) ?? "", /sent, or marked sent, on its own row/);
+    // What "marked sent" is: the manual email's own row offers it (its Complete sends nothing), where a call says Complete.
+    const mailRow = rowOf(`Mailer${stamp}`);
+    assert.equal(
+      ((await mailRow.getByRole("button", { name: /^Mark the email to .* sent \(you sent it yourself\)$/ }).textContent()) ?? "").trim(),
+      "Mark sent",
+    );
+    assert.equal(await mailRow.getByRole("button", { name: /^Complete / }).count(), 0);
+    assert.equal(
+      await rowOf(`Callone${stamp}`)
+        .getByRole("button", { name: /^Complete call with / })
+        .count(),
+      1,
+    );
 
     await all.check();
     // Every box on the page is ticked, the manual emails' too, and the header and the bar say how many.
     const states = await boxes.evaluateAll((els) =>
-      els.map((el) => ({ checked: el.checked, mail: /completed by sending it/.test(el.title) })),
+      els.map((el) => ({ checked: el.checked, mail: /sent, or marked sent, on its own row/.test(el.title) })),
     );
     const ticked = states.filter((s) => s.checked).length;
     const mails = states.filter((s) => s.mail).length;
@@ -61,7 +74,7 @@ describe("tasks: select all on the page", () => {
     const note = page.getByTestId("tasks-bulk-note");
     assert.equal(
       await note.textContent(),
-      `Complete finishes ${ticked - mails} and leaves the ${mails === 1 ? "manual email" : `${mails} manual emails`} open: ${mails === 1 ? "it is" : "each is"} completed by sending it from its task. Skip skips all ${ticked}.`,
+      `Complete finishes ${ticked - mails} and leaves the ${mails === 1 ? "manual email" : `${mails} manual emails`} open: ${mails === 1 ? "it is" : "each is"} sent, or marked sent, on its own row. Skip skips all ${ticked}.`,
     );
 
     // One unticked: the header is part-ticked; ticked again it is whole.
@@ -127,7 +140,7 @@ describe("tasks: select all on the page", () => {
     const note = page.getByTestId("tasks-bulk-note");
     assert.equal(
       await note.textContent(),
-      "Complete finishes 2 and leaves the manual email open: it is completed by sending it from its task. Skip skips all 3.",
+      "Complete finishes 2 and leaves the manual email open: it is sent, or marked sent, on its own row. Skip skips all 3.",
     );
 
     await bar.getByRole("button", { name: "Complete" }).click();
@@ -138,7 +151,7 @@ describe("tasks: select all on the page", () => {
     assert.equal(await statusOf(made.Mailer.task.id), "open");
     // Left open and ticked, as said; Complete can't take it now, and says so.
     assert.equal(await rowOf(`Mailer${stamp}`).getByTestId("task-select").isChecked(), true);
-    assert.equal(await note.textContent(), "A manual email is completed by sending it from its task, so Complete can't take it: Skip can.");
+    assert.equal(await note.textContent(), "A manual email is sent, or marked sent, on its own row, so Complete can't take it: Skip can.");
     assert.equal(await bar.getByRole("button", { name: "Complete" }).isDisabled(), true);
 
     await bar.getByRole("button", { name: "Skip" }).click();

@@ -46,7 +46,7 @@ describe("POST /tasks/bulk", () => {
     expect(outcomes).toEqual([
       { task_id: ta!.id, outcome: "done", task: expect.objectContaining({ status: "completed", run: "moved_on" }) },
       { task_id: tb!.id, outcome: "done", task: expect.objectContaining({ status: "completed", run: "moved_on" }) },
-      { task_id: tm!.id, outcome: "refused", code: "manual_email", reason: expect.stringMatching(/completed by sending it/) },
+      { task_id: tm!.id, outcome: "refused", code: "manual_email", reason: expect.stringMatching(/sent, or marked sent, on its own task/) },
       { task_id: foreign!.id, outcome: "refused", code: "not_found", reason: expect.any(String) },
     ]);
     await runUntil(now() + 10_000);

@@ -522,7 +522,7 @@ export async function finishTask(
   const task = await taskFor(d, caller, taskId);
   // After taskFor: a task the caller may not see is not found, whatever its kind.
   if (o.refuseManualEmail && task.type === "manual_email")
-    throw new ManualEmailTask("A manual email is completed by sending it: send it from its task, or skip it");
+    throw new ManualEmailTask("A manual email is sent, or marked sent, on its own task: do that there, or skip it");
   if (task.status !== "open") {
     // Done before, but the sequence may not have heard (its call failed after the row was written, and the
     // user tried again): tell it again, which it takes once, so the contact moves on (or their run ends, as

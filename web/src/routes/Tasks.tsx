@@ -459,7 +459,8 @@ export default function Tasks() {
     ),
   );
   // What the header's box ticks: every task on the page you can work, as Skip takes them all. Complete can't take a
-  // manual email (it is completed by sending it), so the bar says which of those ticked Complete leaves open.
+  // manual email (it is sent, or marked sent by the rep who sent it elsewhere, on its own row: a bulk Complete
+  // would say it went without anyone sending it), so the bar says which of those ticked Complete leaves open.
   const pickable = () => visible().filter((t) => t.status === "open" && t.can_work);
   const pickedMail = () => selected().filter((t) => t.type === "manual_email").length;
   const completable = () => selected().length - pickedMail();
@@ -538,8 +539,8 @@ export default function Tasks() {
             <Show when={pickedMail() > 0}>
               <p class="small muted" data-testid="tasks-bulk-note">
                 {completable() > 0
-                  ? `Complete finishes ${formatNumber(completable())} and leaves the ${pickedMail() === 1 ? "manual email" : `${formatNumber(pickedMail())} manual emails`} open: ${pickedMail() === 1 ? "it is" : "each is"} completed by sending it from its task. Skip skips all ${formatNumber(selected().length)}.`
-                  : `${pickedMail() === 1 ? "A manual email is" : "Manual emails are"} completed by sending ${pickedMail() === 1 ? "it" : "each"} from its task, so Complete can't take ${pickedMail() === 1 ? "it" : "them"}: Skip can.`}
+                  ? `Complete finishes ${formatNumber(completable())} and leaves the ${pickedMail() === 1 ? "manual email" : `${formatNumber(pickedMail())} manual emails`} open: ${pickedMail() === 1 ? "it is" : "each is"} sent, or marked sent, on its own row. Skip skips all ${formatNumber(selected().length)}.`
+                  : `${pickedMail() === 1 ? "A manual email is" : "Manual emails are"} sent, or marked sent, on ${pickedMail() === 1 ? "its" : "their"} own row, so Complete can't take ${pickedMail() === 1 ? "it" : "them"}: Skip can.`}
               </p>
             </Show>
           </div>
@@ -580,7 +581,7 @@ export default function Tasks() {
                     ref={(el) => createEffect(() => (el.indeterminate = somePicked()))}
                     onChange={(e) => pickAll(e.currentTarget.checked)}
                     aria-label="Select all tasks on this page"
-                    title="Ticks every task on this page you can work: Skip takes them all, Complete all but manual emails (each is sent from its task)"
+                    title="Ticks every task on this page you can work: Skip takes them all, Complete all but manual emails (each is sent, or marked sent, on its own row)"
                     data-testid="tasks-select-all"
                   />
                   <span class="small muted" aria-live="polite">
@@ -628,7 +629,7 @@ export default function Tasks() {
                             aria-label={`Select ${doLabel(t.type)} with ${t.contact?.name ?? "contact"}`}
                             title={
                               t.type === "manual_email"
-                                ? "Bulk Complete leaves a manual email open: it is completed by sending it from its task. Skip takes it"
+                                ? "Bulk Complete leaves a manual email open: it is sent, or marked sent, on its own row. Skip takes it"
                                 : undefined
                             }
                             data-testid="task-select"
@@ -741,14 +742,24 @@ export default function Tasks() {
                           <Show when={t.type === "manual_email" && t.draft}>
                             {(d) => <TaskEmailSend t={t} draft={d()} onSent={() => done(t)} />}
                           </Show>
+                          {/* A manual email's Complete sends nothing: it is for the rep who sent it from their own email. */}
                           <button
                             type="button"
-                            class="btn btn-primary btn-sm"
+                            class={`btn btn-sm ${t.type === "manual_email" ? "btn-secondary" : "btn-primary"}`}
                             disabled={finishing(t)}
                             onClick={async () => (await finish.run(t, "complete")) && done(t)}
-                            aria-label={`Complete ${doLabel(t.type)} with ${t.contact?.name ?? "contact"}`}
+                            aria-label={
+                              t.type === "manual_email"
+                                ? `Mark the email to ${t.contact?.name ?? "contact"} sent (you sent it yourself)`
+                                : `Complete ${doLabel(t.type)} with ${t.contact?.name ?? "contact"}`
+                            }
+                            title={
+                              t.type === "manual_email"
+                                ? "You sent it from your own email: completes the task, and Seqflare sends nothing"
+                                : undefined
+                            }
                           >
-                            <Icon name="check" size={14} /> Complete
+                            <Icon name="check" size={14} /> {t.type === "manual_email" ? "Mark sent" : "Complete"}
                           </button>
                           <button
                             type="button"
