@@ -150,7 +150,8 @@ export function StepCard(props: {
   const [scheduledHere, setScheduledHere] = createSignal<{ n: number; exact: boolean } | null>(null);
   createEffect(
     on(
-      () => open() && props.step.type === "auto_email" && props.step.enabled && !props.readOnly,
+      // Read once the text is changed, not on every opening of the form: the list asks the engine about each email.
+      () => open() && textDirty() && props.step.type === "auto_email" && props.step.enabled && !props.readOnly,
       (live) => {
         setScheduledHere(null);
         if (!live) return;
