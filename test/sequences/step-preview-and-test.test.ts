@@ -4,7 +4,23 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { setTransportOverride } from "../../worker/transports";
 import type { OutgoingEmail } from "../../worker/transports/types";
-import { makeContacts, makeMailbox, makeSchedule, makeSequence, makeTeam, makeUser, sessionFor } from "../fixtures";
+import { resetClock } from "../../worker/lib/clock";
+import {
+  DAY,
+  enroll,
+  everyDay,
+  makeContacts,
+  makeMailbox,
+  makeSchedule,
+  makeSequence,
+  makeTeam,
+  makeUser,
+  runUntil,
+  sentMessages,
+  SIM_START,
+  sessionFor,
+  startSimulation,
+} from "../fixtures";
 import { as, env, errorOf, fieldsOf } from "../helpers";
 
 interface Preview {
@@ -22,6 +38,7 @@ interface Preview {
 const overridden: string[] = [];
 afterEach(() => {
   for (const id of overridden.splice(0)) setTransportOverride(id, null);
+  resetClock();
 });
 
 async function setup() {
@@ -140,6 +157,52 @@ describe("a step's email previewed as a contact", () => {
     const call = await errorOf(await as(w.s, "POST", previewPath(w.sequenceId, w.stepIds[2]!), { contact_id: w.contactId }));
     expect(call).toMatchObject({ status: 422, code: "validation_failed" });
     expect(call.message).toMatch(/Only an automatic email step has an email to preview/);
+  });
+});
+
+describe("a step's email previewed as a contact in the sequence", () => {
+  it("is the email their run sent: its variant, its mailbox, and the next step under “Re: ” and that email's subject", async () => {
+    startSimulation();
+    const { teamId, userId } = await makeTeam("Step preview, sent");
+    const mailboxId = await makeMailbox(teamId, userId);
+    const scheduleId = await makeSchedule(teamId, { windows: everyDay("00:00", "23:59") });
+    const { sequenceId, stepIds } = await makeSequence(
+      teamId,
+      userId,
+      [
+        {
+          variants: [
+            { subject: "Alpha for {{first_name}}", body: "A body {{first_name}}" },
+            { subject: "Beta for {{first_name}}", body: "B body {{first_name}}" },
+          ],
+        },
+        { wait: 2, threadReply: true, variants: [{ subject: "", body: "Again, {{first_name}}" }] },
+      ],
+      scheduleId,
+    );
+    const contacts = await makeContacts(teamId, 12);
+    await enroll(teamId, sequenceId, contacts, [mailboxId]);
+    await runUntil(SIM_START + DAY);
+    const sent = await sentMessages(sequenceId);
+    expect(sent).toHaveLength(12);
+    const s = await sessionFor(teamId, userId);
+    for (const m of sent) {
+      const first = (await (await as(s, "POST", previewPath(sequenceId, stepIds[0]!), { contact_id: m.contact_id })).json()) as Preview;
+      expect({
+        subject: first.subject,
+        variant: first.variant?.id,
+        mailbox: first.mailbox.id,
+        in_sequence: first.contact.in_sequence,
+      }).toEqual({
+        subject: m.subject,
+        variant: m.variant_id,
+        mailbox: mailboxId,
+        in_sequence: true,
+      });
+      const next = (await (await as(s, "POST", previewPath(sequenceId, stepIds[1]!), { contact_id: m.contact_id })).json()) as Preview;
+      expect(next.subject).toBe(`Re: ${m.subject}`);
+      expect(next.body).toMatch(/^Again, First\d+\n/);
+    }
   });
 });
 
