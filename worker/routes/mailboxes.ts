@@ -40,10 +40,10 @@ const CreateMailbox = Limits.partial()
     email: z.string().trim().toLowerCase().email().max(254),
     sender_name: z.string().trim().min(1).max(120),
     signature: z.string().max(5000).default(""),
-    transport: z
-      .enum(["outbox", "smtp", "send_email", "gmail", "graph"])
-      .default("outbox")
-      .openapi({ description: "gmail and graph mailboxes are connected by signing in (POST /oauth/{provider}/start), not here" }),
+    transport: z.enum(["outbox", "smtp", "send_email", "gmail", "graph"]).optional().openapi({
+      description:
+        "gmail and graph mailboxes are connected by signing in (POST /oauth/{provider}/start), not here. outbox (nothing leaves Seqflare: emails are stored for the Outbox screen) exists only on a local server (APP_ENV local or test), where it is the default; a deployment refuses it and requires a transport",
+    }),
     smtp: Smtp.optional(),
     user_id: Id.optional().openapi({ description: "Owner (admins only; default: you)" }),
   })
@@ -53,7 +53,10 @@ const UpdateMailbox = Limits.partial()
   .extend({
     sender_name: z.string().trim().min(1).max(120).optional(),
     signature: z.string().max(5000).optional(),
-    transport: z.enum(["outbox", "smtp", "send_email", "gmail", "graph"]).optional(),
+    transport: z
+      .enum(["outbox", "smtp", "send_email", "gmail", "graph"])
+      .optional()
+      .openapi({ description: "outbox only on a local server (APP_ENV local or test): a deployment refuses it (422)" }),
     smtp: Smtp.partial().optional(),
     user_id: Id.optional().openapi({
       description:

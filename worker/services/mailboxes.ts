@@ -11,7 +11,7 @@ import { suppressionMatches, suppressionWords } from "./suppressions";
 import { newId } from "../lib/ids";
 import { seal } from "../lib/seal";
 import { engine } from "../../durable-objects/engine";
-import { transportFor } from "../transports";
+import { OUTBOX_REFUSED, outboxAllowed, transportFor } from "../transports";
 import type { SendResult } from "../transports/types";
 import { authorize, mailboxAllows, mailboxFor, teamUser } from "./access";
 import { auditEntry } from "./audit";
@@ -50,7 +50,8 @@ export interface NewMailbox extends MailboxLimits {
   email: string;
   sender_name: string;
   signature: string;
-  transport: Transport;
+  /** Unset: outbox where that is allowed (local, tests); a deployment requires a choice. */
+  transport?: Transport;
   smtp?: SmtpInput;
   user_id?: string;
 }
@@ -118,8 +119,18 @@ async function mustConnect(env: Pick<Env, "APP_ENV">, cfg: Parameters<typeof ver
   if (!v.ok) throw new ApiError("validation_failed", v.message, { fields: [{ field: "smtp", message: v.message }] });
 }
 
-/** Connect a mailbox (outbox, SMTP after a live check, or Cloudflare send_email). */
-export async function createMailbox(env: Env, d: Db, caller: Caller, body: NewMailbox): Promise<MailboxRow> {
+const outboxRefused = () =>
+  new ApiError("validation_failed", OUTBOX_REFUSED, { fields: [{ field: "transport", message: OUTBOX_REFUSED }] });
+
+/** Connect a mailbox (outbox locally, SMTP after a live check, or Cloudflare send_email). */
+export async function createMailbox(env: Env, d: Db, caller: Caller, input: NewMailbox): Promise<MailboxRow> {
+  // Deployed, no transport is picked for the caller: the outbox would take every email and send none.
+  if (input.transport === undefined && !outboxAllowed(env)) {
+    const message = "Choose how this mailbox sends: smtp or send_email (Gmail / Microsoft 365 are connected by signing in)";
+    throw new ApiError("validation_failed", message, { fields: [{ field: "transport", message }] });
+  }
+  const body = { ...input, transport: input.transport ?? ("outbox" as const) };
+  if (body.transport === "outbox" && !outboxAllowed(env)) throw outboxRefused();
   if (body.transport === "smtp" && !body.smtp)
     throw new ApiError("validation_failed", "SMTP settings are required", {
       fields: [{ field: "smtp", message: "Give host, port and security" }],
@@ -259,6 +270,9 @@ export async function updateMailbox(
   const { password, ...smtp } = body.smtp ?? {};
   const transport = body.transport ?? r.transport;
   if (isOAuthTransport(transport) && transport !== r.transport) throw signInInstead(transport);
+  // Naming the outbox is refused on a deployment, even for a mailbox already on it (saved before this
+  // was refused): it sends nothing there, so only a real transport is saved.
+  if (body.transport === "outbox" && !outboxAllowed(env)) throw outboxRefused();
   // gmail / graph keep their reply-polling cursor; SMTP merges the changed settings.
   const config =
     transport === "smtp"

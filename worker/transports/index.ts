@@ -14,7 +14,25 @@ export function setTransportOverride(mailboxId: string, t: Transport | null): vo
 const OUTBOX: Transport = { local: true, send: async () => ({ ok: true, response: "stored in outbox" }) };
 
 /**
- * The transport a mailbox sends through. `outbox` (the local default) accepts every message: the
+ * `outbox` is a local mail catcher: only `npm start` (APP_ENV=local) and the tests offer it. Deployed, a
+ * mailbox on it would show Connected and count every email as sent while nothing leaves Seqflare.
+ */
+export const outboxAllowed = (env: Pick<Env, "APP_ENV">) => env.APP_ENV === "local" || env.APP_ENV === "test";
+
+export const OUTBOX_REFUSED =
+  "The Outbox (test) transport only stores emails on a local server: here nothing would leave Seqflare. Choose SMTP or Cloudflare Email, or connect Gmail / Microsoft 365 by signing in";
+
+/**
+ * An outbox mailbox saved on a deployment (before it was refused there) sends nothing: a "sender" failure
+ * keeps the email queued and pauses the mailbox with this reason, as a refused sign-in would.
+ */
+const OUTBOX_DEPLOYED: Transport = {
+  local: true,
+  send: async () => ({ ok: false, kind: "sender", message: OUTBOX_REFUSED }),
+};
+
+/**
+ * The transport a mailbox sends through. `outbox` (local and tests only) accepts every message: the
  * message row stored in D1 is the outbox, shown on the Outbox screen like a local mail catcher.
  */
 export async function transportFor(env: Env, mailbox: MailboxSettings): Promise<Transport> {
@@ -22,7 +40,7 @@ export async function transportFor(env: Env, mailbox: MailboxSettings): Promise<
   if (o) return o;
   switch (mailbox.transport) {
     case "outbox":
-      return OUTBOX;
+      return outboxAllowed(env) ? OUTBOX : OUTBOX_DEPLOYED;
     case "smtp": {
       const { smtpTransport } = await import("./smtp");
       const cfg = mailbox.transportConfig as { host: string; port: number; security: "tls" | "starttls" | "none"; username?: string };
