@@ -84,7 +84,7 @@ describe("the route walk covers the Worker", () => {
 
   it("has something of every kind a member must not see, and another team's rows of every kind", async () => {
     const hidden = await hiddenFrom(DEMO.team, DEMO.rep1);
-    for (const res of ["sequences", "steps", "enrollments", "jobs", "workflows", "messages", "replies"] as const)
+    for (const res of ["sequences", "steps", "enrollments", "jobs", "workflows", "messages", "replies", "email_templates"] as const)
       expect(hidden.get(res)?.size, res).toBeGreaterThan(0);
     // CSV imports need an uploaded file in R2: neither team has one yet, so import ids are walked as unknown ones only.
     for (const [res, ids] of Object.entries(world.pools.rival.ids))
