@@ -6,13 +6,23 @@ import { call, env } from "../helpers";
 
 const options = async (appEnv: string) =>
   // Raw app.request on purpose: the point is the server's APP_ENV.
-  (await (await app.request("/api/auth/options", {}, { ...env, APP_ENV: appEnv })).json()) as { demo_accounts: boolean };
+  (await (await app.request("/api/auth/options", {}, { ...env, APP_ENV: appEnv })).json()) as {
+    demo_accounts: boolean;
+    outbox_transport: boolean;
+  };
 
 describe("sign-in options", () => {
   it("offer the demo accounts on a local server only", async () => {
-    expect(await options("local")).toEqual({ demo_accounts: true });
-    expect(await options("production")).toEqual({ demo_accounts: false });
-    expect(await options("test")).toEqual({ demo_accounts: false });
+    expect(await options("local")).toMatchObject({ demo_accounts: true });
+    expect(await options("production")).toMatchObject({ demo_accounts: false });
+    expect(await options("test")).toMatchObject({ demo_accounts: false });
+  });
+
+  // The mailbox dialog offers the Outbox (test) transport only where the API takes it.
+  it("offer the outbox transport on a local server and in tests, never deployed", async () => {
+    expect(await options("local")).toMatchObject({ outbox_transport: true });
+    expect(await options("test")).toMatchObject({ outbox_transport: true });
+    expect(await options("production")).toMatchObject({ outbox_transport: false });
   });
 
   it("are public: no session or key needed", async () => {

@@ -5,6 +5,7 @@ import type { AppEnv } from "../env";
 import { router } from "../lib/openapi";
 import { errorResponses, json, jsonBody, TeamSchema, UserSchema } from "../lib/schemas";
 import { loadMe, login, logout, SESSION_COOKIE, SESSION_TTL_MS } from "../services/auth";
+import { outboxAllowed } from "../transports";
 
 const LoginBody = z.object({ email: z.string().trim().email().max(254), password: z.string().min(1).max(200) }).openapi("LoginRequest");
 
@@ -33,9 +34,20 @@ const optionsRoute = createRoute({
   method: "get",
   path: "/auth/options",
   tags: ["Auth"],
-  summary:
-    "What the sign-in page offers (public): demo_accounts is true only on a local server, the one place the demo workspace is seeded",
-  responses: { 200: json(z.object({ demo_accounts: z.boolean() }).openapi("SignInOptions")) },
+  summary: "What this server offers (public): demo_accounts is true only on a local server, the one place the demo workspace is seeded",
+  responses: {
+    200: json(
+      z
+        .object({
+          demo_accounts: z.boolean(),
+          outbox_transport: z.boolean().openapi({
+            description:
+              "Whether a mailbox may use the outbox transport (nothing leaves Seqflare): only on a local server and in tests, never deployed",
+          }),
+        })
+        .openapi("SignInOptions"),
+    ),
+  },
 });
 
 const meRoute = createRoute({
@@ -76,7 +88,7 @@ export const authRoutes = router()
   })
   // The demo accounts (and their shared password) exist only where the demo seed runs (routes/dev.ts):
   // a deployment's sign-in page listed them too, to anyone.
-  .openapi(optionsRoute, (c) => c.json({ demo_accounts: c.env.APP_ENV === "local" }, 200));
+  .openapi(optionsRoute, (c) => c.json({ demo_accounts: c.env.APP_ENV === "local", outbox_transport: outboxAllowed(c.env) }, 200));
 
 /** Behind authentication (and rate limits): sign-out and who am I. */
 export const sessionRoutes = router()
