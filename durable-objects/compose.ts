@@ -3,7 +3,15 @@ import type { Env } from "../worker/env";
 import { fnv1a } from "../worker/lib/hash";
 import type { MailboxSettings } from "../worker/transports/mailbox-settings";
 import { appSecret, publicUrl } from "../worker/services/secrets";
-import { bodyText, buildMessage, messageIdFor, signUnsubscribeToken, subjectForThread, type MessageInput } from "../worker/services/mime";
+import {
+  bodyText,
+  buildMessage,
+  messageIdFor,
+  PREVIEW_UNSUBSCRIBE_TOKEN,
+  signUnsubscribeToken,
+  subjectForThread,
+  type MessageInput,
+} from "../worker/services/mime";
 import { missingValues, renderSubject, renderTemplate, type TemplateContext } from "../worker/services/templates";
 import type { QueuedEmail } from "./engine-types";
 import { sendChecksStatements, toSendChecks, type ContactRow, type SendChecks } from "./eligibility";
@@ -223,13 +231,17 @@ export function templateContext(c: ContactRow | undefined, senderName: string, a
   };
 }
 
-/** Renders the step's email for one contact into a complete RFC 5322 message. */
+/**
+ * Renders the step's email for one contact into a complete RFC 5322 message. `preview`: for a screen, not a
+ * send: the unsubscribe link is PREVIEW_UNSUBSCRIBE_TOKEN's, not the contact's.
+ */
 export async function composeEmail(
   env: Env,
   item: QueuedEmail,
   mailbox: MailboxSettings,
   at: number,
   sc: SendContext,
+  preview = false,
 ): Promise<ComposedEmail | null> {
   const contact = sc.contacts.get(item.contactId);
   if (!contact?.email) return null;
@@ -254,7 +266,9 @@ export async function composeEmail(
   // A reply in the thread goes under the thread's subject: only the body's variables count then.
   const missing = [...new Set([...(thread ? [] : missingValues(subjectTemplate, ctx)), ...missingValues(bodyTemplate, ctx)])];
   const refused = !variant && ov?.body == null ? "no_variant" : missing.length ? `missing_variables: ${missing.join(", ")}` : null;
-  const token = await signUnsubscribeToken(appSecret(env), { teamId: item.teamId, email: contact.email.toLowerCase(), messageId });
+  const token = preview
+    ? PREVIEW_UNSUBSCRIBE_TOKEN
+    : await signUnsubscribeToken(appSecret(env), { teamId: item.teamId, email: contact.email.toLowerCase(), messageId });
   const input: MessageInput = {
     from: { email: mailbox.email, name: mailbox.senderName },
     to: { email: contact.email, name: [contact.firstName, contact.lastName].filter(Boolean).join(" ") || undefined },

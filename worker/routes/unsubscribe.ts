@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { html } from "hono/html";
 import type { AppEnv } from "../env";
+import { PREVIEW_UNSUBSCRIBE_TOKEN } from "../services/mime";
 import { unsubscribeAddress, unsubscribeTokenOf } from "../services/unsubscribe";
 
 const page = (title: string, body: string, form?: string) =>
@@ -59,7 +60,15 @@ const page = (title: string, body: string, form?: string) =>
  * the footer link get a confirmation page first. The signed token names the team and address; the
  * suppression is per team and outlives the contact (invariant 5).
  */
+/** The link in a preview (compose.ts PREVIEW_UNSUBSCRIBE_TOKEN): it names nobody, and says so to whoever follows it. */
+const previewLink = () =>
+  page(
+    "A preview's link",
+    "This is the unsubscribe link of an email's preview: nobody was unsubscribed. In the email as sent, this link lets its recipient stop all emails from this sender.",
+  );
+
 export const unsubscribeRoutes = new Hono<AppEnv>()
+  .on(["GET", "POST"], `/unsubscribe/${PREVIEW_UNSUBSCRIBE_TOKEN}`, (c) => c.html(previewLink()))
   .get("/unsubscribe/:token", async (c) => {
     const who = await unsubscribeTokenOf(c.env, c.req.param("token"));
     if (!who) return c.html(page("Link not valid", "This unsubscribe link is damaged or was not issued by us."), 404);

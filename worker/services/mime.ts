@@ -239,6 +239,14 @@ export interface UnsubscribeToken {
   messageId?: string;
 }
 
+/**
+ * The unsubscribe link's token in a preview (composeEmail's `preview`): the link a person reads there opts
+ * nobody out (GET and POST /unsubscribe/preview say so). The contact's own signed link would: a teammate with
+ * only a view of the sequence, or a rep trying the link, would unsubscribe the contact from a preview. Not
+ * base64url of a signed payload, so no real token is ever this.
+ */
+export const PREVIEW_UNSUBSCRIBE_TOKEN = "preview";
+
 /** `payload.signature`, both base64url; no expiry, because an unsubscribe link must keep working. */
 export async function signUnsubscribeToken(secret: string, payload: UnsubscribeToken): Promise<string> {
   const part = b64url(

@@ -137,7 +137,8 @@ async function renderStepEmail(
       item.thread = { messageId: messageIdFor(key, `${step.id}.opener`, mb.email.split("@")[1] ?? ""), subject: opener || "(no subject)" };
     }
   }
-  const mail = await composeEmail(env, item, mb, t, sc);
+  // A preview's unsubscribe link opts nobody out (the test email signs its own for the address it goes to).
+  const mail = await composeEmail(env, item, mb, t, sc, true);
   if (!mail)
     throw new ApiError("validation_failed", "This contact has no email address: an email step skips them", {
       fields: [{ field: "contact_id", message: "This contact has no email address" }],
