@@ -1,4 +1,7 @@
+import { and, eq } from "drizzle-orm";
 import type { Db } from "../db/client";
+import { inList } from "../db/in-list";
+import { mailboxes, type messages } from "../db/schema";
 import type { Caller } from "../env";
 import { contactsByIds } from "../services/contacts";
 import { enrollmentsOfContacts } from "../services/enrollments";
@@ -104,6 +107,49 @@ export function apolloEmailAccount(m: MailboxRow) {
     status: m.status,
     status_reason: m.statusReason,
   };
+}
+
+/** A message's status as Apollo words it (an email that went out is "completed"). */
+const APOLLO_MESSAGE_STATUS: Record<string, string> = {
+  sent: "completed",
+  unknown: "completed",
+  sending: "scheduled",
+};
+
+/**
+ * Emails in the shape of Apollo's emailer_messages, with the sender of each: the address and name of the
+ * mailbox it went from (one read for the page, removed mailboxes included: their rows stay) and its owner as
+ * Apollo's user_id. due_at is when it was scheduled to go (what a due_at range filters on), failure_reason
+ * why a failed or bounced one didn't arrive.
+ */
+export async function apolloEmailerMessages(d: Db, teamId: string, rows: (typeof messages.$inferSelect)[]) {
+  const ids = [...new Set(rows.map((m) => m.mailboxId))];
+  const senders = ids.length
+    ? await d
+        .select({ id: mailboxes.id, email: mailboxes.email, senderName: mailboxes.senderName, userId: mailboxes.userId })
+        .from(mailboxes)
+        .where(and(eq(mailboxes.teamId, teamId), inList(mailboxes.id, ids)))
+    : [];
+  const sender = new Map(senders.map((m) => [m.id, m]));
+  return rows.map((m) => ({
+    id: m.id,
+    user_id: sender.get(m.mailboxId)?.userId ?? null,
+    emailer_campaign_id: m.sequenceId,
+    emailer_step_id: m.stepId,
+    contact_id: m.contactId,
+    email_account_id: m.mailboxId,
+    from_email: sender.get(m.mailboxId)?.email ?? null,
+    from_name: sender.get(m.mailboxId)?.senderName ?? null,
+    to_email: m.toEmail,
+    subject: m.subject,
+    body_text: m.body,
+    status: APOLLO_MESSAGE_STATUS[m.status] ?? m.status,
+    failure_reason: m.status === "failed" || m.status === "bounced" ? m.error : null,
+    message_id: m.messageIdHeader,
+    due_at: iso(m.scheduledAt),
+    completed_at: iso(m.sentAt),
+    created_at: iso(m.createdAt),
+  }));
 }
 
 /** The last page an Apollo search takes (a later one is a 422). */

@@ -29,7 +29,15 @@ import { outcomesPage } from "../services/add-contacts/outcomes";
 import { searchSequenceMessages } from "../services/messages";
 import { searchTeamTasks } from "../services/tasks";
 import { EMPLOYEE_RANGES, PeopleFilters, searchPeople } from "../services/people-search";
-import { APOLLO_MAX_PAGE, apolloCampaign, apolloContacts, apolloEmailAccount, apolloPagination, iso } from "./present";
+import {
+  APOLLO_MAX_PAGE,
+  apolloCampaign,
+  apolloContacts,
+  apolloEmailAccount,
+  apolloEmailerMessages,
+  apolloPagination,
+  iso,
+} from "./present";
 import { apolloParams } from "./params";
 import { parseLocation } from "./locations";
 
@@ -225,12 +233,6 @@ const MESSAGE_STATS = {
   bounced: ["bounced"],
   failed_other: ["failed"],
 } as const;
-/** A message's status as Apollo words it (an email that went out is "completed"). */
-const APOLLO_MESSAGE_STATUS: Record<string, string> = {
-  sent: "completed",
-  unknown: "completed",
-  sending: "scheduled",
-};
 
 const PAUSED_START =
   "Seqflare adds contacts active. To hold them, add them and then pause them (remove_or_stop_contact_ids with mode=stop)";
@@ -731,20 +733,7 @@ export const apolloRoutes = new Hono<AppEnv>()
       perPage: p.per_page,
     });
     return c.json({
-      emailer_messages: rows.map((m) => ({
-        id: m.id,
-        emailer_campaign_id: m.sequenceId,
-        emailer_step_id: m.stepId,
-        contact_id: m.contactId,
-        email_account_id: m.mailboxId,
-        to_email: m.toEmail,
-        subject: m.subject,
-        body_text: m.body,
-        status: APOLLO_MESSAGE_STATUS[m.status] ?? m.status,
-        message_id: m.messageIdHeader,
-        completed_at: iso(m.sentAt),
-        created_at: iso(m.createdAt),
-      })),
+      emailer_messages: await apolloEmailerMessages(c.var.db, caller.teamId, rows),
       pagination: apolloPagination(p.page, p.per_page, total),
     });
   })
