@@ -200,6 +200,24 @@ export function renderTemplate(text: string, ctx: TemplateContext): string {
   });
 }
 
+/**
+ * A task's instructions (a call, LinkedIn or task step's note) for one contact, rendered as an email is (value,
+ * else fallback), except where an email would be refused: a person reads a task, so it is always made, and a
+ * value missing with no fallback shows what is missing ("[first name missing]") instead of a blank that reads as
+ * if the note said nothing there. A name that is no variable stays as written (the editor refuses new ones).
+ */
+export function renderNote(text: string, ctx: TemplateContext): string {
+  return text.replace(TAG, (raw, name: string, fallback: string | undefined) => {
+    const value = valueOf(name, ctx);
+    if (value) return value;
+    const alt = fallbackOf(fallback);
+    if (alt !== null) return alt;
+    if (value === undefined) return raw;
+    const n = name.toLowerCase();
+    return `[${(n.startsWith(CUSTOM) ? n.slice(CUSTOM.length) : n).replace(/_/g, " ")} missing]`;
+  });
+}
+
 /** A rendered subject: one line, because a header can't hold CR/LF (values could bring them in). */
 export function renderSubject(text: string, ctx: TemplateContext): string {
   return renderTemplate(text, ctx)
