@@ -3,6 +3,10 @@ import { sql, type SQL } from "drizzle-orm";
 import { packRows } from "../worker/db/bulk";
 import { newId } from "../worker/lib/ids";
 import { now } from "../worker/lib/clock";
+import { renderNote, variableUses } from "../worker/services/templates";
+import { templateContext } from "./compose";
+import { sendChecksStatements, toSendChecks } from "./eligibility";
+import { sendingZone } from "./sequence-config";
 
 /**
  * Call outcomes that end the contact's run in its sequence instead of moving them on (they booked, or
@@ -74,7 +78,49 @@ const TASK_COLUMNS = [
 const col = (name: (typeof TASK_COLUMNS)[number]) => sql.raw(`json_extract(value, '$[${TASK_COLUMNS.indexOf(name)}]')`);
 
 /**
- * Manual steps become tasks. Idempotent on (enrollment, step): a repeated alarm creates no second
+ * Each task's note rendered for its contact (renderNote): the variables a step's note uses ("Call {{first_name}}
+ * about {{company}}") read as the contact's values when the task is made, as the emails of the same step would, the
+ * sender being the run's mailbox and {{day_of_week}} the day the task is due, in the zone its emails go in. Made once:
+ * a task keeps its text, and one reopened keeps the text it had. Notes without a variable cost no read; the others
+ * read their contacts, sequences and mailboxes in one D1 round trip per team.
+ */
+async function renderedNotes(d: Db, tasks: NewTask[]): Promise<NewTask[]> {
+  const using = tasks.filter((x) => variableUses(x.note).length);
+  if (!using.length) return tasks;
+  const d1 = d.$client;
+  const teams = [...new Set(using.map((x) => x.teamId))];
+  const byTeam = await Promise.all(
+    teams.map(async (teamId) => {
+      const mine = using.filter((x) => x.teamId === teamId);
+      const mailboxIds = [...new Set(mine.flatMap((x) => (x.mailboxId ? [x.mailboxId] : [])))];
+      const [contacts, seqs, live, mailboxes] = await d1.batch([
+        ...sendChecksStatements(
+          d1,
+          teamId,
+          mine.map((x) => x.contactId),
+          mine.map((x) => x.sequenceId),
+          [],
+        ),
+        d1
+          .prepare("SELECT id, sender_name AS senderName FROM mailboxes WHERE team_id = ? AND id IN (SELECT value FROM json_each(?))")
+          .bind(teamId, JSON.stringify(mailboxIds)),
+      ]);
+      const sc = toSendChecks(contacts!, seqs!, live!);
+      const senders = new Map((mailboxes!.results as { id: string; senderName: string }[]).map((m) => [m.id, m.senderName]));
+      return mine.map((x): [NewTask, string] => {
+        const c = sc.contacts.get(x.contactId);
+        const seq = sc.sequences.get(x.sequenceId);
+        const zone = (seq && sendingZone(seq, c?.timeZone)) ?? seq?.window.timeZone ?? "UTC";
+        return [x, renderNote(x.note, templateContext(c, (x.mailboxId && senders.get(x.mailboxId)) || "", x.dueAt, zone))];
+      });
+    }),
+  );
+  const notes = new Map(byTeam.flat());
+  return tasks.map((x) => (notes.has(x) ? { ...x, note: notes.get(x)! } : x));
+}
+
+/**
+ * Manual steps become tasks, their notes rendered for their contacts (renderedNotes). Idempotent on (enrollment, step): a repeated alarm creates no second
  * task. The assignee is activeAssigneeSql's, decided in the INSERT itself, so a user disabled a moment
  * before (their open tasks handed on in that batch) is never given a new one. A task cancelled before
  * (its step was turned off, then on again) is opened again, keeping its assignee while they are active
@@ -85,7 +131,7 @@ const col = (name: (typeof TASK_COLUMNS)[number]) => sql.raw(`json_extract(value
 export async function createTasks(d: Db, tasks: NewTask[]): Promise<void> {
   if (!tasks.length) return;
   const t = now();
-  const rows = tasks.map((x) =>
+  const rows = (await renderedNotes(d, tasks)).map((x) =>
     JSON.stringify([
       newId(),
       x.teamId,
