@@ -100,6 +100,15 @@ function templateProblems(prefix: string, v: { subject?: string; body?: string }
   return problems;
 }
 
+/**
+ * A task step's note is rendered for each contact when its task is made (durable-objects/tasks.ts): unknown
+ * variables and broken braces are refused on save as in an email's body, so "{{firstname}}" is caught in the
+ * editor, not shown as written on every task. Checked only when a note is written: a step saved before keeps
+ * its other edits.
+ */
+const noteProblems = (note: string | undefined): Problem[] =>
+  note === undefined ? [] : validateTemplate("", note).map((p) => ({ field: "note", message: p.message }));
+
 /** Said about a save that went through: something the user likely didn't mean, that the save can't know for sure. */
 export type Warning = { field: string; message: string };
 
@@ -339,6 +348,7 @@ export async function addStep(env: Env, d: Db, caller: Caller, sequenceId: strin
   refuse(waitProblems(body.wait_amount ?? 0, body.wait_unit ?? "days"));
   const variants = hasVariants(body.type) ? (body.variants?.length ? body.variants : [{ subject: "", body: "" }]) : [];
   refuse(variants.flatMap((v, i) => templateProblems(`variants.${i}`, v, threadReply)));
+  refuse(noteProblems(body.note));
   if (variants.length && variants.every((v) => v.enabled === false)) refuse([{ field: "variants", message: ONE_ON }]);
   const t = now();
   const writes: BatchStatement[] = [
@@ -431,6 +441,7 @@ export async function updateStep(env: Env, d: Db, caller: Caller, sequenceId: st
     );
   }
   refuse(waitProblems(body.wait_amount ?? step.waitAmount, body.wait_unit ?? step.waitUnit));
+  refuse(noteProblems(body.note));
   const turningOff = body.enabled === false && step.enabled;
   if (turningOff) await assertKeepsAStepOn(d, seq, step.id, "enabled");
   const written = await d
