@@ -507,7 +507,8 @@ export type MailboxInput = MailboxLimits & {
   email: string;
   sender_name: string;
   signature?: string;
-  transport: Transport;
+  /** Unset: the outbox where the server offers it; a deployment requires one. */
+  transport?: Transport;
   smtp?: SmtpInput;
 };
 export type MailboxPatch = MailboxLimits & {
