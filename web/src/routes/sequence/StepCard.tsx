@@ -484,8 +484,15 @@ export function StepCard(props: {
                       : "e.g. Personalise with a recent post of theirs."
                   }
                   onInput={(e) => setNote(e.currentTarget.value)}
+                  aria-invalid={errors().note ? true : undefined}
+                  aria-describedby={`${uid}-note-help${errors().note ? ` ${uid}-note-error` : ""}`}
                 />
-                <p class="field-help">Each contact who reaches this step gets a task with these notes, due when the wait is over.</p>
+                <p id={`${uid}-note-help`} class="field-help">
+                  Each contact who reaches this step gets a task with these notes, due when the wait is over. Variables like{" "}
+                  <code>{"{{first_name}}"}</code> are filled in with the contact's values when the task is made;{" "}
+                  <code>{"{{company|their company}}"}</code> uses “their company” when the value is empty, and one with no fallback shows as
+                  “[company missing]”.
+                </p>
                 <FieldError id={`${uid}-note-error`} message={errors().note} />
               </div>
             }
