@@ -8,7 +8,7 @@ import { FieldError } from "../../components/FieldError";
 import { Icon, type IconName } from "../../components/Icon";
 import { FormProblems } from "../../forms";
 import { createMailboxAction, updateMailboxAction } from "../../queries/mailboxes";
-import { getMe } from "../../queries/session";
+import { getMe, getSignInOptions } from "../../queries/session";
 import { getUsers } from "../../queries/users";
 
 export const TRANSPORTS: { id: Transport; label: string; icon: IconName; hint: string }[] = [
@@ -43,19 +43,33 @@ const num = (v: FormDataEntryValue | null) => (v === null || v === "" ? undefine
 /** Connect a new mailbox, or edit one: sender, signature, limits, transport and SMTP settings. */
 export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onClose: () => void; onSaved: (m: Mailbox) => void }) {
   const m = props.mailbox;
-  const [transport, setTransport] = createSignal<Transport>(m?.transport ?? "outbox");
+  // The outbox sends nothing: the server offers it only locally and in tests (a deployment refuses it),
+  // and until the server has said so it is neither shown nor picked.
+  const offers = createAsync(() => getSignInOptions().catch(() => undefined));
+  const outboxOk = () => offers()?.outbox_transport === true;
+  const [picked, setTransport] = createSignal<Transport | null>(m?.transport ?? null);
+  /** The choice; a new mailbox starts on the outbox only where the server takes it, else on nothing. */
+  const transport = (): Transport | null => {
+    const t = picked() ?? (m ? null : outboxOk() ? "outbox" : null);
+    return t === "outbox" && !outboxOk() ? null : t;
+  };
+  /** An outbox mailbox saved on a server that now refuses it: it sends nothing until another transport is chosen. */
+  const strandedOutbox = () => m?.transport === "outbox" && offers() !== undefined && !outboxOk();
   const signedIn = m && (m.transport === "gmail" || m.transport === "graph") ? { id: m.transport, ...SIGNED_IN[m.transport] } : null;
-  const options = signedIn
-    ? [
-        {
-          id: signedIn.id,
-          label: signedIn.label,
-          icon: "mail" as IconName,
-          hint: `Sends as ${m!.email} through the account you signed in with.`,
-        },
-        ...TRANSPORTS,
-      ]
-    : TRANSPORTS;
+  const options = () => {
+    const offered = TRANSPORTS.filter((t) => t.id !== "outbox" || outboxOk());
+    return signedIn
+      ? [
+          {
+            id: signedIn.id,
+            label: signedIn.label,
+            icon: "mail" as IconName,
+            hint: `Sends as ${m!.email} through the account you signed in with.`,
+          },
+          ...offered,
+        ]
+      : offered;
+  };
   const [changePassword, setChangePassword] = createSignal(!m?.smtp?.has_password);
   // The saved password is only sent to the server and account it was saved for (the API refuses
   // otherwise): another host, port, security or username asks for it again.
@@ -117,7 +131,8 @@ export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onC
         ...limits,
         sender_name: String(f.get("sender_name") ?? "").trim(),
         signature: String(f.get("signature") ?? ""),
-        transport: transport(),
+        // None picked (an outbox mailbox where the outbox is refused): its transport is left as it is.
+        ...(transport() && { transport: transport()! }),
         ...(smtp && { smtp }),
         ...(canGive() && ownerId() !== m.user_id && { user_id: ownerId() }),
       } satisfies MailboxPatch);
@@ -131,7 +146,8 @@ export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onC
       email: String(f.get("email") ?? "").trim(),
       sender_name: String(f.get("sender_name") ?? "").trim(),
       signature: String(f.get("signature") ?? ""),
-      transport: transport(),
+      // None picked: the server says what to choose (it requires one where the outbox is refused).
+      ...(transport() && { transport: transport()! }),
       ...(smtp && { smtp }),
     } satisfies MailboxInput);
     if (saved) props.onSaved(saved);
@@ -265,7 +281,7 @@ export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onC
         <fieldset>
           <legend class="field-legend">How it sends</legend>
           <div class="transport-grid">
-            <For each={options}>
+            <For each={options()}>
               {(t) => (
                 <label class="type-option" classList={{ selected: transport() === t.id }}>
                   <input
@@ -287,6 +303,15 @@ export function MailboxForm(props: { open: boolean; mailbox: Mailbox | null; onC
               )}
             </For>
           </div>
+          <Show when={strandedOutbox()}>
+            <div class="notice" role="note" data-testid="outbox-refused">
+              <Icon name="alert" size={16} />
+              <p>
+                This mailbox uses the Outbox (test) transport, which only stores emails on a local server: here it sends nothing. Choose how
+                it sends.
+              </p>
+            </div>
+          </Show>
           <Show when={signedIn && transport() !== signedIn.id}>
             <div class="notice" role="note" data-testid="sign-in-dropped">
               <Icon name="alert" size={16} />
