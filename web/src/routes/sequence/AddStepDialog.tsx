@@ -171,8 +171,12 @@ export function AddStepDialog(props: {
                 value={note()}
                 onInput={(e) => setNote(e.currentTarget.value)}
                 aria-invalid={form.invalid("note")}
-                aria-describedby="add-step-note-error"
+                aria-describedby="add-step-note-help add-step-note-error"
               />
+              <p id="add-step-note-help" class="field-help">
+                Variables like <code>{"{{first_name}}"}</code> are filled in with each contact's values on their task; one with no value and
+                no fallback shows as “[first name missing]”.
+              </p>
               <FieldError id="add-step-note-error" form={form} name="note" />
             </div>
           }
@@ -207,7 +211,7 @@ export function AddStepDialog(props: {
           <Show when={type() === "manual_email"}>
             <p class="field-help">
               Manual emails become a task on the Tasks page with this draft filled in for each contact: whoever gets the task reviews it and
-              sends it from their own email app.
+              sends it with Edit and send, from the mailbox the contact is sent from, or marks it sent if they sent it themselves.
             </p>
           </Show>
         </Show>
