@@ -49,5 +49,13 @@ describe("a task step's note with variables", () => {
     assert.equal(await note.getAttribute("aria-invalid"), "true");
     const steps = (await api("GET", `/sequences/${sequence.id}`)).body.sequence.steps;
     assert.equal(steps[0].note, "Call {{first_name}} about {{company}} ({{title|their role}}) {{city}}");
+
+    // Adding a step: a call's instructions say the same; a manual email says how the rep sends it (from the Tasks page).
+    await page.getByRole("button", { name: "Add step", exact: true }).click();
+    const dialog = page.getByRole("dialog", { name: /Add step 2/ });
+    await dialog.getByRole("radio", { name: /Phone call/ }).check();
+    await dialog.getByText(/filled in with each contact's values on their task/).waitFor();
+    await dialog.getByRole("radio", { name: /Manual email/ }).check();
+    await dialog.getByText(/sends it with Edit and send, from the mailbox the contact is sent from, or marks it sent/).waitFor();
   });
 });
