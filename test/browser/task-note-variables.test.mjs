@@ -23,7 +23,14 @@ describe("a task step's note with variables", () => {
     const stamp = Date.now();
     const { task, sequence, contact } = await taskFor(
       api,
-      [{ type: "call", wait_amount: 0, wait_unit: "minutes", note: "Call {{first_name}} about {{company}} ({{title|their role}}) {{city}}" }],
+      [
+        {
+          type: "call",
+          wait_amount: 0,
+          wait_unit: "minutes",
+          note: "Call {{first_name}} about {{company}} ({{title|their role}}) {{city}}",
+        },
+      ],
       { first_name: "Nora", last_name: `Notes${stamp}`, company: "Notewell", email: `nora.${stamp}@notes.test` },
     );
     const rendered = "Call Nora about Notewell (their role) [city missing]";
