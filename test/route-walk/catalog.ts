@@ -356,6 +356,8 @@ export const NOT_WALKED: Record<string, string> = {
   "POST /api/dev/seed": "local-only seeding (answers 404 outside APP_ENV=local)",
   "GET /unsubscribe/:token": "signed-token page, covered by the unsubscribe tests",
   "POST /unsubscribe/:token": "signed-token page, covered by the unsubscribe tests",
+  "GET /unsubscribe/preview": "a preview's link: a fixed page that unsubscribes nobody, covered by test/sequences/preview-unsubscribe-link.test.ts",
+  "POST /unsubscribe/preview": "a preview's link: a fixed page that unsubscribes nobody, covered by test/sequences/preview-unsubscribe-link.test.ts",
   "GET /api/oauth/:provider/callback":
     "the provider's browser redirect back (answers 302 to the Mailboxes screen, never JSON); covered by test/mailboxes/oauth-mailboxes.test.ts",
 };
