@@ -85,6 +85,23 @@ describe("Apollo accounts/search", () => {
     });
   });
 
+  it("takes sim.ai's account search (q_keywords, owner_id, account_stage_ids in JSON) and answers another team's owner with a 404", async () => {
+    const x = await addContactsSetup();
+    const key = await masterKey(x.teamId, x.userId);
+    const sim = await airweave(key, {
+      page: 1,
+      per_page: 25,
+      q_keywords: "acme",
+      owner_id: x.userId,
+      account_stage_ids: ["61b8e913e0f4d2012e3af74e"],
+    });
+    expect(sim.status).toBe(200);
+    expect(((await sim.json()) as Accounts).accounts).toEqual([]);
+    const rival = await addContactsSetup();
+    const foreign = await airweave(key, { owner_id: rival.userId });
+    expect((await errorOf(foreign)).status).toBe(404);
+  });
+
   it("holds a request to the rules of every search: key, parameters it can't apply, sort values, pages and list lengths", async () => {
     const x = await addContactsSetup();
     const key = await masterKey(x.teamId, x.userId);
@@ -92,8 +109,8 @@ describe("Apollo accounts/search", () => {
     expect((await call(`${BASE}/accounts/search`, { method: "POST" })).status).toBe(401);
     for (const [body, field] of [
       [{ organization_locations: ["Berlin"] }, "organization_locations"],
-      [{ q_keywords: "acme" }, "q_keywords"],
-      [{ owner_id: x.userId }, "owner_id"],
+      [{ q_name: "acme" }, "q_name"],
+      [{ owner_id: "", organization_ids: ["x"] }, "organization_ids"],
       [{ sort_by_field: "account_name" }, "sort_by_field"],
       [{ sort_ascending: "maybe" }, "sort_ascending"],
       [{ page: 501 }, "page"],

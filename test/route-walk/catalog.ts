@@ -181,6 +181,8 @@ const peopleSearch = obj({
 /** Apollo's accounts/search: Seqflare keeps no accounts, so it always answers none (its filters are checked). */
 const accountSearch = obj({
   q_organization_name: str,
+  q_keywords: str,
+  owner_id: str,
   account_stage_ids: arr(M.account_stage_ids),
   account_label_ids: arr(M.label_ids),
   sort_by_field: { type: "string", enum: ["account_last_activity_date", "account_created_at", "account_updated_at"] },
@@ -356,8 +358,10 @@ export const NOT_WALKED: Record<string, string> = {
   "POST /api/dev/seed": "local-only seeding (answers 404 outside APP_ENV=local)",
   "GET /unsubscribe/:token": "signed-token page, covered by the unsubscribe tests",
   "POST /unsubscribe/:token": "signed-token page, covered by the unsubscribe tests",
-  "GET /unsubscribe/preview": "a preview's link: a fixed page that unsubscribes nobody, covered by test/sequences/preview-unsubscribe-link.test.ts",
-  "POST /unsubscribe/preview": "a preview's link: a fixed page that unsubscribes nobody, covered by test/sequences/preview-unsubscribe-link.test.ts",
+  "GET /unsubscribe/preview":
+    "a preview's link: a fixed page that unsubscribes nobody, covered by test/sequences/preview-unsubscribe-link.test.ts",
+  "POST /unsubscribe/preview":
+    "a preview's link: a fixed page that unsubscribes nobody, covered by test/sequences/preview-unsubscribe-link.test.ts",
   "GET /api/oauth/:provider/callback":
     "the provider's browser redirect back (answers 302 to the Mailboxes screen, never JSON); covered by test/mailboxes/oauth-mailboxes.test.ts",
 };

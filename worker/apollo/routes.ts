@@ -561,8 +561,11 @@ export const apolloRoutes = new Hono<AppEnv>()
     const p = await parse(
       c,
       z.object({
-        // Apollo's documented filters: each narrows an empty set, so each is taken (checked for its form).
+        // Apollo's documented filters, and those sim.ai's account search sends (q_keywords, owner_id): each
+        // narrows an empty set, so each is taken, checked for its form.
         q_organization_name: str.optional(),
+        q_keywords: str.optional(),
+        owner_id: id.optional(),
         account_stage_ids: arr(APOLLO_ARRAY_MAX.account_stage_ids).optional(),
         account_label_ids: arr(APOLLO_ARRAY_MAX.label_ids).optional(),
         sort_by_field: z.preprocess(one, z.enum(ACCOUNT_SORTS, { message: `Use ${ACCOUNT_SORTS.join(", ")}` })).optional(),
@@ -572,6 +575,8 @@ export const apolloRoutes = new Hono<AppEnv>()
       }),
       { strict: true },
     );
+    // An owner of another team is a 404, as user_ids answers on emailer_messages/search.
+    if (p.owner_id) await mustBeTeamUsers(c, c.get("caller"), [p.owner_id]);
     return c.json({ accounts: [], breadcrumbs: [], pagination: apolloPagination(p.page, p.per_page, 0) });
   })
   .post("/contacts/update_stages", async (c) => {
