@@ -23,8 +23,8 @@ describe("the unsubscribe link in a preview", () => {
       teamId,
       userId,
       [
-        { subject: "Hello {{first_name}}", body: "First email" },
-        { wait: 2, subject: "Again {{first_name}}", body: "Second email" },
+        { variants: [{ subject: "Hello {{first_name}}", body: "First email" }] },
+        { wait: 2, variants: [{ subject: "Again {{first_name}}", body: "Second email" }] },
       ],
       null,
     );
@@ -36,7 +36,6 @@ describe("the unsubscribe link in a preview", () => {
     await enroll(teamId, sequenceId, [contactId!], [mailboxId]);
     await runUntil(now() + HOUR);
     expect(sent).toHaveLength(1);
-    const run = (await env.DB.prepare("SELECT id FROM enrollments WHERE contact_id = ?").bind(contactId).first<{ id: string }>())!;
 
     // The preview of step 2, before it goes.
     const stepPreview = (await (
