@@ -71,3 +71,83 @@ export type ScheduledActionResult =
       status: string | null;
       reason: string | null;
     };
+
+/**
+ * Why a planned email goes later than it could (planSends), in the replay's own numbers: from `since`, the
+ * moment it was ready with its window open, `ahead` emails of the mailbox went first (`higher` of them to
+ * higher-scored contacts, the rest scored the same and due earlier: the mailbox sends by score, then due
+ * time), and `limit` is what held the line: the daily or the hourly cap (met at least once meanwhile), the
+ * provider's hold on the whole mailbox, else the spacing between sends. `used`: the mailbox's sends in the
+ * day (the hour, for the hourly cap) before `since`.
+ */
+export interface PlanWait {
+  since: number;
+  ahead: number;
+  higher: number;
+  limit: "daily" | "hourly" | "hold" | "gap";
+  used: number;
+}
+
+/** One queued email in a mailbox's forecast: when it goes (null: not within the horizon), and why that late. */
+export interface PlannedSend {
+  enrollmentId: string;
+  stepId: string;
+  at: number | null;
+  wait?: PlanWait;
+}
+
+/** The mailbox's numbers a wait is told in (its row in D1). */
+export interface WaitMailbox {
+  email: string | null;
+  dailyLimit: number;
+  hourlyLimit: number;
+  minGapSeconds: number;
+}
+
+const emailsWord = (n: number) => `${n} email${n === 1 ? "" : "s"}`;
+const gapWords = (s: number) => (s < 60 ? `${s} s` : s % 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s / 60} min`);
+
+/**
+ * How a planned email's wait ends, in words a user can act on (a limit to raise, contacts scored higher):
+ * "it goes after 48 emails to higher-scored contacts, within a@x.com's limit of 50 a day (2 sent in the 24
+ * hours before)". The one place the scheduled emails and a sequence's contacts word a mailbox's wait.
+ */
+export function waitClause(w: PlanWait, mb: WaitMailbox): string {
+  const name = mb.email ?? "the mailbox";
+  const same = w.ahead - w.higher;
+  const line =
+    w.ahead === 0
+      ? null
+      : same === 0
+        ? `${emailsWord(w.ahead)} to higher-scored contacts`
+        : w.higher === 0
+          ? `${emailsWord(w.ahead)} to contacts scored the same and due earlier`
+          : `${emailsWord(w.ahead)} ahead of it (${w.higher} to higher-scored contacts, ${same} to contacts scored the same and due earlier)`;
+  switch (w.limit) {
+    case "daily":
+      return line
+        ? `it goes after ${line}, within ${name}'s limit of ${mb.dailyLimit} a day (${w.used} sent in the 24 hours before)`
+        : `it goes when ${name}'s limit of ${mb.dailyLimit} a day has room (${w.used} sent in the 24 hours before)`;
+    case "hourly":
+      return line
+        ? `it goes after ${line}, within ${name}'s limit of ${mb.hourlyLimit} an hour`
+        : `it goes when ${name}'s limit of ${mb.hourlyLimit} an hour has room (${w.used} sent in the hour before)`;
+    case "hold":
+      return `it goes once ${name}'s provider lets it send again${line ? `, after ${line}` : ""}`;
+    case "gap":
+      return line
+        ? `it goes after ${line}, ${name} sending one every ${gapWords(mb.minGapSeconds)} (its spacing)`
+        : `it goes once ${name}'s spacing of ${gapWords(mb.minGapSeconds)} since its last send has passed`;
+  }
+}
+
+/**
+ * The whole sentence of a mailbox's wait: its turn alone, the window first and then its turn, or a manual
+ * email sent from its task (first in line). The scheduled emails and a sequence's contacts both say it so.
+ */
+export function waitText(kind: "turn" | "window_then_turn" | "task", w: PlanWait, mb: WaitMailbox): string {
+  const clause = waitClause(w, mb);
+  if (kind === "window_then_turn") return `Outside the sending window; once it opens, ${clause}`;
+  if (kind === "task") return `Sent from its task: first in line, ${clause}`;
+  return `Waiting its turn: ${clause}`;
+}
