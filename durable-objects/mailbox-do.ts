@@ -24,7 +24,7 @@ import {
 } from "./eligibility";
 import { suppressionMatches } from "../worker/services/suppressions";
 import { engine } from "./engine";
-import { SEND_NOW_SCORE, sendNowWindow } from "./scheduled-email";
+import { SEND_NOW_SCORE, sendNowWindow, type PlannedSend, type PlanWait } from "./scheduled-email";
 import {
   outcomeOfMailboxState,
   type ReasonCode,
@@ -758,12 +758,7 @@ export class MailboxDO extends DurableObject<Env> {
    * `mb`: the mailbox's status and limits as the caller read its row from D1 with the rows it shows
    * (null: no such mailbox): reading the row here again cost a D1 round trip per mailbox per page.
    */
-  async forecast(
-    mailboxId: string,
-    mb: MailboxLimits | null,
-    limit = 500,
-    horizonDays = 60,
-  ): Promise<{ enrollmentId: string; stepId: string; at: number | null }[]> {
+  async forecast(mailboxId: string, mb: MailboxLimits | null, limit = 500, horizonDays = 60): Promise<PlannedSend[]> {
     this.setMeta("mailbox_id", mailboxId);
     // Memory stays bounded whatever the queue's size: the forecast covers the PAGE highest-priority
     // rows (a view shows at most that many; the rest are later still).
@@ -771,7 +766,7 @@ export class MailboxDO extends DurableObject<Env> {
     // The columns the plan reads, not whole ledger rows (a page of up to PAGE rows is read per forecast).
     const rows = this.sql
       .exec<PlanRow>(
-        "SELECT enrollment_id, step_id, due_at, next_attempt_at, window, zone FROM queue WHERE state = 'queued' ORDER BY score DESC, due_at LIMIT ?",
+        "SELECT enrollment_id, step_id, due_at, next_attempt_at, window, zone, score FROM queue WHERE state = 'queued' ORDER BY score DESC, due_at LIMIT ?",
         PAGE,
       )
       .toArray();
@@ -785,8 +780,9 @@ export class MailboxDO extends DurableObject<Env> {
       )
       .toArray()
       .map((r) => r.reserved_at);
-    const nextSendAt = Math.max(Number(this.meta("next_send_at") ?? 0), this.holdAt(t0)?.until ?? 0);
-    const plan = planSends(rows, mb, sends, nextSendAt, t0, t0 + horizonDays * DAY, limit);
+    const holdUntil = this.holdAt(t0)?.until ?? 0;
+    const nextSendAt = Math.max(Number(this.meta("next_send_at") ?? 0), holdUntil);
+    const plan = planSends(rows, mb, sends, nextSendAt, t0, t0 + horizonDays * DAY, limit, holdUntil);
     return plan;
   }
 
@@ -1808,8 +1804,11 @@ export class MailboxDO extends DurableObject<Env> {
   }
 }
 
-/** What planSends reads of a queued row. */
-type PlanRow = Pick<QueueRow, "enrollment_id" | "step_id" | "due_at" | "next_attempt_at" | "window" | "zone">;
+/** What planSends reads of a queued row (its score, when given, tells the emails ahead of it apart in PlanWait). */
+type PlanRow = Pick<QueueRow, "enrollment_id" | "step_id" | "due_at" | "next_attempt_at" | "window" | "zone"> & { score?: number };
+
+/** A planned email that waits longer than this past the moment it could first go is told why (PlanWait). */
+const WAIT_TOLD_MS = 60_000;
 
 /**
  * Replays sending forward in time: the same rules as the live pass (caps, gap, windows, priority),
@@ -1824,8 +1823,13 @@ export function planSends(
   from: number,
   until: number,
   limit: number,
-): { enrollmentId: string; stepId: string; at: number | null }[] {
-  const out: { enrollmentId: string; stepId: string; at: number | null }[] = [];
+  holdUntil = 0,
+): PlannedSend[] {
+  const out: PlannedSend[] = [];
+  // What the replay did, for each email's PlanWait: the sends it planned (ascending) and when it skipped
+  // ahead for a full daily or hourly cap. A wait is read back from these, not guessed from the settings.
+  const planned: { at: number; score: number }[] = [];
+  const capped: { to: number; cap: "daily" | "hourly" }[] = [];
   // Rows arrive by score, then due time: each group keeps that order. `from`..`until`: the span the group's
   // last window check holds for (inside the window up to its end, or outside it up to the next opening),
   // so the sends planned one after the other within one opening ask the time zone rules once, not each.
@@ -1859,14 +1863,16 @@ export function planSends(
   while (left && t <= until && out.length < limit) {
     if (history.length - upperBound(history, t - DAY) >= mb.dailyLimit) {
       t = history[history.length - mb.dailyLimit]! + DAY + 1;
+      capped.push({ to: t, cap: "daily" });
       continue;
     }
     if (history.length - upperBound(history, t - HOUR) >= mb.hourlyLimit) {
       t = history[history.length - mb.hourlyLimit]! + HOUR + 1;
+      capped.push({ to: t, cap: "hourly" });
       continue;
     }
     // The first ready row of each open group is that group's best; the best of those goes (ties: input order).
-    let best: { g: { rows: { r: PlanRow; ready: number; i: number }[] }; i: number } | null = null;
+    let best: { g: Group; i: number } | null = null;
     for (const g of groups.values()) {
       if (!g.rows.length || !isOpen(g, t)) continue;
       const i = g.rows.findIndex((p) => p.ready <= t);
@@ -1886,7 +1892,30 @@ export function planSends(
     }
     const [p] = best.g.rows.splice(best.i, 1);
     left--;
-    out.push({ enrollmentId: p!.r.enrollment_id, stepId: p!.r.step_id, at: t });
+    const sent: PlannedSend = { enrollmentId: p!.r.enrollment_id, stepId: p!.r.step_id, at: t };
+    // Why it goes this late: from the moment it was ready with its window open, the emails planned before
+    // it (ahead in the line: higher score, or the same and due earlier) and the cap the replay met meanwhile.
+    const ready = Math.max(p!.ready, from);
+    if (t > ready + WAIT_TOLD_MS) {
+      const since = nextWindowStart(ready, best.g.w, best.g.zone) ?? ready;
+      if (t > since + WAIT_TOLD_MS) {
+        let ahead = 0;
+        let higher = 0;
+        for (let j = planned.length - 1; j >= 0 && planned[j]!.at >= since; j--) {
+          ahead++;
+          if (planned[j]!.score > (p!.r.score ?? 0)) higher++;
+        }
+        let cap: PlanWait["limit"] | null = null;
+        // A skip that ends after `since` held it (one that began before it too: the cap was full when it came).
+        for (let j = capped.length - 1; j >= 0 && capped[j]!.to > since && cap !== "daily"; j--) cap = capped[j]!.cap;
+        const limit = cap ?? (holdUntil > since ? "hold" : "gap");
+        const span = limit === "hourly" ? HOUR : DAY;
+        const used = upperBound(history, since) - upperBound(history, since - span);
+        sent.wait = { since, ahead, higher, limit, used };
+      }
+    }
+    out.push(sent);
+    planned.push({ at: t, score: p!.r.score ?? 0 });
     history.splice(upperBound(history, t), 0, t); // at the end, unless a caller planned from before its last send
     t += Math.max(1, mb.minGapSeconds * 1000);
   }
