@@ -128,7 +128,10 @@ describe("sending engine at real sizes", () => {
           const mb = { dailyLimit: daily, hourlyLimit: hourly, minGapSeconds: gap };
           const sent = agoMinutes.map((m) => start - m * MIN).sort((a, b) => a - b);
           const nextSendAt = start + nextIn * MIN;
-          const plan = planSends(rows, mb, sent, nextSendAt, start, start + 10 * DAY, 1_000).filter((p) => p.at !== null);
+          // The times alone: `wait` (why one goes late) is planSends' account, which the row-by-row replay has no part in.
+          const plan = planSends(rows, mb, sent, nextSendAt, start, start + 10 * DAY, 1_000)
+            .filter((p) => p.at !== null)
+            .map(({ enrollmentId, stepId, at }) => ({ enrollmentId, stepId, at }));
           expect(plan).toEqual(referencePlan(rows, mb, start, start + 10 * DAY, 1_000, sent, nextSendAt));
         },
       ),
