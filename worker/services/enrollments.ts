@@ -17,6 +17,7 @@ import { auditEntry } from "./audit";
 import { nextWindowStart } from "./schedule-time";
 import { isEmailStep, scheduleFromTuple, scheduleTupleSql, sendingZone, stepOrderBy } from "../../durable-objects/sequence-config";
 import { mailboxHeldSql } from "../transports/mailbox-settings";
+import { waitText, type PlannedSend } from "../../durable-objects/scheduled-email";
 
 /**
  * Contacts in a sequence (enrollments) as users look for them and act on them: the status filters,
@@ -246,10 +247,7 @@ export interface MailboxLimitColumns {
  * read nothing from D1 for it (each read its mailbox's row again: a round trip per mailbox per page).
  * A mailbox that doesn't send now has no times to tell: it isn't asked.
  */
-export async function forecasts(
-  env: Env,
-  rows: readonly (MailboxLimitColumns & { mailbox_id: string | null })[],
-): Promise<{ enrollmentId: string; stepId: string; at: number | null }[]> {
+export async function forecasts(env: Env, rows: readonly (MailboxLimitColumns & { mailbox_id: string | null })[]): Promise<PlannedSend[]> {
   const limits = new Map<string, MailboxLimits>();
   for (const r of rows)
     if (r.mailbox_id && r.mb_status === "connected" && !r.mb_held)
@@ -337,7 +335,7 @@ export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceI
   const total = counts ? { n: counts[q.status] ?? 0 } : undefined;
   // By enrollment: a row shows its queued email's time (none while the sequence is off).
   const queued = seq.active && !seq.archivedAt ? rows.filter((r) => r.status === "active" && r.reason === "queued_for_mailbox") : [];
-  const fc = new Map((await forecasts(env, queued)).map((f) => [f.enrollmentId, f.at]));
+  const fc = new Map((await forecasts(env, queued)).map((f) => [f.enrollmentId, f]));
   const schedule = scheduleFromTuple((scheduleRes!.results[0] as { schedule: string | null } | undefined)?.schedule ?? null);
   return {
     total: total?.n ?? 0,
@@ -352,8 +350,22 @@ export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceI
       let reason = why.reason;
       let text = why.text;
       if (r.status === "active" && !why.blocked) {
-        if (r.reason === "queued_for_mailbox") next = fc.get(r.id) ?? null;
-        else if (r.next_due_at !== null) {
+        if (r.reason === "queued_for_mailbox") {
+          const planned = fc.get(r.id);
+          next = planned?.at ?? null;
+          // Held past its time by the mailbox: the plan's own numbers (the emails ahead, the limit), as the scheduled emails say it.
+          if (next !== null && planned?.wait) {
+            const ready = Math.max(now(), r.next_due_at ?? now());
+            const mb = {
+              email: r.mb_email,
+              dailyLimit: r.mb_daily_limit ?? 0,
+              hourlyLimit: r.mb_hourly_limit ?? 0,
+              minGapSeconds: r.mb_min_gap_seconds ?? 0,
+            };
+            const kind = r.step_type === "manual_email" ? "task" : planned.wait.since > ready + 60_000 ? "window_then_turn" : "turn";
+            text = waitText(kind, planned.wait, mb);
+          }
+        } else if (r.next_due_at !== null) {
           // In the contact's zone when the schedule sends in it, as the send path and the scheduled emails do.
           next =
             r.step_type && isEmailStep(r.step_type)
