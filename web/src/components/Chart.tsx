@@ -4,6 +4,11 @@ import "uplot/dist/uPlot.min.css";
 import { FigureTable } from "./FigureTable";
 import "./Chart.css";
 
+const DAY_S = 86_400;
+
+/** Whether a series has a value with no value on either side: a line can't show it. */
+const hasIsolated = (values: (number | null)[]) => values.some((v, i) => v != null && values[i - 1] == null && values[i + 1] == null);
+
 /**
  * Charts drawn by uPlot (small, fast canvas charts; maintained, framework-free, so it works with
  * Solid through a ref). The canvas is decoration for sighted users: every chart carries a summary
@@ -64,7 +69,17 @@ export function Chart(props: {
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
       cursor: { drag: { x: false, y: false } },
       scales: {
-        x: { time: !cats, ...(cats ? { range: (_u, min, max) => [min - 0.5, max + 0.5] as uPlot.Range.MinMax } : {}) },
+        x: {
+          time: !cats,
+          range: cats
+            ? (_u, min, max) => [min - 0.5, max + 0.5] as uPlot.Range.MinMax
+            : // One day (a sequence's first): uPlot's own range around a single time spans years; a week around it reads.
+              // (read from the data: uPlot's own min and max for one time are already widened).
+              (_u, min, max) => {
+                const only = props.x.length > 0 && props.x.every((v) => v === props.x[0]) ? props.x[0]! : null;
+                return (only === null ? [min, max] : [only - 3 * DAY_S, only + 3 * DAY_S]) as uPlot.Range.MinMax;
+              },
+        },
         y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] as uPlot.Range.MinMax },
       },
       axes: [
@@ -89,7 +104,8 @@ export function Chart(props: {
           width: s.dash ? 1.5 : 2,
           dash: s.dash ? [6, 4] : undefined,
           fill: s.bars ? s.color : undefined,
-          points: { show: false },
+          // A value with no neighbour (one day of data, or a rate between days without one) draws no line: a dot shows it.
+          points: { show: !s.bars && hasIsolated(s.values), size: 7, fill: s.color },
           value: (_u: uPlot, v: number | null) => (v == null ? "" : fmtY(v)),
           // Bars of several series nest (widest first) instead of overlapping: a funnel reads at a glance.
           paths: s.bars
