@@ -58,9 +58,42 @@ function StatusBadge(props: { status: Message["status"] }) {
 }
 
 /** One email in full: headers, body, and on request the exact RFC 5322 source. */
+/**
+ * The text part of a message as handed to the transport (Seqflare sends one quoted-printable text/plain
+ * part): what the recipient reads, signature, postal footer and unsubscribe link included. null when the
+ * source is of another shape.
+ */
+export function sentText(raw: string): string | null {
+  const end = raw.indexOf("\r\n\r\n");
+  if (end < 0) return null;
+  const headers = raw.slice(0, end);
+  if (!/^content-type:\s*text\/plain/im.test(headers)) return null;
+  const body = raw.slice(end + 4);
+  if (!/^content-transfer-encoding:\s*quoted-printable/im.test(headers)) return body.replace(/\r\n/g, "\n");
+  const joined = body.replace(/=\r\n/g, "");
+  const bytes: number[] = [];
+  for (let i = 0; i < joined.length; i++) {
+    const hex = joined[i] === "=" ? joined.slice(i + 1, i + 3) : "";
+    if (/^[0-9A-F]{2}$/i.test(hex)) {
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else bytes.push(...new TextEncoder().encode(joined[i]!));
+  }
+  return new TextDecoder().decode(new Uint8Array(bytes)).replace(/\r\n/g, "\n");
+}
+
 function MessageDetail(props: { m: Message; onClose: () => void }) {
   const [showRaw, setShowRaw] = createSignal(false);
   const raw = createAsync(async () => (showRaw() ? getRawMessage(props.m.id) : undefined));
+  // The text as sent, from the message's source; an email with no source kept (one that failed before it
+  // was composed) shows the text its step gave, said as such.
+  const sent = createAsync(async () => {
+    try {
+      return { text: sentText(await getRawMessage(props.m.id)) };
+    } catch {
+      return { text: null };
+    }
+  });
   createEffect(
     on(
       () => props.m.id,
@@ -131,7 +164,32 @@ function MessageDetail(props: { m: Message; onClose: () => void }) {
           </div>
         )}
       </Show>
-      <div class="mail-body">{props.m.body}</div>
+      {/* Its own boundary: loading the source leaves the list and the header above in place. */}
+      <Suspense fallback={<Spinner label="Loading the email…" />}>
+        <Show when={sent()}>
+          {(s) => (
+            <Show
+              when={s().text}
+              fallback={
+                <>
+                  <p class="field-help" data-testid="mail-body-note">
+                    The email's text as written, without the signature, postal footer and unsubscribe link added when it is sent.
+                  </p>
+                  <div class="mail-body" data-testid="mail-body">
+                    {props.m.body}
+                  </div>
+                </>
+              }
+            >
+              {(text) => (
+                <div class="mail-body" data-testid="mail-body">
+                  {text()}
+                </div>
+              )}
+            </Show>
+          )}
+        </Show>
+      </Suspense>
       <div class="mail-raw-bar">
         <button
           type="button"
@@ -213,7 +271,7 @@ export default function Outbox() {
     <div class="page page-wide">
       <PageHeader
         title="Outbox"
-        description="Every email Seqflare handed to a mailbox's transport, newest first, exactly as sent."
+        description="Every email Seqflare handed to a mailbox's transport, newest first: open one for its text as sent."
         actions={
           <button type="button" class="btn btn-secondary" onClick={() => void revalidate(getMessages.key)}>
             <Icon name="refresh" size={15} /> Refresh
