@@ -184,6 +184,23 @@ const restartOffered = (r: Outcome) => !!r.reason?.endsWith("restart it to send 
 const RESTART_ANYWAY_CODES = new Set(["replied", "meeting_booked", "not_interested", "colleague_replied", "moved", "active_elsewhere"]);
 
 /** When the contact's next action happens, or, the point of this column, why it won't. */
+/** The mailbox a run sends from, amber when it isn't connected. */
+function RunMailbox(props: { e: Enrollment }) {
+  return (
+    <Show when={props.e.mailbox} fallback={<span class="muted">—</span>}>
+      {(m) => (
+        <span
+          class="small"
+          classList={{ "text-warning": m().status !== "connected" }}
+          title={m().status !== "connected" ? `Mailbox ${m().status}` : undefined}
+        >
+          {m().email}
+        </span>
+      )}
+    </Show>
+  );
+}
+
 function NextAction(props: { e: Enrollment }) {
   const waiting = () => props.e.reason === "waiting_for_step" || props.e.reason === "queued_for_mailbox";
   return (
@@ -844,7 +861,14 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
           skeletonRows={6}
           busy={routing() || change.pending()}
           pagination={result()?.pagination}
-          columns={[{ label: "Contact" }, { label: "Status" }, { label: "Step" }, { label: "Next action / why not" }, { label: "Mailbox" }]}
+          class="enrollments-table"
+          columns={[
+            { label: "Contact" },
+            { label: "Status" },
+            { label: "Step" },
+            { label: "Next action / why not" },
+            { label: "Mailbox", class: "col-mailbox" },
+          ]}
           select={
             props.readOnly
               ? undefined
@@ -1047,19 +1071,16 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
               </td>
               <td class="cell-next">
                 <NextAction e={e} />
-              </td>
-              <td class="cell-nowrap">
-                <Show when={e.mailbox} fallback={<span class="muted">—</span>}>
-                  {(m) => (
-                    <span
-                      class="small"
-                      classList={{ "text-warning": m().status !== "connected" }}
-                      title={m().status !== "connected" ? `Mailbox ${m().status}` : undefined}
-                    >
-                      {m().email}
-                    </span>
-                  )}
+                {/* Narrow screens have no Mailbox column: the mailbox is said here instead (ContactsTab.css). */}
+                {/* "Queued in …" above names it already. */}
+                <Show when={e.mailbox && e.reason !== "queued_for_mailbox"}>
+                  <div class="next-mailbox small" data-testid="next-mailbox">
+                    From <RunMailbox e={e} />
+                  </div>
                 </Show>
+              </td>
+              <td class="cell-nowrap col-mailbox">
+                <RunMailbox e={e} />
               </td>
             </>
           )}
