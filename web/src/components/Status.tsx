@@ -47,14 +47,19 @@ export function errorMessage(err: unknown): string {
   return "Something went wrong.";
 }
 
-/** A failed load: what went wrong (the API's own message) and a way to try again. */
+/**
+ * A failed load: what went wrong (the API's own message) and a way to try again. A 404 (deleted, another
+ * team's, or a sequence not shared with the caller: the API doesn't say which) says so, with no retry:
+ * trying again finds nothing either.
+ */
 export function ErrorPanel(props: { error: unknown; title?: string; onRetry?: () => void }) {
   const code = () => (props.error instanceof ApiError ? props.error.code : null);
+  const missing = () => props.error instanceof ApiError && props.error.status === 404;
   return (
     <div class="error-panel" role="alert">
       <Icon name="alert" size={20} />
       <div class="error-panel-body">
-        <strong>{props.title ?? "Couldn't load this"}</strong>
+        <strong>{missing() ? "Not found, or not shared with you" : (props.title ?? "Couldn't load this")}</strong>
         <p>{errorMessage(props.error)}</p>
         <Show when={code()}>
           {(c) => (
@@ -64,7 +69,7 @@ export function ErrorPanel(props: { error: unknown; title?: string; onRetry?: ()
           )}
         </Show>
       </div>
-      <Show when={props.onRetry}>
+      <Show when={props.onRetry && !missing()}>
         <button type="button" class="btn btn-secondary btn-sm" onClick={() => props.onRetry?.()}>
           Try again
         </button>

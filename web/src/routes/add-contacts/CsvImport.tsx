@@ -5,7 +5,7 @@ import { useWrite } from "../../actions";
 import { ApiError } from "../../api";
 import { Icon } from "../../components/Icon";
 import { createFormErrors, FormProblems } from "../../forms";
-import { formatNumber } from "../../format";
+import { formatNumber, plural } from "../../format";
 import {
   fetchImport,
   getImportFields,
@@ -211,9 +211,9 @@ export function CsvImport(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) 
         {(i) => (
           <>
             <p class="muted" data-testid="csv-summary">
-              <strong>{i().file_name}</strong>: {formatNumber(i().row_count)} rows, {i().delimiter === "\t" ? "tab" : `“${i().delimiter}”`}{" "}
+              <strong>{i().file_name}</strong>: {plural(i().row_count, "row")}, {i().delimiter === "\t" ? "tab" : `“${i().delimiter}”`}{" "}
               separated, {i().encoding === "utf-8" ? "UTF-8" : "Windows-1252"}
-              <Show when={i().blank_rows}> ({formatNumber(i().blank_rows)} blank rows ignored)</Show>
+              <Show when={i().blank_rows}> ({plural(i().blank_rows, "blank row")} ignored)</Show>
             </p>
             <Show when={i().status === "uploaded"}>
               <div class="csv-reading" data-testid="csv-reading">

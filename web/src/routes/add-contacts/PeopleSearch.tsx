@@ -9,7 +9,7 @@ import { Icon } from "../../components/Icon";
 import { DataTable } from "../../components/DataTable";
 import { Score } from "../../components/Score";
 import { ErrorPanel } from "../../components/Status";
-import { formatNumber, formatRelative } from "../../format";
+import { formatNumber, formatRelative, plural } from "../../format";
 import { createLiveFetch } from "../../live";
 import { FilterSidebar } from "../../components/FilterSidebar";
 import { scoreRangeProblem, toApiFilters } from "../../people-filters";
@@ -24,7 +24,7 @@ const MAX_JOB = 200_000;
 const JOB_CHANGE_RECENT_MS = 90 * 86_400_000;
 
 const personName = (p: Person) => `${p.first_name} ${p.last_name}`.trim();
-const employeesText = (n: number) => (n >= 10_000 ? "10,000+ employees" : `${formatNumber(n)} employees`);
+const employeesText = (n: number) => (n >= 10_000 ? "10,000+ employees" : plural(n, "employee"));
 
 /** What a search shows: its filters, its order and its page. */
 export type SearchQuery = Pick<Wizard, "filters" | "sort" | "page">;

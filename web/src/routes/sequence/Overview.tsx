@@ -12,6 +12,9 @@ import { useWrite } from "../../actions";
 import { ENROLLMENT_STATUS } from "../../components/EnrollmentStatus";
 
 /** The side column of the Steps tab: who's in it, when it sends, and how it behaves. */
+/** A time shown in the viewer's zone (formatDay), said as such: the schedule's windows above are in its own zone. */
+const yourTime = () => `(your time, ${new Intl.DateTimeFormat().resolvedOptions().timeZone})`;
+
 export function Overview(props: { seq: Sequence; readOnly: boolean; onApply: (s: Sequence) => void }) {
   // Contacts, not runs (the report's counts): a restarted or re-added contact has several runs and counts
   // once, at its latest run's status; the enrollments list's counts are per run.
@@ -115,12 +118,27 @@ export function Overview(props: { seq: Sequence; readOnly: boolean; onApply: (s:
                   <Icon name="globe" size={13} /> {s().time_zone}
                   {s().use_contact_time_zone ? " · in each contact's zone when known" : ""}
                 </p>
-                <p class="small">{summarizeWindows(s().windows)}</p>
+                {/* The windows are hours of the schedule's zone; the times below are the viewer's: each says its zone. */}
+                <p class="small" data-testid="schedule-windows">
+                  {summarizeWindows(s().windows)} ({s().use_contact_time_zone ? `${s().time_zone} or the contact's zone` : s().time_zone})
+                </p>
                 <Show
                   when={s().window_open_until}
-                  fallback={<Show when={s().next_window_at}>{(at) => <p class="small muted">Next window opens {formatDay(at())}</p>}</Show>}
+                  fallback={
+                    <Show when={s().next_window_at}>
+                      {(at) => (
+                        <p class="small muted" data-testid="schedule-window-now">
+                          Next window opens {formatDay(at())} {yourTime()}
+                        </p>
+                      )}
+                    </Show>
+                  }
                 >
-                  {(until) => <p class="small muted">Window open now, until {formatDay(until())}</p>}
+                  {(until) => (
+                    <p class="small muted" data-testid="schedule-window-now">
+                      Window open now, until {formatDay(until())} {yourTime()}
+                    </p>
+                  )}
                 </Show>
               </>
             )}
