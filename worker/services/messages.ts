@@ -166,6 +166,12 @@ export async function rawMessage(d: Db, caller: Caller, messageId: string): Prom
 }
 
 /** Apollo's emailer_messages/search: sent emails of sequences (any of several), contacts and statuses, newest first. */
+
+/** `status IN ('sent', …)` with the schema's status words inlined: a fixed, bounded list, never the request's text. */
+function statusesInline(values: readonly (typeof messages.status.enumValues)[number][]) {
+  if (!values.length) return sql`0`;
+  return sql`${messages.status} IN (${sql.raw(values.map((v) => `'${v.replace(/'/g, "''")}'`).join(", "))})`;
+}
 export async function searchSequenceMessages(
   d: Db,
   caller: Caller,
@@ -211,11 +217,10 @@ export async function searchSequenceMessages(
       : undefined,
     q.contactIds?.length ? inList(messages.contactId, q.contactIds) : undefined,
     byDue
-      ? // Each status as a value of its own (not a list read from a parameter), so the index is sought once per status.
-        inArray(
-          messages.status,
-          messages.status.enumValues.filter((v) => !q.statuses?.length || q.statuses.includes(v)),
-        )
+      ? // Each status as a value of its own, written into the SQL (the schema's own words, never the request's: the
+        // request only picks among them), so the planner seeks the index once per status; a bound list (json_each)
+        // or ORs of parameters made it skip-scan every team's mailboxes.
+        statusesInline(messages.status.enumValues.filter((v) => !q.statuses?.length || q.statuses.includes(v)))
       : q.statuses?.length
         ? inList(messages.status, q.statuses)
         : undefined,
