@@ -136,7 +136,6 @@ export const OVERRIDES: { key: keyof WarningOverrides; label: string; help: stri
   { key: "finished_in_other_sequence", label: "Finished another sequence", help: "They already heard from you." },
   { key: "replied_in_sequence", label: "Replied to this sequence before", help: "They answered it once already." },
   { key: "blocked_stage", label: "In a blocked stage", help: "The contact's stage normally keeps them out of sequences." },
-  { key: "owned_by_teammate", label: "Owned by a teammate", help: "Another user of the team owns the contact." },
 ];
 
 /** A workflow's stored filters back into the sidebar's shape (unknown keys ignored). */
