@@ -21,16 +21,14 @@ async function teammate(teamId: string) {
 beforeEach(() => resetClock());
 
 describe("add-contacts pipeline fixes (issue 13)", () => {
-  it("warns about a teammate's contact (held back unless overridden) when the sequence allows teammates' contacts", async () => {
+  it("adds a teammate's contact without holding it back when the sequence allows teammates' contacts", async () => {
     const x = await addContactsSetup();
     const mate = await teammate(x.teamId);
     const [theirs, mine] = await makeContacts(x.teamId, 2);
     await env.DB.prepare("UPDATE contacts SET owner_id = ? WHERE id = ?").bind(mate, theirs).run();
     const p = await preview(x.s, x.sequenceId, { source: { contact_ids: [theirs!, mine!] } });
-    expect(p.totals).toMatchObject({ enrolled: 1, warned: 1, skipped: 0 });
-    expect(p.warnings).toMatchObject([{ category: "owned_by_teammate", count: 1, held_back: 1 }]);
-    const anyway = await preview(x.s, x.sequenceId, { source: { contact_ids: [theirs!, mine!] }, overrides: { owned_by_teammate: true } });
-    expect(anyway.totals).toMatchObject({ enrolled: 2, warned: 0, skipped: 0 });
+    expect(p.totals).toMatchObject({ enrolled: 2, warned: 0, skipped: 0 });
+    expect(p.warnings).toEqual([]);
     // and the sequence setting still refuses them when it is off
     await env.DB.prepare("UPDATE sequences SET settings = '{\"allow_other_owners\":false}' WHERE id = ?").bind(x.sequenceId).run();
     const strict = await preview(x.s, x.sequenceId, { source: { contact_ids: [theirs!] } });

@@ -185,8 +185,6 @@ export const APOLLO_SKIP_REASON: Record<SkipReason | WarningCategory, string> = 
   unverified_email: "contacts_unverified_email",
   job_change: "contacts_with_job_change",
   ownership_not_permitted: "contacts_without_ownership_permission",
-  // Apollo's one code for a teammate's contact, whether the sequence refuses it or the flag wasn't sent.
-  owned_by_teammate: "contacts_without_ownership_permission",
   unsubscribed: "contacts_unsubscribed",
   bounced: "contacts_bounced",
   suppressed: "contacts_suppressed",
@@ -341,12 +339,10 @@ export const apolloRoutes = new Hono<AppEnv>()
         sequence_job_change: bool.optional(),
         sequence_active_in_other_campaigns: bool.optional(),
         sequence_finished_in_other_campaigns: bool.optional(),
-        // true: add contacts owned by teammates too (the owned_by_teammate warning overridden), as Apollo's
-        // flag does; a sequence that takes only its owner's contacts still skips them (ownership_not_permitted).
-        contacts_without_ownership_permission: bool.optional(),
         // Apollo's modifiers that add no condition here: taken, and change nothing.
         add_if_in_queue: bool.optional(),
         contact_verification_skipped: bool.optional(),
+        contacts_without_ownership_permission: bool.optional(),
         // false: leave out a contact whose company already has someone in the sequence (skip_same_company);
         // true or absent: no such rule.
         sequence_same_company_in_same_campaign: bool.optional(),
@@ -372,7 +368,6 @@ export const apolloRoutes = new Hono<AppEnv>()
       job_change: p.sequence_job_change ?? false,
       active_in_other_sequence: p.sequence_active_in_other_campaigns ?? false,
       finished_in_other_sequence: p.sequence_finished_in_other_campaigns ?? false,
-      owned_by_teammate: p.contacts_without_ownership_permission ?? false,
       // Apollo has no switch for these two: it keeps a contact that finished a sequence in it (adding them
       // again is "already exists"), and leaves out contacts in a stage the sequence excludes.
       replied_in_sequence: false,

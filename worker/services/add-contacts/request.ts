@@ -27,7 +27,6 @@ export const WARNING_CATEGORIES = [
   "no_email",
   "job_change",
   "blocked_stage",
-  "owned_by_teammate",
 ] as const;
 export type WarningCategory = (typeof WARNING_CATEGORIES)[number];
 
@@ -105,10 +104,6 @@ export const OUTCOME_REASONS: Record<WarningCategory | SkipReason | "enriched", 
   no_email: { label: "No email address", fix: "Turn on enrichment, or add anyway for the non-email steps." },
   job_change: { label: "Changed jobs recently", fix: "Check the contact's new company and title." },
   blocked_stage: { label: "In a blocked stage", fix: "Change the contact's stage, or add anyway." },
-  owned_by_teammate: {
-    label: "Owned by a teammate",
-    fix: "Another user of your team owns the contact: add anyway if you agreed it with them, or leave their prospects to them.",
-  },
   enriched: { label: "Email found by enrichment", fix: "" },
 };
 

@@ -66,9 +66,7 @@ export async function evaluate(f: Facts, o: ValidationOptions): Promise<Evaluati
   if (f.inSequence) skips.push("already_in_sequence");
   if (f.duplicateEmail) skips.push("duplicate_email");
   if (f.sameCompany) skips.push("same_company");
-  // A teammate's contact: the sequence's setting may refuse it outright (a skip); where it allows teammates'
-  // contacts it is still a warning (DESIGN "Add contacts" step 3), so a rep's add never silently takes a
-  // colleague's prospects: held back until "Owned by a teammate" is overridden or validation is skipped.
+  // A teammate's contact is the sequence's call: allowed means added like any other, not held back.
   const foreignOwner = !!f.ownerId && f.ownerId !== o.callerId;
   if (foreignOwner && !o.allowOtherOwners) skips.push("ownership_not_permitted");
 
@@ -102,7 +100,6 @@ export async function evaluate(f: Facts, o: ValidationOptions): Promise<Evaluati
   else if (emailStatus === "unverified" || emailStatus === "guessed") warnings.push("unverified_email");
   if (f.jobChanged) warnings.push("job_change");
   if (f.stageCategory === "blocked") warnings.push("blocked_stage");
-  if (foreignOwner && o.allowOtherOwners) warnings.push("owned_by_teammate");
 
   const outcome = skips.length ? "skipped" : o.skipValidation || warnings.every((w) => o.overrides[w]) ? "enrolled" : "warned";
   const cost = outcome === "enrolled" ? (netNew && emailStatus === "verified" ? 1 : 0) + (enrichment?.cost ?? 0) : 0;
