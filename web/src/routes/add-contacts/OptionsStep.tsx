@@ -132,9 +132,10 @@ export function OptionsStep(props: { w: Wizard; setW: SetStoreFunction<Wizard> }
             <span>
               <strong>Skip validation</strong>
               <span id="skip-validation-help" class="muted small">
-                Add everyone a warning would hold back (unverified email, active in another sequence, owned by a teammate…) without
-                reviewing each category. Unsubscribed, bounced, Do Not Contact and suppressed addresses are still skipped: they are never
-                emailed.
+                Add everyone a warning would hold back (unverified email, no email, active or finished in another sequence, a job change, a
+                blocked stage…) without reviewing each category. Unsubscribed, bounced, Do Not Contact and suppressed addresses are still
+                skipped: they are never emailed. A teammate's contact is added when the sequence takes teammates' contacts (its Overview's
+                setting), and skipped when it doesn't, with or without validation.
               </span>
             </span>
           </label>
