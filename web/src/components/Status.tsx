@@ -49,8 +49,8 @@ export function errorMessage(err: unknown): string {
 
 /**
  * A failed load: what went wrong (the API's own message) and a way to try again. A 404 (deleted, another
- * team's, or a sequence not shared with the caller: the API doesn't say which) says so, with no retry:
- * trying again finds nothing either.
+ * team's, or a sequence not shared with the caller: the API doesn't say which) says so, unless the caller
+ * gives its own title, and offers no retry: trying again finds nothing either.
  */
 export function ErrorPanel(props: { error: unknown; title?: string; onRetry?: () => void }) {
   const code = () => (props.error instanceof ApiError ? props.error.code : null);
@@ -59,7 +59,7 @@ export function ErrorPanel(props: { error: unknown; title?: string; onRetry?: ()
     <div class="error-panel" role="alert">
       <Icon name="alert" size={20} />
       <div class="error-panel-body">
-        <strong>{missing() ? "Not found, or not shared with you" : (props.title ?? "Couldn't load this")}</strong>
+        <strong>{props.title ?? (missing() ? "Not found, or not shared with you" : "Couldn't load this")}</strong>
         <p>{errorMessage(props.error)}</p>
         <Show when={code()}>
           {(c) => (
