@@ -1,7 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { router } from "../lib/openapi";
 import { EpochMs, errorResponses, json, jsonBody } from "../lib/schemas";
-import { actOnScheduledEmail, listScheduledEmails, previewScheduledEmail } from "../services/scheduled-emails";
+import {
+  actOnScheduledEmail,
+  listScheduledEmails,
+  previewScheduledEmail,
+  SCHEDULED_SORTS,
+  SEND_SORT_MAX,
+} from "../services/scheduled-emails";
 import { EmailBody, EmailSubject, EMPTY_BODY } from "../services/steps";
 
 /**
@@ -26,14 +32,17 @@ const ScheduledEmailSchema = z
     }),
     due_at: z.number().nullable().openapi({
       description:
-        "When its step falls due (epoch ms): its wait from the step before has passed then. The list is in this order; null while the contact is paused or held",
+        "When its step falls due (epoch ms): its wait from the step before has passed then. The list's order with sort=due_at; null while the contact is paused or held",
     }),
     send_at: z.number().nullable().openapi({
       description:
         "When it will go out as the mailbox plans it now (epoch ms); later than due_at when the sending window or the mailbox's limits hold it; null when it won't",
     }),
     reason: z.string().nullable().openapi({ description: "Why it goes at send_at rather than its step's time, or why it won't go" }),
-    reason_text: z.string().nullable(),
+    reason_text: z.string().nullable().openapi({
+      description:
+        "The reason in words; a wait on the mailbox in its plan's numbers: how many emails go first (to higher-scored contacts, or scored the same and due earlier) and the limit that binds (so many a day, an hour, or the spacing)",
+    }),
     paused_until: z.number().nullable(),
     edited: z.boolean().openapi({ description: "Edited for this one contact" }),
     send_now: z.boolean(),
@@ -84,13 +93,19 @@ export const scheduledEmailRoutes = router()
       path: "/scheduled-emails",
       tags: ["Scheduled emails"],
       summary:
-        "Automatic emails not sent yet, and manual emails sent from their tasks that their mailbox still holds, of a sequence, a contact or a mailbox (or all you can see), soonest first: when each will go, or why it won't",
+        "Automatic emails not sent yet, and manual emails sent from their tasks that their mailbox still holds, of a sequence, a contact or a mailbox (or all you can see), soonest to go first: when each will go, or why it won't",
       request: {
         query: z.object({
           sequence_id: z.string().max(64).optional(),
           contact_id: z.string().max(64).optional(),
           mailbox_id: z.string().max(64).optional(),
-          cursor: z.string().max(400).optional().openapi({ description: "next_cursor of the previous page" }),
+          sort: z
+            .enum(SCHEDULED_SORTS)
+            .optional()
+            .openapi({
+              description: `send_at (default): by when each goes as its mailbox plans it now (those that won't go last), for a list of up to ${SEND_SORT_MAX} emails; a longer one comes in due_at order, and \`sort\` in the answer says which. due_at: by when each step falls due`,
+            }),
+          cursor: z.string().max(400).optional().openapi({ description: "next_cursor of the previous page (with the same sort)" }),
           limit: z.coerce.number().int().min(1).max(200).default(50),
         }),
       },
@@ -101,6 +116,9 @@ export const scheduledEmailRoutes = router()
             total: z.number().openapi({
               description:
                 "How many scheduled emails the filters match over every page (the rows a caller paging to the end gets), counted from D1's open runs",
+            }),
+            sort: z.enum(SCHEDULED_SORTS).openapi({
+              description: `The order of the list: send_at as asked, or due_at (asked, or a list of more than ${SEND_SORT_MAX} emails, too long to sort by send time)`,
             }),
             next_cursor: z.string().nullable(),
           }),

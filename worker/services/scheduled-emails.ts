@@ -10,6 +10,7 @@ import {
   type ScheduledActionResult,
 } from "../../durable-objects/engine";
 import { pickVariant, refusalText } from "../../durable-objects/compose";
+import { waitText, type PlannedSend } from "../../durable-objects/scheduled-email";
 import { loadSequenceConfig, sendingZone, type SequenceConfig } from "../../durable-objects/sequence-config";
 import type { Db } from "../db/client";
 import { auditLog, contacts, enrollments, mailboxes, messages, steps, stepVariants, tasks } from "../db/schema";
@@ -52,6 +53,12 @@ export const SCHEDULED_REASONS = {
   task_email_sending: "Sent from its task: first in line, going out now",
   task_email_waiting: "Sent from its task: first in line, it goes when the mailbox's daily or hourly limit or its spacing has room",
 } as const;
+/** The reasons whose text is the mailbox plan's own account of the wait (waitText), when the forecast gives one. */
+const TOLD_WAITS: Partial<Record<string, "turn" | "window_then_turn" | "task">> = {
+  mailbox_capacity: "turn",
+  window_then_turn: "window_then_turn",
+  task_email_waiting: "task",
+};
 const words = (code: string | null) =>
   code ? ((SCHEDULED_REASONS as Record<string, string>)[code] ?? (REASONS as Record<string, string>)[code] ?? code) : null;
 
@@ -59,9 +66,22 @@ export interface ScheduledQuery {
   sequence_id?: string | undefined;
   contact_id?: string | undefined;
   mailbox_id?: string | undefined;
+  /** send_at (the default): by when each goes, as the mailboxes plan it now; due_at: by when its step falls due. */
+  sort?: ScheduledSort | undefined;
   cursor?: string | undefined;
   limit: number;
 }
+
+export const SCHEDULED_SORTS = ["send_at", "due_at"] as const;
+export type ScheduledSort = (typeof SCHEDULED_SORTS)[number];
+
+/**
+ * A list sorted by send time is sorted whole: a run's time comes from its mailbox's forecast (the order in
+ * which it sends: score, then due time, under its caps and spacing, across every sequence) or its window,
+ * neither of which D1 can order by. Every page reads the list's runs and their mailboxes' forecasts, so it
+ * is done up to this many runs; a longer list is in due order, and says so (`sort: "due_at"`).
+ */
+export const SEND_SORT_MAX = 1_000;
 
 interface Row extends MailboxLimitColumns {
   id: string;
@@ -87,19 +107,38 @@ interface Row extends MailboxLimitColumns {
   mailbox_reason: string | null;
 }
 
-const cursorOf = (r: Row) => btoa(JSON.stringify([r.next_due_at ?? 9e15, r.id]));
-function readCursor(c: string | undefined): [number, string] | null {
+/** Never: a run with no due time (paused, held) or no send time (it won't go) comes last. */
+const LAST = 9e15;
+/** The key a page ends on: [due, id] in due order; ["s", send, due, id] in send order (the list re-sorted each page). */
+type Key = [number, string] | ["s", number, number, string];
+const cursorOf = (k: Key) => btoa(JSON.stringify(k));
+function readCursor(c: string | undefined, sort: ScheduledSort): Key | null {
   if (!c) return null;
   try {
     const v = JSON.parse(atob(c)) as unknown;
-    if (Array.isArray(v) && typeof v[0] === "number" && typeof v[1] === "string") return [v[0], v[1]];
+    if (Array.isArray(v)) {
+      // A due-order cursor goes with either sort: a list too long to sort by send time is paged in due order.
+      if (v.length === 2 && typeof v[0] === "number" && typeof v[1] === "string") return [v[0], v[1]];
+      if (
+        sort === "send_at" &&
+        v.length === 4 &&
+        v[0] === "s" &&
+        typeof v[1] === "number" &&
+        typeof v[2] === "number" &&
+        typeof v[3] === "string"
+      )
+        return ["s", v[1], v[2], v[3]];
+    }
   } catch {
     // fall through: a cursor this API did not write
   }
   throw new ApiError("validation_failed", "This cursor is not one this list gave", {
-    fields: [{ field: "cursor", message: "Use the next_cursor of the previous page" }],
+    fields: [{ field: "cursor", message: "Use the next_cursor of the previous page, with the same sort" }],
   });
 }
+const sendKey = (s: { at: number | null; r: Row }): [number, number, string] => [s.at ?? LAST, s.r.next_due_at ?? LAST, s.r.id];
+const before = (a: [number, number, string], b: [number, number, string]) =>
+  a[0] !== b[0] ? a[0] < b[0] : a[1] !== b[1] ? a[1] < b[1] : a[2] < b[2];
 
 /**
  * One page of scheduled emails, soonest step time first (keyset on the enrollment's due time and id),
@@ -109,7 +148,8 @@ export async function listScheduledEmails(env: Env, d: Db, caller: Caller, q: Sc
   if (q.sequence_id) await sequenceFor(d, caller, q.sequence_id);
   if (q.mailbox_id) await mailboxFor(d, caller, q.mailbox_id, "mailbox.view");
   if (q.contact_id) await contactFor(d, caller, q.contact_id);
-  const after = readCursor(q.cursor);
+  const sort = q.sort ?? "send_at";
+  const after = readCursor(q.cursor, sort);
   const seen = visibleSequence(caller, sql`e.sequence_id`) ?? sql`1`;
   // The runs listed, every page alike: the total counts them with the page's own FROM and WHERE (no cursor), so
   // it is exactly the rows a caller paging to the end would get. One count over the team's open runs, read
@@ -142,7 +182,7 @@ export async function listScheduledEmails(env: Env, d: Db, caller: Caller, q: Sc
        AND ${q.sequence_id ? sql`e.sequence_id = ${q.sequence_id}` : sql`1`}
        AND ${q.contact_id ? sql`e.contact_id = ${q.contact_id}` : sql`1`}
        AND ${q.mailbox_id ? sql`e.mailbox_id = ${q.mailbox_id}` : sql`1`}`;
-  const [rows, counted] = await Promise.all([
+  const byDue = (after: [number, string] | null, limit: number) =>
     d.all<Row>(sql`
     SELECT e.id, e.sequence_id, s.name AS sequence_name, s.active AS seq_active, s.archived_at, s.owner_id, x.access AS share, e.status, e.reason, e.next_due_at,
            e.current_step, st.id AS step_id, st.type AS step_type, st.thread_reply, c.id AS contact_id, trim(c.first_name || ' ' || c.last_name) AS contact_name,
@@ -151,58 +191,112 @@ export async function listScheduledEmails(env: Env, d: Db, caller: Caller, q: Sc
       ${listed}
        AND ${after ? sql`(coalesce(e.next_due_at, 9e15), e.id) > (${after[0]}, ${after[1]})` : sql`1`}
      ORDER BY coalesce(e.next_due_at, 9e15), e.id
-     LIMIT ${q.limit + 1}`),
+     LIMIT ${limit}`);
+  const dueAfter = after && after[0] !== "s" ? (after as [number, string]) : null;
+  // In send order the whole list is read (up to SEND_SORT_MAX and one more, to know it is longer) beside its count.
+  const whole = sort === "send_at" && !dueAfter;
+  const [rows, counted] = await Promise.all([
+    whole ? byDue(null, SEND_SORT_MAX + 1) : byDue(dueAfter, q.limit + 1),
     d.all<{ n: number }>(sql`SELECT count(*) AS n ${listed}`),
   ]);
-  const page = rows.slice(0, q.limit);
-  const items = await present(env, d, caller, page);
-  return { scheduled: items, total: counted[0]?.n ?? 0, next_cursor: rows.length > q.limit ? cursorOf(page[page.length - 1]!) : null };
+  const total = counted[0]?.n ?? 0;
+  // Paged on in send order while the list stays short enough; a page on from a due-order cursor stays in due order.
+  if (whole && rows.length <= SEND_SORT_MAX) {
+    const ctx = await planContext(env, d, rows);
+    const sorted = rows.map((r) => ({ r, at: timing(r, ctx).sendAt })).sort((a, b) => (before(sendKey(a), sendKey(b)) ? -1 : 1));
+    const from = after && after[0] === "s" ? sorted.findIndex((x) => before([after[1], after[2], after[3]], sendKey(x))) : 0;
+    const rest = from < 0 ? [] : sorted.slice(from);
+    const page = rest.slice(0, q.limit);
+    const last = page[page.length - 1];
+    return {
+      scheduled: await present(
+        env,
+        d,
+        caller,
+        page.map((x) => x.r),
+        ctx,
+      ),
+      total,
+      sort,
+      next_cursor: rest.length > q.limit && last ? cursorOf(["s", ...sendKey(last)]) : null,
+    };
+  }
+  // Due order: asked for, or a list too long to sort by send time (its page read from the cursor; a list that grew
+  // past the limit while paged in send order starts again from its top, in due order, saying so).
+  const page = whole ? await byDue(null, q.limit + 1) : rows;
+  const shown = page.slice(0, q.limit);
+  const lastRow = shown[shown.length - 1];
+  return {
+    scheduled: await present(env, d, caller, shown),
+    total,
+    sort: "due_at" as const,
+    next_cursor: page.length > q.limit && lastRow ? cursorOf([lastRow.next_due_at ?? LAST, lastRow.id]) : null,
+  };
 }
 
-/** Rows as the screen shows them: forecasts (one call per mailbox) and users' choices (one call per sequence). */
-async function present(env: Env, d: Db, caller: Caller, rows: Row[]) {
+/** What a list's times are read from: its mailboxes' forecasts (one call per mailbox) and its sequences' configs. */
+interface PlanContext {
+  forecast: Map<string, PlannedSend>;
+  configs: Map<string, SequenceConfig | null>;
+}
+
+async function planContext(env: Env, d: Db, rows: Row[]): Promise<PlanContext> {
+  const queued = rows.filter((r) => r.status === "active" && r.reason === "queued_for_mailbox");
+  const seqIds = [...new Set(rows.map((r) => r.sequence_id))];
+  const [plan, cfgs] = await Promise.all([forecasts(env, queued), Promise.all(seqIds.map((id) => loadSequenceConfig(d, id)))]);
+  return {
+    forecast: new Map(plan.map((f) => [`${f.enrollmentId}:${f.stepId}`, f])),
+    configs: new Map(seqIds.map((id, i) => [id, cfgs[i] ?? null])),
+  };
+}
+
+/** A row's state and when it goes (null: it won't as things are): the one reading the sort and the screen share. */
+function timing(r: Row, ctx: PlanContext) {
+  const cfg = ctx.configs.get(r.sequence_id) ?? null;
+  const why = explain(
+    {
+      reason: r.reason,
+      status: r.status,
+      mailboxStatus: r.mb_status,
+      mailboxReason: r.mailbox_reason,
+      mailboxHeld: !!r.mb_held,
+      emailStep: true,
+    },
+    { active: !!r.seq_active, archivedAt: r.archived_at },
+  );
+  // The window in the zone the engine sends this enrollment's emails in (the contact's, when the schedule says so).
+  const zone = cfg ? sendingZone(cfg, r.contact_zone) : null;
+  // Its step turned off while it waited: the mailbox won't send it, and the contact moves on.
+  const stepOff = cfg?.steps.find((s) => s.id === r.step_id)?.enabled === false;
+  const planned = ctx.forecast.get(`${r.id}:${r.step_id}`);
+  const goes = !stepOff && r.status === "active" && !why.blocked;
+  return { cfg, why, zone, stepOff, planned, sendAt: goes ? sendAtOf(r, planned?.at, cfg, zone) : null };
+}
+
+/** Rows as the screen shows them: their times (planContext, unless the caller read it) and users' choices (one call per sequence). */
+async function present(env: Env, d: Db, caller: Caller, rows: Row[], read?: PlanContext) {
   const teamId = caller.teamId;
   const t = now();
-  const queued = rows.filter((r) => r.status === "active" && r.reason === "queued_for_mailbox");
-  const forecast = new Map((await forecasts(env, queued)).map((f) => [`${f.enrollmentId}:${f.stepId}`, f.at]));
   const choices = new Map<string, EmailChoice>();
-  const configs = new Map<string, SequenceConfig | null>();
   const bySequence = new Map<string, Row[]>();
   for (const r of rows) bySequence.set(r.sequence_id, [...(bySequence.get(r.sequence_id) ?? []), r]);
-  await Promise.all(
-    [...bySequence].map(async ([seqId, rs]) => {
-      const [cs, cfg] = await Promise.all([
-        engine.sequence(env, seqId, teamId).emailChoices(rs.map((r) => ({ enrollmentId: r.id, stepId: r.step_id }))),
-        loadSequenceConfig(d, seqId),
-      ]);
+  const [ctx] = await Promise.all([
+    read ?? planContext(env, d, rows),
+    ...[...bySequence].map(async ([seqId, rs]) => {
+      const cs = await engine.sequence(env, seqId, teamId).emailChoices(rs.map((r) => ({ enrollmentId: r.id, stepId: r.step_id })));
       for (const c of cs) choices.set(`${c.enrollmentId}:${c.stepId}`, c);
-      configs.set(seqId, cfg);
     }),
-  );
+  ]);
   return rows.map((r) => {
     const key = `${r.id}:${r.step_id}`;
     const choice = choices.get(key);
-    const cfg = configs.get(r.sequence_id) ?? null;
-    const why = explain(
-      {
-        reason: r.reason,
-        status: r.status,
-        mailboxStatus: r.mb_status,
-        mailboxReason: r.mailbox_reason,
-        mailboxHeld: !!r.mb_held,
-        emailStep: true,
-      },
-      { active: !!r.seq_active, archivedAt: r.archived_at },
-    );
-    // The window in the zone the engine sends this enrollment's emails in (the contact's, when the schedule says so).
-    const zone = cfg ? sendingZone(cfg, r.contact_zone) : null;
-    let sendAt: number | null = null;
+    const { cfg, why, zone, stepOff, planned, sendAt } = timing(r, ctx);
     let reason: string | null = why.reason;
     let text: string | null = why.text;
     const queued = r.status === "active" && r.reason === "queued_for_mailbox";
     const fromTask = r.step_type === "manual_email";
-    // Its step turned off while it waited: the mailbox won't send it, and the contact moves on.
-    const stepOff = cfg?.steps.find((s) => s.id === r.step_id)?.enabled === false;
+    // The mailbox's own account of the wait (planSends), in its numbers: what the user can change.
+    const wait = sendAt !== null ? planned?.wait : undefined;
     if (stepOff) {
       reason = "step_disabled";
       text = words(reason);
@@ -211,7 +305,6 @@ async function present(env: Env, d: Db, caller: Caller, rows: Row[]) {
       text = `Sent from its task, then taken back from the mailbox (${why.text ?? words(r.reason) ?? r.status}): it goes out, once, ${r.status === "paused" ? "when the contact is resumed" : "when this hold ends"}`;
     } else if (r.status === "active" && !why.blocked) {
       const ready = Math.max(t, r.next_due_at ?? t);
-      sendAt = sendAtOf(r, forecast.get(key), cfg, zone);
       if (queued) {
         if (fromTask) reason = sendAt === null ? "not_planned" : sendAt > ready + 60_000 ? "task_email_waiting" : "task_email_sending";
         else if (choice?.sendNow) reason = "send_now";
@@ -225,6 +318,8 @@ async function present(env: Env, d: Db, caller: Caller, rows: Row[]) {
         if (!fromTask && choice?.sendAt != null && !choice.sendNow) reason = "rescheduled";
       } else if (cfg && sendAt !== null && sendAt > ready) reason = "outside_window";
       text = words(reason);
+      const kind = reason && TOLD_WAITS[reason];
+      if (kind && wait) text = waitText(kind, wait, mailboxNumbers(r));
     }
     return {
       enrollment_id: r.id,
@@ -250,6 +345,14 @@ async function present(env: Env, d: Db, caller: Caller, rows: Row[]) {
     };
   });
 }
+
+/** The mailbox's limits as its row in D1 says them, for waitClause. */
+const mailboxNumbers = (r: Row) => ({
+  email: r.mailbox_email,
+  dailyLimit: r.mb_daily_limit ?? 0,
+  hourlyLimit: r.mb_hourly_limit ?? 0,
+  minGapSeconds: r.mb_min_gap_seconds ?? 0,
+});
 
 /** The enrollment of a scheduled email and its step, with the caller's right on the sequence checked (a foreign id is 404). */
 async function scheduledFor(d: Db, caller: Caller, enrollmentId: string, stepId: string, action: "sequence.view" | "sequence.edit") {
