@@ -56,9 +56,11 @@ export function ScheduledEmails(props: { scope: ScheduledScope; hide?: "sequence
                 </strong>
               )}
             </Show>
-            <span class="muted small">
-              In the order each step falls due; it goes out then, or later when the sending window or the mailbox's limits hold it. Times
-              are in your time zone ({browserTimeZone()}).
+            <span class="muted small" data-testid="scheduled-order">
+              {page()?.sort === "due_at"
+                ? "In the order each step falls due (too many to sort by when they go out); each goes out then, or later when the sending window or the mailbox's limits hold it."
+                : "In the order they go out, as each mailbox plans it now (it sends higher-scored contacts first); those that won't go as things are come last."}{" "}
+              Times are in your time zone ({browserTimeZone()}).
             </span>
             <button type="button" class="btn btn-ghost btn-sm" onClick={() => void revalidate(getScheduledEmails.key)}>
               <Icon name="refresh" size={14} /> Refresh
@@ -101,7 +103,7 @@ export function ScheduledEmails(props: { scope: ScheduledScope; hide?: "sequence
                 Step {r.step.position}
                 {r.from_task ? " · manual email" : ""}
               </Show>
-              {/* The list's order: when the step falls due (or, paused, resumes); "Goes out" may be later. */}
+              {/* When the step falls due (or, paused, resumes): "Goes out" may be later, when the window or the mailbox holds it. */}
               <div class="muted small cell-nowrap" data-testid="scheduled-due">
                 <Show when={r.due_at} fallback={<Show when={r.paused_until}>{(until) => <>resumes {formatDay(until())}</>}</Show>}>
                   {(at) => (
