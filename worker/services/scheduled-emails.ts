@@ -141,8 +141,9 @@ const before = (a: [number, number, string], b: [number, number, string]) =>
   a[0] !== b[0] ? a[0] < b[0] : a[1] !== b[1] ? a[1] < b[1] : a[2] < b[2];
 
 /**
- * One page of scheduled emails, soonest step time first (keyset on the enrollment's due time and id),
- * each with the instant it will go as the mailbox plans it now, or the reason it won't.
+ * One page of scheduled emails, each with the instant it will go as the mailbox plans it now, or the reason it
+ * won't: soonest to go first (the whole list sorted, up to SEND_SORT_MAX), or soonest step time first (keyset on
+ * the enrollment's due time and id: sort=due_at, or a longer list).
  */
 export async function listScheduledEmails(env: Env, d: Db, caller: Caller, q: ScheduledQuery) {
   if (q.sequence_id) await sequenceFor(d, caller, q.sequence_id);
@@ -332,7 +333,7 @@ async function present(env: Env, d: Db, caller: Caller, rows: Row[], read?: Plan
       mailbox: r.mailbox_id && r.mailbox_email ? { id: r.mailbox_id, email: r.mailbox_email, status: r.mb_status ?? "connected" } : null,
       status: r.status,
       state: r.status !== "active" || why.blocked || stepOff ? ("held" as const) : queued ? ("queued" as const) : ("waiting" as const),
-      // The list's order (its cursor is next_due_at), shown beside send_at so a screen in this order reads as sorted.
+      // When its step falls due (the order with sort=due_at), beside send_at: the gap is what the window or the mailbox holds it.
       due_at: r.status === "active" ? r.next_due_at : null,
       send_at: sendAt,
       reason,
