@@ -1,4 +1,5 @@
-// A preview's unsubscribe link opts nobody out. The step preview showed the contact's own signed link: anyone who may view the sequence (a view share is enough) could follow it and
+// A preview's unsubscribe link opts nobody out. The step, scheduled-email and next-email previews showed the
+// contact's own signed link: anyone who may view the sequence (a view share is enough) could follow it and
 // unsubscribe the contact, and a rep trying "does the link work?" in a preview did. The link in the email as
 // sent is still the contact's own, and still works.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -36,14 +37,19 @@ describe("the unsubscribe link in a preview", () => {
     await enroll(teamId, sequenceId, [contactId!], [mailboxId]);
     await runUntil(now() + HOUR);
     expect(sent).toHaveLength(1);
+    const run = (await env.DB.prepare("SELECT id FROM enrollments WHERE contact_id = ?").bind(contactId).first<{ id: string }>())!;
 
-    // The preview of step 2, before it goes.
+    // The previews of step 2 (the step's, the scheduled email's, the run's next email), before it goes.
     const stepPreview = (await (
       await as(s, "POST", `/api/sequences/${sequenceId}/steps/${stepIds[1]}/preview`, { contact_id: contactId })
     ).json()) as {
       body: string;
     };
+    const scheduled = (await (await as(s, "GET", `/api/scheduled-emails/${run.id}/${stepIds[1]}`)).json()) as { body: string };
     expect(linkOf(stepPreview.body)).toBe("preview");
+    expect(linkOf(scheduled.body)).toBe("preview");
+    const next = (await (await as(s, "GET", `/api/sequences/${sequenceId}/enrollments/${run.id}/next-email`)).json()) as { body: string };
+    expect(linkOf(next.body)).toBe("preview");
 
     // Followed (the page, then its button): a page that says so, and no opt-out.
     const page = await call("/unsubscribe/preview");

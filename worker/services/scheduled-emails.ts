@@ -417,7 +417,15 @@ export async function previewScheduledEmail(env: Env, d: Db, caller: Caller, enr
   };
   const sc = await loadSendContext(d, seq.teamId, [item]);
   // Composed for the time it goes, as the send will be: {{day_of_week}} is that day's, not today's.
-  const mail = await composeEmail(env, item, mailbox, await previewSendAt(env, e, step.id, mailbox, choice, cfg, item.zone ?? null), sc);
+  // A preview: its unsubscribe link opts nobody out (the contact's own goes in the email as sent).
+  const mail = await composeEmail(
+    env,
+    item,
+    mailbox,
+    await previewSendAt(env, e, step.id, mailbox, choice, cfg, item.zone ?? null),
+    sc,
+    true,
+  );
   if (!mail) throw new ApiError("conflict", "This contact has no email address: the email step will be skipped");
   const variant = pickVariant(variants, e.id);
   const template = { subject: choice?.override?.subject ?? variant?.subject ?? "", body: choice?.override?.body ?? variant?.body ?? "" };
