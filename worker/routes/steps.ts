@@ -86,11 +86,9 @@ const StepPreview = z
     from: Sender,
     to: z.string(),
     subject: z.string().openapi({ description: "As sent: a same-thread reply goes under “Re: ” and the subject of the email it answers" }),
-    body: z
-      .string()
-      .openapi({
-        description: "What the contact reads, plain text: the body, the mailbox's signature, the postal address and unsubscribe link",
-      }),
+    body: z.string().openapi({
+      description: "What the contact reads, plain text: the body, the mailbox's signature, the postal address and unsubscribe link",
+    }),
     missing: z.array(z.string()).openapi({ description: "Variables the email uses that this contact has no value (and no fallback) for" }),
     refused: z
       .object({ reason: z.string(), text: z.string() })
