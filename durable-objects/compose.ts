@@ -74,17 +74,20 @@ export interface ComposedEmail {
 }
 
 /**
- * A refusal (`ComposedEmail.refused`) as a preview says it: the email won't go, and the contact waits on the step.
- * `missing` is the same email's `missing`, the names its missing_variables refusal was written from.
+ * Why a refused email (`ComposedEmail.refused`) won't go, in words: the previews' text and a step test's 422 say it
+ * alike. `missing` is the same email's `missing`, the names its missing_variables refusal was written from.
  */
+export function refusalWhy(refused: string, missing: readonly string[]): string {
+  return refused === "no_variant"
+    ? "the step has no variant turned on"
+    : missing.length
+      ? `the email uses ${missing.map((n) => `{{${n}}}`).join(", ")}, which this contact has no value for: fill it in, or give the variable a fallback`
+      : refused;
+}
+
+/** A refusal as a preview says it: the email won't go, and the contact waits on the step. */
 export function refusalText(refused: string, missing: readonly string[]): string {
-  const why =
-    refused === "no_variant"
-      ? "the step has no variant turned on"
-      : missing.length
-        ? `the email uses ${missing.map((n) => `{{${n}}}`).join(", ")}, which this contact has no value for: fill it in, or give the variable a fallback`
-        : refused;
-  return `Not sent: the contact will be paused on this step (${why})`;
+  return `Not sent: the contact will be paused on this step (${refusalWhy(refused, missing)})`;
 }
 
 /** Everything a batch of sends needs from D1, read in one round trip (D1 batch). */
