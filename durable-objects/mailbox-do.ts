@@ -886,14 +886,13 @@ export class MailboxDO extends DurableObject<Env> {
         out.mailbox = "held";
         if (res.kind === "sign_in") this.settingsCache = undefined;
       }
-      // Paused below, before the answer goes back: the person is told.
-      if (res.kind === "sender") out.mailbox = "paused";
     }
     // Written to D1 now (the Outbox, the matcher of answers); if D1 fails, the alarm armed below reports it.
     try {
       // The account refused the sender, as a queued send's refusal does (outcome "sender"): the mailbox is
       // paused with the reason before the queue's next pass, which would otherwise send its emails into it.
-      if (!res.ok && res.kind === "sender") await this.pauseForSender(mb, res, done);
+      // The person is told it was paused only if this pause took (a mailbox disconnected meanwhile stays so).
+      if (!res.ok && res.kind === "sender" && (await this.pauseForSender(mb, res, done)) && !out.ok) out.mailbox = "paused";
       await this.report();
     } finally {
       await this.schedule(now());
@@ -1570,10 +1569,11 @@ export class MailboxDO extends DurableObject<Env> {
    * paused in D1 with the reason the Mailboxes screen shows, if it is still connected (a disconnect or a
    * "needs reconnect" written meanwhile says more and stays), and the next plan reads that status.
    */
-  private async pauseForSender(mb: MailboxSettings, res: { code?: string | undefined; message: string }, t: number) {
+  /** Answers whether it paused the mailbox (only a connected one is: a disconnected one stays so). */
+  private async pauseForSender(mb: MailboxSettings, res: { code?: string | undefined; message: string }, t: number): Promise<boolean> {
     this.settingsCache = undefined;
     this.setMeta("next_send_at", "0");
-    await this.d
+    const r = await this.d
       .update(mailboxes)
       .set({
         status: "paused",
@@ -1581,10 +1581,10 @@ export class MailboxDO extends DurableObject<Env> {
         updatedAt: t,
       })
       .where(and(eq(mailboxes.id, mb.id), eq(mailboxes.status, "connected")));
+    return (r.meta.changes ?? 0) > 0;
   }
 
-  /** Holds the whole mailbox after an answer every send would get alike (see MailboxHold). */
-  /** Holds the mailbox after a provider's refusal; answers when the hold ends. */
+  /** Holds the whole mailbox after an answer every send would get alike (see MailboxHold); answers when the hold ends. */
   private holdMailbox(cause: MailboxHold["cause"], reason: string, retryAfterMs: number | undefined, t: number) {
     const ms = Math.min(Math.max(retryAfterMs ?? HOLD_MS, MIN_HOLD_MS), MAX_HOLD_MS);
     this.setMeta("hold", JSON.stringify({ until: t + ms, cause, reason: reason.slice(0, 500) } satisfies MailboxHold));

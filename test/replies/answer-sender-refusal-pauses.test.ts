@@ -63,6 +63,28 @@ describe("an answer refused by the transport for its sender", () => {
     expect(after.filter((q) => q.state === "sending" || (q.state === "sent" && q.step_id === s.stepIds[1]))).toEqual([]);
   });
 
+  it("says nothing of a pause that didn't take: a mailbox disconnected during the send stays disconnected", async () => {
+    const s = await sentFirst({ n: 1 });
+    overridden.push(s.mailboxId);
+    await handleInbound(env, replyTo(s.m));
+    const api = client(s.session).api;
+    const reply = (await ok(api.replies.$get({ query: {} }))).replies[0]!;
+    setTransportOverride(s.mailboxId, {
+      send: async () => {
+        // Its owner disconnects it while the server is answering.
+        await env.DB.prepare("UPDATE mailboxes SET status = 'disconnected' WHERE id = ?").bind(s.mailboxId).run();
+        return { ok: false, kind: "sender", code: "535", message: "5.7.8 Authentication credentials invalid" };
+      },
+    });
+    const res = await as(s.session, "POST", `/api/replies/${reply.id}/reply`, { body: "Tuesday works" });
+    expect(res.status).toBe(409);
+    const err = ((await res.json()) as { error: { message: string; details: unknown } }).error;
+    expect(err.message).not.toMatch(/paused/);
+    expect(err.details).toEqual({ mailbox_status: null, until: null });
+    const row = await env.DB.prepare("SELECT status FROM mailboxes WHERE id = ?").bind(s.mailboxId).first<{ status: string }>();
+    expect(row).toEqual({ status: "disconnected" });
+  });
+
   it("a rate limit holds the mailbox, and the refusal says until when", async () => {
     const s = await sentFirst({ n: 1 });
     overridden.push(s.mailboxId);
