@@ -91,9 +91,18 @@ const StepPreview = z
     }),
     missing: z.array(z.string()).openapi({ description: "Variables the email uses that this contact has no value (and no fallback) for" }),
     refused: z
-      .object({ reason: z.string(), text: z.string() })
+      .object({
+        reason: z.string(),
+        text: z.string(),
+        test_allowed: z.boolean().openapi({
+          description: "Whether a test of it may still go to you: yes when only the contact is kept from email (unsubscribed, bounced...)",
+        }),
+      })
       .nullable()
-      .openapi({ description: "Why the send path would not send it (the contact is paused on the step), in words; null: it would go" }),
+      .openapi({
+        description:
+          "Why the contact would not get it, in words: they are unsubscribed, bounced, in a Do Not Contact stage or suppressed (their run ends at the step), or the email is refused (the contact is paused on the step); null: it would go",
+      }),
   })
   .openapi("StepPreview");
 const StepTestResult = z
