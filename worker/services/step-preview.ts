@@ -4,10 +4,12 @@ import {
   loadSendContext,
   openerSubject,
   refusalText,
+  refusalWhy,
   templateContext,
   type ComposedEmail,
 } from "../../durable-objects/compose";
-import type { QueuedEmail } from "../../durable-objects/engine-types";
+import { blockingReason } from "../../durable-objects/eligibility";
+import { reasonText, type ReasonCode, type QueuedEmail } from "../../durable-objects/engine-types";
 import { loadSequenceConfig, sendingZone } from "../../durable-objects/sequence-config";
 import type { Db } from "../db/client";
 import { enrollments, mailboxes, steps, stepVariants, users } from "../db/schema";
@@ -17,8 +19,8 @@ import { ApiError, notFound } from "../lib/errors";
 import { loadMailbox, type MailboxSettings } from "../transports/mailbox-settings";
 import { contactFor, mailboxFor, sendableMailboxes, sequenceFor } from "./access";
 import { sendTestMessage, type TestResult } from "./mailboxes";
-import { buildMessage, messageIdFor, signUnsubscribeToken } from "./mime";
-import { appSecret, publicUrl } from "./secrets";
+import { buildMessage, messageIdFor, PREVIEW_UNSUBSCRIBE_TOKEN } from "./mime";
+import { publicUrl } from "./secrets";
 import { renderSubject } from "./templates";
 
 /**
@@ -42,8 +44,12 @@ export interface StepPreviewInput {
 async function previewMailbox(d: Db, caller: Caller, asked: string | undefined, runMailbox: string | null | undefined) {
   if (asked) return (await loadMailbox(d, (await mailboxFor(d, caller, asked, "mailbox.view")).id))!;
   if (runMailbox) {
-    const mb = await loadMailbox(d, runMailbox);
-    if (mb && mb.teamId === caller.teamId && mb.status !== "removed") return mb;
+    // The run's mailbox through the same check as an asked one; one removed (or out of reach) falls to the next choice.
+    const m = await mailboxFor(d, caller, runMailbox, "mailbox.view").catch((e: unknown) => {
+      if (e instanceof ApiError) return null;
+      throw e;
+    });
+    if (m) return (await loadMailbox(d, m.id))!;
   }
   const rows = await d
     .select({ id: mailboxes.id, userId: mailboxes.userId })
@@ -65,6 +71,8 @@ interface Rendered {
   variant: { id: string; label: string } | null;
   mailbox: MailboxSettings;
   mail: ComposedEmail;
+  /** Why the send path would email this contact nothing at all (eligibility.ts blockingReason), if it would. */
+  blocked: ReasonCode | null;
   postalAddress: string;
 }
 
@@ -137,7 +145,7 @@ async function renderStepEmail(
       item.thread = { messageId: messageIdFor(key, `${step.id}.opener`, mb.email.split("@")[1] ?? ""), subject: opener || "(no subject)" };
     }
   }
-  // A preview's unsubscribe link opts nobody out (the test email signs its own for the address it goes to).
+  // A preview's unsubscribe link opts nobody out, and so does the test email's.
   const mail = await composeEmail(env, item, mb, t, sc, true);
   if (!mail)
     throw new ApiError("validation_failed", "This contact has no email address: an email step skips them", {
@@ -157,11 +165,25 @@ async function renderStepEmail(
     variant: variant ? { id: variant.id, label: variant.label } : null,
     mailbox: mb,
     mail,
+    // The contact as the send context read it, checked as the engine checks it when the step falls due.
+    blocked: blockingReason(sc.contacts.get(contact.id), true),
     postalAddress: sc.postalAddress,
   };
 }
 
-/** The preview as the API answers it. */
+/**
+ * A contact the engine emails nothing (unsubscribed, bounced, Do Not Contact, suppressed), as the preview says it:
+ * their run ends when it reaches the step, in the engine's own words for the reason. The test goes to the caller,
+ * not to them, so it is still allowed.
+ */
+function blockedText(reason: ReasonCode): string {
+  return `Not sent: ${reasonText(reason)}, so no sequence emails this contact: their run ends when it reaches this step (a test to yourself still goes)`;
+}
+
+/**
+ * The preview as the API answers it. `refused`: why the contact would not get this email, the blocking reason
+ * first (the engine checks it before composing), and whether a test of it may still go to the caller.
+ */
 export async function previewStep(env: Env, d: Db, caller: Caller, sequenceId: string, stepId: string, input: StepPreviewInput) {
   const r = await renderStepEmail(env, d, caller, sequenceId, stepId, input);
   return {
@@ -174,7 +196,11 @@ export async function previewStep(env: Env, d: Db, caller: Caller, sequenceId: s
     subject: r.mail.subject,
     body: r.mail.shown,
     missing: r.mail.missing,
-    refused: r.mail.refused ? { reason: r.mail.refused, text: refusalText(r.mail.refused, r.mail.missing) } : null,
+    refused: r.blocked
+      ? { reason: r.blocked as string, text: blockedText(r.blocked), test_allowed: !r.mail.refused }
+      : r.mail.refused
+        ? { reason: r.mail.refused, text: refusalText(r.mail.refused, r.mail.missing), test_allowed: false }
+        : null,
   };
 }
 
@@ -182,8 +208,10 @@ export async function previewStep(env: Env, d: Db, caller: Caller, sequenceId: s
  * The step's email for the contact, sent to the caller's own address through the mailbox's test-email path
  * (mailboxes.ts sendTestMessage: the right to test the mailbox, the hourly cap, recorded as a test email, so no
  * run, contact, report or outbox count of the sequence changes). Never to the contact. It goes as the contact
- * would see it, subject included (the mailbox's own test marks nothing either), except the unsubscribe link,
- * which is signed for the address it goes to: the contact's would opt the contact out.
+ * would see it, subject included (the mailbox's own test marks nothing either), except the unsubscribe link: a
+ * preview's, which opts nobody out. The contact's would opt the contact out; one signed for the caller's address
+ * suppressed it when the rep checked the link or their mail app's Unsubscribe button posted it, and every later
+ * test to them was refused. A contact the engine won't email is still tested: the test goes to the caller.
  */
 export async function sendStepTest(
   env: Env,
@@ -197,11 +225,7 @@ export async function sendStepTest(
   await mailboxFor(d, caller, input.mailbox_id, "mailbox.manage");
   const r = await renderStepEmail(env, d, caller, sequenceId, stepId, input);
   if (r.mail.refused) {
-    const why =
-      r.mail.refused === "no_variant"
-        ? "the step has no variant turned on"
-        : `the email uses ${r.mail.missing.map((n) => `{{${n}}}`).join(", ")}, which this contact has no value for: fill it in, or give the variable a fallback`;
-    const message = `Nothing was sent: ${why}`;
+    const message = `Nothing was sent: ${refusalWhy(r.mail.refused, r.mail.missing)}`;
     throw new ApiError("validation_failed", message, {
       fields: [{ field: "contact_id", message, code: r.mail.refused === "no_variant" ? "no_variant" : "missing_variables" }],
       missing: r.mail.missing,
@@ -215,7 +239,6 @@ export async function sendStepTest(
   if (!me) throw notFound("User");
   const { subject, text } = r.mail;
   const res: TestResult = await sendTestMessage(env, d, caller, r.mailbox.id, me.email, async (mb, to, messageId, t) => {
-    const token = await signUnsubscribeToken(appSecret(env), { teamId: caller.teamId, email: to, messageId });
     const raw = buildMessage({
       from: { email: mb.email, name: mb.senderName },
       to: { email: to },
@@ -223,7 +246,7 @@ export async function sendStepTest(
       text,
       messageId,
       date: t,
-      unsubscribeUrl: `${publicUrl(env)}/unsubscribe/${token}`,
+      unsubscribeUrl: `${publicUrl(env)}/unsubscribe/${PREVIEW_UNSUBSCRIBE_TOKEN}`,
       postalAddress: r.postalAddress,
       signature: mb.signature,
     });

@@ -97,6 +97,11 @@ export function StepPreview(props: { sequenceId: string; step: Step; stepNumber:
     const p = shown();
     return !!p && !!mailboxes()?.some((m) => m.id === p.mailbox.id && m.can_edit);
   };
+  // A contact the engine won't email (unsubscribed, bounced...) can still be tested: the test goes to you, not to them.
+  const untestable = () => {
+    const r = shown()?.refused;
+    return !!r && !r.test_allowed;
+  };
   const myAddress = () => me()?.user.email ?? "you";
 
   const sendTest = async () => {
@@ -142,9 +147,9 @@ export function StepPreview(props: { sequenceId: string; step: Step; stepNumber:
             type="button"
             class="btn btn-primary"
             data-testid="step-preview-send-test"
-            disabled={sending() || !shown() || !!shown()?.refused || !testable()}
+            disabled={sending() || !shown() || untestable() || !testable()}
             title={
-              shown()?.refused
+              untestable()
                 ? "This email would not be sent: fix what the preview says first"
                 : shown() && !testable()
                   ? "A test goes only through a mailbox you own (admins: any of the team's): choose one"
@@ -269,7 +274,8 @@ export function StepPreview(props: { sequenceId: string; step: Step; stepNumber:
                     <Badge tone="info">Not in this sequence</Badge>
                   </Show>
                 </div>
-                {/* The composer's own refusal: a real send meets it too, and pauses the contact on this step. */}
+                {/* Why the contact won't get it: their address or stage (the run ends there), or the composer's refusal
+                    (a real send meets it too, and pauses the contact on this step). */}
                 <Show when={p().refused}>
                   {(why) => (
                     <p class="reason reason-warning small" data-testid="step-preview-refused">
