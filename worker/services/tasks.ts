@@ -533,6 +533,16 @@ export async function finishTask(
       );
     throw notOpen(task.status);
   }
+  // "Mark sent" says the rep emailed them: not to an address that opted out, bounced or is suppressed (invariant 5;
+  // the row says "don't email them; skip this task"). Skipping it is how such a task ends.
+  if (action === "complete" && task.type === "manual_email" && task.contactId) {
+    const [c] = await d
+      .select({ id: contacts.id, email: contacts.email, unsubscribedAt: contacts.unsubscribedAt, bouncedAt: contacts.bouncedAt })
+      .from(contacts)
+      .where(and(eq(contacts.id, task.contactId), eq(contacts.teamId, caller.teamId)));
+    const why = c ? (await doNotEmail(d, caller.teamId, [c])).get(c.id) : undefined;
+    if (why) throw new ApiError("conflict", `${why}: an email to them can't be marked sent; skip this task`);
+  }
   const t = now();
   const status = action === "complete" ? "completed" : "skipped";
   const [row] = await d

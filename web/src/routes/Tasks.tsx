@@ -742,25 +742,28 @@ export default function Tasks() {
                           <Show when={t.type === "manual_email" && t.draft}>
                             {(d) => <TaskEmailSend t={t} draft={d()} onSent={() => done(t)} />}
                           </Show>
-                          {/* A manual email's Complete sends nothing: it is for the rep who sent it from their own email. */}
-                          <button
-                            type="button"
-                            class={`btn btn-sm ${t.type === "manual_email" ? "btn-secondary" : "btn-primary"}`}
-                            disabled={finishing(t)}
-                            onClick={async () => (await finish.run(t, "complete")) && done(t)}
-                            aria-label={
-                              t.type === "manual_email"
-                                ? `Mark the email to ${t.contact?.name ?? "contact"} sent (you sent it yourself)`
-                                : `Complete ${doLabel(t.type)} with ${t.contact?.name ?? "contact"}`
-                            }
-                            title={
-                              t.type === "manual_email"
-                                ? "You sent it from your own email: completes the task, and Seqflare sends nothing"
-                                : undefined
-                            }
-                          >
-                            <Icon name="check" size={14} /> {t.type === "manual_email" ? "Mark sent" : "Complete"}
-                          </button>
+                          {/* A manual email's Complete sends nothing: it is for the rep who sent it from their own email, and
+                              never to someone who may not be emailed (the server refuses it too; Skip ends such a task). */}
+                          <Show when={!(t.type === "manual_email" && t.contact?.do_not_email)}>
+                            <button
+                              type="button"
+                              class={`btn btn-sm ${t.type === "manual_email" ? "btn-secondary" : "btn-primary"}`}
+                              disabled={finishing(t)}
+                              onClick={async () => (await finish.run(t, "complete")) && done(t)}
+                              aria-label={
+                                t.type === "manual_email"
+                                  ? `Mark the email to ${t.contact?.name ?? "contact"} sent (you sent it yourself)`
+                                  : `Complete ${doLabel(t.type)} with ${t.contact?.name ?? "contact"}`
+                              }
+                              title={
+                                t.type === "manual_email"
+                                  ? "You sent it from your own email: completes the task, and Seqflare sends nothing"
+                                  : undefined
+                              }
+                            >
+                              <Icon name="check" size={14} /> {t.type === "manual_email" ? "Mark sent" : "Complete"}
+                            </button>
+                          </Show>
                           <button
                             type="button"
                             class="btn btn-secondary btn-sm"
