@@ -7,7 +7,9 @@ import "./Chart.css";
 const DAY_S = 86_400;
 
 /** Whether a series has a value with no value on either side: a line can't show it. */
-const hasIsolated = (values: (number | null)[]) => values.some((v, i) => v != null && values[i - 1] == null && values[i + 1] == null);
+/** The indexes of values with no neighbour on either side: a line can't show them, a dot does. */
+const isolated = (values: (number | null)[]) =>
+  values.flatMap((v, i) => (v != null && values[i - 1] == null && values[i + 1] == null ? [i] : []));
 
 /**
  * Charts drawn by uPlot (small, fast canvas charts; maintained, framework-free, so it works with
@@ -105,7 +107,8 @@ export function Chart(props: {
           dash: s.dash ? [6, 4] : undefined,
           fill: s.bars ? s.color : undefined,
           // A value with no neighbour (one day of data, or a rate between days without one) draws no line: a dot shows it.
-          points: { show: !s.bars && hasIsolated(s.values), size: 7, fill: s.color },
+          // Only those values get a dot (a dot on every day hid the line's shape).
+          points: { show: !s.bars && isolated(s.values).length > 0, size: 7, fill: s.color, filter: () => isolated(s.values) },
           value: (_u: uPlot, v: number | null) => (v == null ? "" : fmtY(v)),
           // Bars of several series nest (widest first) instead of overlapping: a funnel reads at a glance.
           paths: s.bars
