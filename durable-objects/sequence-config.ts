@@ -1,4 +1,5 @@
 import type { Db } from "../worker/db/client";
+import { IN_LIST, listParam } from "../worker/db/in-list";
 import type { WindowSpec } from "../worker/services/schedule-time";
 
 export interface StepConfig {
@@ -99,12 +100,13 @@ type ScheduleTuple = [string, string, string, string, number];
  * report from a mailbox and each alarm loads the config), and a request can put it in a batch of its
  * own statements (`configStatement`) instead of a round trip of its own.
  */
-const CONFIG_SQL = `SELECT s.id, s.team_id, s.owner_id, s.active, s.archived_at, s.config_rev,
+const CONFIG_SELECT = `SELECT s.id, s.team_id, s.owner_id, s.active, s.archived_at, s.config_rev,
     (SELECT json_group_array(json_array(id, position, type, wait_amount, wait_unit, business_days, enabled, thread_reply, note))
        FROM (SELECT * FROM steps st WHERE st.sequence_id = s.id ORDER BY ${stepOrderBy("st")})) AS steps,
     ${scheduleTupleSql("s")} AS schedule,
     (SELECT json_group_object(ds.id, ds.next_step_id) FROM deleted_steps ds WHERE ds.sequence_id = s.id) AS deleted
-  FROM sequences s WHERE s.id = ?`;
+  FROM sequences s WHERE s.id`;
+const CONFIG_SQL = `${CONFIG_SELECT} = ?`;
 
 /** A row of CONFIG_SQL as D1 answers it. */
 export interface ConfigRow {
@@ -157,6 +159,19 @@ export function configFromRow(seq: ConfigRow): SequenceConfig {
 export async function loadSequenceConfig(d: Db, sequenceId: string): Promise<SequenceConfig | null> {
   const row = await d.$client.prepare(CONFIG_SQL).bind(sequenceId).first<ConfigRow>();
   return row ? configFromRow(row) : null;
+}
+
+/**
+ * The configs of a team's sequences among `sequenceIds`, in ONE statement (the ids as one json_each list, up to
+ * LIST_CHUNK of them; reached by id, the team checked on each row): a list over many sequences read one per sequence.
+ */
+export async function loadSequenceConfigs(d: Db, teamId: string, sequenceIds: readonly string[]): Promise<Map<string, SequenceConfig>> {
+  if (!sequenceIds.length) return new Map();
+  const { results } = await d.$client
+    .prepare(`${CONFIG_SELECT} IN ${IN_LIST} AND +s.team_id = ?`)
+    .bind(listParam(sequenceIds), teamId)
+    .all<ConfigRow>();
+  return new Map(results.map((r) => [r.id, configFromRow(r)]));
 }
 
 /** A schedule's columns as D1 stores them (the windows and holidays as JSON text or already parsed). */
