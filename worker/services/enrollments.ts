@@ -260,6 +260,28 @@ export async function forecasts(env: Env, rows: readonly (MailboxLimitColumns & 
   return (await Promise.all([...limits].map(([id, mb]) => engine.mailbox(env, id).forecast(mb, 2000)))).flat();
 }
 
+/**
+ * A queued email's wait in its mailbox plan's own numbers (waitText), or null when the plan tells none: the one
+ * reading the scheduled emails and a sequence's Contacts tab share. `kind` unless given: a manual email sent
+ * from its task is first in line; otherwise the wait began at the window's opening (later than the moment it
+ * was ready) or at that moment.
+ */
+export function plannedWaitText(
+  r: MailboxLimitColumns & { email: string | null; step_type: string | null; next_due_at: number | null },
+  planned: PlannedSend | undefined,
+  kind?: "turn" | "window_then_turn" | "task",
+): string | null {
+  if (!planned?.wait || planned.at === null) return null;
+  const ready = Math.max(now(), r.next_due_at ?? now());
+  const k = kind ?? (r.step_type === "manual_email" ? "task" : planned.wait.since > ready + 60_000 ? "window_then_turn" : "turn");
+  return waitText(k, planned.wait, {
+    email: r.email,
+    dailyLimit: r.mb_daily_limit ?? 0,
+    hourlyLimit: r.mb_hourly_limit ?? 0,
+    minGapSeconds: r.mb_min_gap_seconds ?? 0,
+  });
+}
+
 interface ListRow extends MailboxLimitColumns {
   id: string;
   status: (typeof import("../db/schema").ENROLLMENT_STATUSES)[number];
@@ -354,17 +376,7 @@ export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceI
           const planned = fc.get(r.id);
           next = planned?.at ?? null;
           // Held past its time by the mailbox: the plan's own numbers (the emails ahead, the limit), as the scheduled emails say it.
-          if (next !== null && planned?.wait) {
-            const ready = Math.max(now(), r.next_due_at ?? now());
-            const mb = {
-              email: r.mb_email,
-              dailyLimit: r.mb_daily_limit ?? 0,
-              hourlyLimit: r.mb_hourly_limit ?? 0,
-              minGapSeconds: r.mb_min_gap_seconds ?? 0,
-            };
-            const kind = r.step_type === "manual_email" ? "task" : planned.wait.since > ready + 60_000 ? "window_then_turn" : "turn";
-            text = waitText(kind, planned.wait, mb);
-          }
+          text = plannedWaitText({ ...r, email: r.mb_email }, planned) ?? text;
         } else if (r.next_due_at !== null) {
           // In the contact's zone when the schedule sends in it, as the send path and the scheduled emails do.
           next =

@@ -10,8 +10,8 @@ import {
   type ScheduledActionResult,
 } from "../../durable-objects/engine";
 import { pickVariant, refusalText } from "../../durable-objects/compose";
-import { waitText, type PlannedSend } from "../../durable-objects/scheduled-email";
-import { loadSequenceConfig, sendingZone, type SequenceConfig } from "../../durable-objects/sequence-config";
+import type { PlannedSend } from "../../durable-objects/scheduled-email";
+import { loadSequenceConfig, loadSequenceConfigs, sendingZone, type SequenceConfig } from "../../durable-objects/sequence-config";
 import type { Db } from "../db/client";
 import { auditLog, contacts, enrollments, mailboxes, messages, steps, stepVariants, tasks } from "../db/schema";
 import type { Caller, Env } from "../env";
@@ -20,7 +20,15 @@ import { ApiError, notFound } from "../lib/errors";
 import { loadMailbox } from "../transports/mailbox-settings";
 import { contactFor, mailboxFor, sequenceAllows, sequenceFor, visibleSequence } from "./access";
 import { auditEntry } from "./audit";
-import { explain, forecasts, MAILBOX_LIMIT_COLUMNS, runStepSql, SENT_STEP_SQL, type MailboxLimitColumns } from "./enrollments";
+import {
+  explain,
+  forecasts,
+  MAILBOX_LIMIT_COLUMNS,
+  plannedWaitText,
+  runStepSql,
+  SENT_STEP_SQL,
+  type MailboxLimitColumns,
+} from "./enrollments";
 import { inWindow, nextWindowStart } from "./schedule-time";
 import { validateTemplate } from "./templates";
 import { mailboxHeldSql, replyCheckMark } from "../transports/mailbox-settings";
@@ -136,7 +144,16 @@ function readCursor(c: string | undefined, sort: ScheduledSort): Key | null {
     fields: [{ field: "cursor", message: "Use the next_cursor of the previous page, with the same sort" }],
   });
 }
-const sendKey = (s: { at: number | null; r: Row }): [number, number, string] => [s.at ?? LAST, s.r.next_due_at ?? LAST, s.r.id];
+/**
+ * A row's place in send order at `t` (read once per request): an email that goes now (its time `t` or before)
+ * is 0, so those sort by due time, then id, whenever the page is asked for. Their send time is the request's
+ * own now, which moves between pages: keyed by it, they sorted after the cursor again and paging repeated them.
+ */
+const sendKey = (s: { at: number | null; r: Row }, t: number): [number, number, string] => [
+  s.at === null ? LAST : s.at <= t ? 0 : s.at,
+  s.r.next_due_at ?? LAST,
+  s.r.id,
+];
 const before = (a: [number, number, string], b: [number, number, string]) =>
   a[0] !== b[0] ? a[0] < b[0] : a[1] !== b[1] ? a[1] < b[1] : a[2] < b[2];
 
@@ -203,9 +220,11 @@ export async function listScheduledEmails(env: Env, d: Db, caller: Caller, q: Sc
   const total = counted[0]?.n ?? 0;
   // Paged on in send order while the list stays short enough; a page on from a due-order cursor stays in due order.
   if (whole && rows.length <= SEND_SORT_MAX) {
-    const ctx = await planContext(env, d, rows);
-    const sorted = rows.map((r) => ({ r, at: timing(r, ctx).sendAt })).sort((a, b) => (before(sendKey(a), sendKey(b)) ? -1 : 1));
-    const from = after && after[0] === "s" ? sorted.findIndex((x) => before([after[1], after[2], after[3]], sendKey(x))) : 0;
+    const ctx = await planContext(env, d, caller.teamId, rows);
+    const t = now();
+    const keyed = rows.map((r) => ({ r, key: sendKey({ r, at: timing(r, ctx).sendAt }, t) }));
+    const sorted = keyed.sort((a, b) => (before(a.key, b.key) ? -1 : 1));
+    const from = after && after[0] === "s" ? sorted.findIndex((x) => before([after[1], after[2], after[3]], x.key)) : 0;
     const rest = from < 0 ? [] : sorted.slice(from);
     const page = rest.slice(0, q.limit);
     const last = page[page.length - 1];
@@ -219,12 +238,13 @@ export async function listScheduledEmails(env: Env, d: Db, caller: Caller, q: Sc
       ),
       total,
       sort,
-      next_cursor: rest.length > q.limit && last ? cursorOf(["s", ...sendKey(last)]) : null,
+      next_cursor: rest.length > q.limit && last ? cursorOf(["s", ...last.key]) : null,
     };
   }
   // Due order: asked for, or a list too long to sort by send time (its page read from the cursor; a list that grew
-  // past the limit while paged in send order starts again from its top, in due order, saying so).
-  const page = whole ? await byDue(null, q.limit + 1) : rows;
+  // past the limit while paged in send order starts again from its top, in due order, saying so). The capped read
+  // is that list's top in due order already: its first page is cut from it, not read again.
+  const page = whole ? rows.slice(0, q.limit + 1) : rows;
   const shown = page.slice(0, q.limit);
   const lastRow = shown[shown.length - 1];
   return {
@@ -241,13 +261,14 @@ interface PlanContext {
   configs: Map<string, SequenceConfig | null>;
 }
 
-async function planContext(env: Env, d: Db, rows: Row[]): Promise<PlanContext> {
+async function planContext(env: Env, d: Db, teamId: string, rows: Row[]): Promise<PlanContext> {
   const queued = rows.filter((r) => r.status === "active" && r.reason === "queued_for_mailbox");
   const seqIds = [...new Set(rows.map((r) => r.sequence_id))];
-  const [plan, cfgs] = await Promise.all([forecasts(env, queued), Promise.all(seqIds.map((id) => loadSequenceConfig(d, id)))]);
+  // Every sequence's config in one statement: a team-wide list spans as many sequences as the team runs.
+  const [plan, cfgs] = await Promise.all([forecasts(env, queued), loadSequenceConfigs(d, teamId, seqIds)]);
   return {
     forecast: new Map(plan.map((f) => [`${f.enrollmentId}:${f.stepId}`, f])),
-    configs: new Map(seqIds.map((id, i) => [id, cfgs[i] ?? null])),
+    configs: new Map(seqIds.map((id) => [id, cfgs.get(id) ?? null])),
   };
 }
 
@@ -282,7 +303,7 @@ async function present(env: Env, d: Db, caller: Caller, rows: Row[], read?: Plan
   const bySequence = new Map<string, Row[]>();
   for (const r of rows) bySequence.set(r.sequence_id, [...(bySequence.get(r.sequence_id) ?? []), r]);
   const [ctx] = await Promise.all([
-    read ?? planContext(env, d, rows),
+    read ?? planContext(env, d, teamId, rows),
     ...[...bySequence].map(async ([seqId, rs]) => {
       const cs = await engine.sequence(env, seqId, teamId).emailChoices(rs.map((r) => ({ enrollmentId: r.id, stepId: r.step_id })));
       for (const c of cs) choices.set(`${c.enrollmentId}:${c.stepId}`, c);
@@ -296,8 +317,6 @@ async function present(env: Env, d: Db, caller: Caller, rows: Row[], read?: Plan
     let text: string | null = why.text;
     const queued = r.status === "active" && r.reason === "queued_for_mailbox";
     const fromTask = r.step_type === "manual_email";
-    // The mailbox's own account of the wait (planSends), in its numbers: what the user can change.
-    const wait = sendAt !== null ? planned?.wait : undefined;
     if (stepOff) {
       reason = "step_disabled";
       text = words(reason);
@@ -319,8 +338,9 @@ async function present(env: Env, d: Db, caller: Caller, rows: Row[], read?: Plan
         if (!fromTask && choice?.sendAt != null && !choice.sendNow) reason = "rescheduled";
       } else if (cfg && sendAt !== null && sendAt > ready) reason = "outside_window";
       text = words(reason);
+      // The mailbox's own account of the wait (planSends), in its numbers: what the user can change.
       const kind = reason && TOLD_WAITS[reason];
-      if (kind && wait) text = waitText(kind, wait, mailboxNumbers(r));
+      if (kind && sendAt !== null) text = plannedWaitText({ ...r, email: r.mailbox_email }, planned, kind) ?? text;
     }
     return {
       enrollment_id: r.id,
@@ -346,14 +366,6 @@ async function present(env: Env, d: Db, caller: Caller, rows: Row[], read?: Plan
     };
   });
 }
-
-/** The mailbox's limits as its row in D1 says them, for waitClause. */
-const mailboxNumbers = (r: Row) => ({
-  email: r.mailbox_email,
-  dailyLimit: r.mb_daily_limit ?? 0,
-  hourlyLimit: r.mb_hourly_limit ?? 0,
-  minGapSeconds: r.mb_min_gap_seconds ?? 0,
-});
 
 /** The enrollment of a scheduled email and its step, with the caller's right on the sequence checked (a foreign id is 404). */
 async function scheduledFor(d: Db, caller: Caller, enrollmentId: string, stepId: string, action: "sequence.view" | "sequence.edit") {
