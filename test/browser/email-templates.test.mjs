@@ -65,8 +65,20 @@ describe("email templates", () => {
     await confirm.getByRole("button", { name: "Cancel" }).click();
     assert.equal(await dialog.getByLabel("Body", { exact: true }).inputValue(), "A draft I started");
 
+    // Typing on while a search loads (slowed here) keeps the box and what is typed: the dialog's loading state
+    // replaced the box, dropping the rest of the name.
+    let slow = true;
+    await page.route("**/api/email-templates?*", async (route) => {
+      if (slow) await new Promise((r) => setTimeout(r, 1200));
+      await route.continue().catch(() => {});
+    });
     await dialog.getByTestId("add-step-insert-template").click();
-    await picker.getByLabel("Search templates").fill(templateName);
+    const search = picker.getByLabel("Search templates");
+    await search.pressSequentially(templateName.slice(0, 4));
+    await page.waitForTimeout(700);
+    await search.pressSequentially(templateName.slice(4));
+    assert.equal(await search.inputValue(), templateName);
+    slow = false;
     await picker.getByRole("button", { name: new RegExp(templateName) }).click();
     await confirm.getByRole("button", { name: "Replace" }).click();
     assert.equal(await dialog.getByLabel("Subject", { exact: true }).inputValue(), subject);

@@ -1,5 +1,5 @@
 import { createAsync } from "@solidjs/router";
-import { createSignal, For, Show } from "solid-js";
+import { createSignal, For, Show, Suspense } from "solid-js";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { Dialog } from "../../components/Dialog";
 import { Icon } from "../../components/Icon";
@@ -26,30 +26,38 @@ function TemplatePicker(props: { onPick: (t: EmailTemplate) => void; onClose: ()
         value={q()}
         onSearch={(v) => setQ(v.trim())}
       />
-      <Show
-        when={found()?.templates.length}
-        fallback={
-          <p class="card-empty">
-            {q() ? `No template matches “${q()}”.` : "No templates yet: save one from an email step, or on the Templates page."}
-          </p>
-        }
-      >
-        <ul class="pick-list" data-testid="template-options">
-          <For each={found()!.templates}>
-            {(t) => (
-              <li>
-                <button type="button" class="btn btn-ghost pick-row" onClick={() => props.onPick(t)} data-testid={`pick-template-${t.id}`}>
-                  <strong>{t.name}</strong>
-                  <span class="muted small">{t.subject || "(replies in the thread)"}</span>
-                </button>
-              </li>
-            )}
-          </For>
-        </ul>
-        <Show when={(found()?.pagination.total_entries ?? 0) > PICK_MAX}>
-          <p class="field-help">Showing the first {PICK_MAX} by name: search to find others.</p>
+      {/* Its own boundary: the dialog's would swap the search box out while results load, dropping what is typed. */}
+      <Suspense fallback={<p class="muted small">Searching…</p>}>
+        <Show
+          when={found()?.templates.length}
+          fallback={
+            <p class="card-empty">
+              {q() ? `No template matches “${q()}”.` : "No templates yet: save one from an email step, or on the Templates page."}
+            </p>
+          }
+        >
+          <ul class="pick-list" data-testid="template-options">
+            <For each={found()!.templates}>
+              {(t) => (
+                <li>
+                  <button
+                    type="button"
+                    class="btn btn-ghost pick-row"
+                    onClick={() => props.onPick(t)}
+                    data-testid={`pick-template-${t.id}`}
+                  >
+                    <strong>{t.name}</strong>
+                    <span class="muted small">{t.subject || "(replies in the thread)"}</span>
+                  </button>
+                </li>
+              )}
+            </For>
+          </ul>
+          <Show when={(found()?.pagination.total_entries ?? 0) > PICK_MAX}>
+            <p class="field-help">Showing the first {PICK_MAX} by name: search to find others.</p>
+          </Show>
         </Show>
-      </Show>
+      </Suspense>
     </Dialog>
   );
 }
