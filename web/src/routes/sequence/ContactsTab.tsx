@@ -183,7 +183,6 @@ const restartOffered = (r: Outcome) => !!r.reason?.endsWith("restart it to send 
 /** Why a restart refused a contact that a restart "anyway" still takes (the API's restart_anyway). */
 const RESTART_ANYWAY_CODES = new Set(["replied", "meeting_booked", "not_interested", "colleague_replied", "moved", "active_elsewhere"]);
 
-/** When the contact's next action happens, or, the point of this column, why it won't. */
 /** The mailbox a run sends from, amber when it isn't connected. */
 function RunMailbox(props: { e: Enrollment }) {
   return (
@@ -201,6 +200,7 @@ function RunMailbox(props: { e: Enrollment }) {
   );
 }
 
+/** When the contact's next action happens, or, the point of this column, why it won't. */
 function NextAction(props: { e: Enrollment }) {
   const waiting = () => props.e.reason === "waiting_for_step" || props.e.reason === "queued_for_mailbox";
   return (
