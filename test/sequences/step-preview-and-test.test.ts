@@ -21,7 +21,7 @@ import {
   sessionFor,
   startSimulation,
 } from "../fixtures";
-import { as, env, errorOf, fieldsOf } from "../helpers";
+import { as, call, env, errorOf, fieldsOf } from "../helpers";
 
 interface Preview {
   contact: { id: string; name: string; email: string; in_sequence: boolean };
@@ -32,7 +32,7 @@ interface Preview {
   subject: string;
   body: string;
   missing: string[];
-  refused: { reason: string; text: string } | null;
+  refused: { reason: string; text: string; test_allowed: boolean } | null;
 }
 
 const overridden: string[] = [];
@@ -122,6 +122,8 @@ describe("a step's email previewed as a contact", () => {
       text: expect.stringMatching(
         /^Not sent: the contact will be paused on this step \(the email uses \{\{title\}\}, which this contact has no value for/,
       ),
+      // The test of a refused email is refused too (422).
+      test_allowed: false,
     });
     // Given a value, it would go.
     await env.DB.prepare("UPDATE contacts SET title = 'CTO' WHERE id = ?").bind(w.contactId).run();
@@ -293,5 +295,84 @@ describe("a step's test email", () => {
     expect(res.status).toBe(200);
     expect(mine.map((m) => m.to)).toEqual([`${memberId}@sim.test`]);
     expect(w.sent).toHaveLength(0);
+  });
+});
+
+describe("a step's email for a contact the engine emails nothing", () => {
+  it("says so (unsubscribed, bounced, suppressed: their run ends there) and a test to yourself still goes", async () => {
+    const w = await setup();
+    const preview = async () =>
+      (await (
+        await as(w.s, "POST", previewPath(w.sequenceId, w.stepIds[0]!), { contact_id: w.contactId, variant_id: w.variants[0]!.id })
+      ).json()) as Preview;
+    expect((await preview()).refused).toBeNull();
+
+    await env.DB.prepare("UPDATE contacts SET unsubscribed_at = ? WHERE id = ?").bind(Date.now(), w.contactId).run();
+    const unsubscribed = await preview();
+    expect(unsubscribed.refused).toEqual({
+      reason: "unsubscribed",
+      text: expect.stringMatching(/^Not sent: Contact unsubscribed, so no sequence emails this contact: their run ends/),
+      test_allowed: true,
+    });
+    // The email itself is still shown, as it would read.
+    expect(unsubscribed.subject).toBe("Quick question for First0");
+
+    await env.DB.prepare("UPDATE contacts SET unsubscribed_at = NULL, bounced_at = ? WHERE id = ?").bind(Date.now(), w.contactId).run();
+    expect((await preview()).refused).toMatchObject({ reason: "bounced", text: expect.stringMatching(/Email bounced/) });
+
+    await env.DB.prepare("UPDATE contacts SET bounced_at = NULL WHERE id = ?").bind(w.contactId).run();
+    await env.DB.prepare(
+      "INSERT INTO suppressions (id, team_id, email, reason, source, created_at) VALUES (?, ?, ?, 'manual', 'manual', ?)",
+    )
+      .bind(`sup-${w.contactId}`, w.teamId, w.contact.email.toLowerCase(), Date.now())
+      .run();
+    expect((await preview()).refused).toMatchObject({
+      reason: "suppressed",
+      text: expect.stringMatching(/suppression list/),
+      test_allowed: true,
+    });
+
+    // The test goes to the caller, not the contact: it is sent.
+    const res = await as(w.s, "POST", testPath(w.sequenceId, w.stepIds[0]!), { contact_id: w.contactId, mailbox_id: w.mailboxId });
+    expect(res.status).toBe(200);
+    expect(w.sent.map((m) => m.to)).toEqual([`${w.userId}@sim.test`]);
+
+    // Blocked and refused by the composer too ({{title}} has no value): the contact's block is what the preview says
+    // (the engine checks it first), and the test is refused.
+    const reply = (await (await as(w.s, "POST", previewPath(w.sequenceId, w.stepIds[1]!), { contact_id: w.contactId })).json()) as Preview;
+    expect(reply.refused).toMatchObject({ reason: "suppressed", test_allowed: false });
+    expect(reply.missing).toEqual(["title"]);
+  });
+});
+
+describe("a step's test email's unsubscribe link", () => {
+  it("is a preview's: followed, or posted as a mail app's one-click Unsubscribe, it suppresses nobody, and the next test still goes", async () => {
+    const w = await setup();
+    const body = { contact_id: w.contactId, mailbox_id: w.mailboxId };
+    expect((await as(w.s, "POST", testPath(w.sequenceId, w.stepIds[0]!), body)).status).toBe(200);
+    expect(w.sent).toHaveLength(1);
+    // Unfolded headers and quoted-printable soft breaks undone, so a link split over lines reads whole.
+    const raw = w.sent[0]!.raw.replace(/\r\n[ \t]+/g, " ").replace(/=\r?\n/g, "");
+    const header = /\r\nList-Unsubscribe: <([^>]+)>/.exec(raw)?.[1];
+    const inBody = /(https?:\/\/\S+\/unsubscribe\/\S+)/.exec(raw.split("\r\n\r\n").slice(1).join("\n"))?.[1];
+    expect(header).toMatch(/\/unsubscribe\/preview$/);
+    expect(inBody).toMatch(/\/unsubscribe\/preview$/);
+
+    const path = new URL(header!).pathname;
+    expect((await call(path)).status).toBe(200);
+    const click = await call(path, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "List-Unsubscribe=One-Click",
+    });
+    expect(click.status).toBe(200);
+    const count = async (q: string) => (await env.DB.prepare(q).bind(w.teamId).first<{ n: number }>())!.n;
+    expect(await count("SELECT count(*) n FROM suppressions WHERE team_id = ?")).toBe(0);
+    expect(await count("SELECT count(*) n FROM contacts WHERE team_id = ? AND unsubscribed_at IS NOT NULL")).toBe(0);
+
+    // Another test to the same address is sent, not refused as an unsubscribed one.
+    const again = await as(w.s, "POST", testPath(w.sequenceId, w.stepIds[0]!), body);
+    expect(again.status).toBe(200);
+    expect(w.sent).toHaveLength(2);
   });
 });
