@@ -76,15 +76,16 @@ export type ScheduledActionResult =
  * Why a planned email goes later than it could (planSends), in the replay's own numbers: from `since`, the
  * moment it was ready with its window open, `ahead` emails of the mailbox went first (`higher` of them to
  * higher-scored contacts, the rest scored the same and due earlier: the mailbox sends by score, then due
- * time), and `limit` is what held the line: the daily or the hourly cap (met at least once meanwhile), the
- * provider's hold on the whole mailbox, else the spacing between sends. `used`: the mailbox's sends in the
- * day (the hour, for the hourly cap) before `since`.
+ * time), and `limit` is what held the line: its own sending window, closed before its turn came (it goes at
+ * a later opening), the daily or the hourly cap (met at least once meanwhile), the provider's hold on the
+ * whole mailbox, else the spacing between sends. `used`: the emails the mailbox sent (not those planned) in
+ * the day (the hour, for the hourly cap) before `since`.
  */
 export interface PlanWait {
   since: number;
   ahead: number;
   higher: number;
-  limit: "daily" | "hourly" | "hold" | "gap";
+  limit: "window" | "daily" | "hourly" | "hold" | "gap";
   used: number;
 }
 
@@ -124,6 +125,10 @@ export function waitClause(w: PlanWait, mb: WaitMailbox): string {
           ? `${emailsWord(w.ahead)} to contacts scored the same and due earlier`
           : `${emailsWord(w.ahead)} ahead of it (${w.higher} to higher-scored contacts, ${same} to contacts scored the same and due earlier)`;
   switch (w.limit) {
+    case "window":
+      return line
+        ? `its sending window closed after ${line} went first: it goes when the window opens again`
+        : `its sending window closed before its turn came: it goes when the window opens again`;
     case "daily":
       return line
         ? `it goes after ${line}, within ${name}'s limit of ${mb.dailyLimit} a day (${w.used} sent in the 24 hours before)`
