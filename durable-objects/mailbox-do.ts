@@ -1828,7 +1828,7 @@ export function planSends(
   const out: PlannedSend[] = [];
   // What the replay did, for each email's PlanWait: the sends it planned (ascending) and when it skipped
   // ahead for a full daily or hourly cap. A wait is read back from these, not guessed from the settings.
-  const planned: { at: number; score: number }[] = [];
+  const planned: { at: number; score: number; i: number }[] = [];
   const capped: { to: number; cap: "daily" | "hourly" }[] = [];
   // Rows arrive by score, then due time: each group keeps that order. `from`..`until`: the span the group's
   // last window check holds for (inside the window up to its end, or outside it up to the next opening),
@@ -1859,6 +1859,7 @@ export function planSends(
   // Ascending (sends are reserved in order, and the plan only moves forward): the sends of the last day
   // or hour before `t` are the tail after a binary search, not a filter of the whole history per send.
   const history = [...sent].sort((a, b) => a - b);
+  const sentSorted = history.slice();
   let t = Math.max(from, nextSendAt);
   while (left && t <= until && out.length < limit) {
     if (history.length - upperBound(history, t - DAY) >= mb.dailyLimit) {
@@ -1901,21 +1902,29 @@ export function planSends(
       if (t > since + WAIT_TOLD_MS) {
         let ahead = 0;
         let higher = 0;
+        // Only the sends ahead of it in the line: a lower-scored one (or one scored the same, due later) went
+        // meanwhile only because this one could not go then (its window closed), so it is no reason for the wait.
+        const score = p!.r.score ?? 0;
         for (let j = planned.length - 1; j >= 0 && planned[j]!.at >= since; j--) {
-          ahead++;
-          if (planned[j]!.score > (p!.r.score ?? 0)) higher++;
+          const q = planned[j]!;
+          if (q.score > score) higher++;
+          if (q.score > score || (q.score === score && q.i < p!.i)) ahead++;
         }
         let cap: PlanWait["limit"] | null = null;
         // A skip that ends after `since` held it (one that began before it too: the cap was full when it came).
         for (let j = capped.length - 1; j >= 0 && capped[j]!.to > since && cap !== "daily"; j--) cap = capped[j]!.cap;
-        const limit = cap ?? (holdUntil > since ? "hold" : "gap");
+        // Its window closed before its turn came: it went at a later opening, whatever filled the one it missed.
+        const end = windowEnd(since, best.g.w, best.g.zone);
+        const closed = end !== null && end < t && !inWindow(end, best.g.w, best.g.zone);
+        const limit = closed ? "window" : (cap ?? (holdUntil > since ? "hold" : "gap"));
         const span = limit === "hourly" ? HOUR : DAY;
-        const used = upperBound(history, since) - upperBound(history, since - span);
+        // The mailbox's real sends only (`sent`), not the ones this plan puts before it: the words say "sent".
+        const used = upperBound(sentSorted, since) - upperBound(sentSorted, since - span);
         sent.wait = { since, ahead, higher, limit, used };
       }
     }
     out.push(sent);
-    planned.push({ at: t, score: p!.r.score ?? 0 });
+    planned.push({ at: t, score: p!.r.score ?? 0, i: p!.i });
     history.splice(upperBound(history, t), 0, t); // at the end, unless a caller planned from before its last send
     t += Math.max(1, mb.minGapSeconds * 1000);
   }
