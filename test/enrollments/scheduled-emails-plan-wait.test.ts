@@ -1,0 +1,62 @@
+// The mailbox plan's account of a late email (planSends' PlanWait) counts as "ahead" only the emails ahead of
+// it in the line (higher score, or the same and due earlier), names its own window when that closed before its
+// turn, and counts as "sent" only what the mailbox sent: a lower-scored email that went while this one's window
+// was shut was counted ahead of it, the wait blamed on the spacing, and planned sends were called sent.
+import { describe, expect, it } from "vitest";
+import { planSends } from "../../durable-objects/mailbox-do";
+import { waitClause } from "../../durable-objects/scheduled-email";
+import { ALWAYS_OPEN } from "../../durable-objects/sequence-config";
+import type { WindowSpec } from "../../worker/services/schedule-time";
+import { DAY, HOUR, SIM_START } from "../fixtures";
+
+type Row = Parameters<typeof planSends>[0][number];
+const row = (id: string, score: number, window = ALWAYS_OPEN): Row => ({
+  enrollment_id: id,
+  step_id: "s",
+  score,
+  due_at: SIM_START,
+  next_attempt_at: null,
+  window: JSON.stringify(window),
+  zone: null,
+});
+// Open the first half hour of each day (UTC): SIM_START is a Monday's midnight.
+const HALF_HOUR: WindowSpec = {
+  ...ALWAYS_OPEN,
+  windows: Object.fromEntries(Object.keys(ALWAYS_OPEN.windows).map((d) => [d, [["00:00", "00:30"] as [string, string]]])),
+};
+const mailbox = { email: "a@x.test", dailyLimit: 3, hourlyLimit: 100, minGapSeconds: 600 };
+
+describe("a planned email's wait", () => {
+  it("counts only the emails ahead of it in the line, and names its window when it closed first", () => {
+    // Three scored 90, this one (50) in a half-hour window, then one scored 50 due with it but after it in the
+    // line and two scored 10: one every 10 min, the three go in its half hour, the others once it has closed.
+    const rows = [row("a1", 90), row("a2", 90), row("a3", 90), row("me", 50, HALF_HOUR), row("same", 50), row("c1", 10), row("c2", 10)];
+    const plan = planSends(rows, { dailyLimit: 100, hourlyLimit: 100, minGapSeconds: 600 }, [], 0, SIM_START, SIM_START + 3 * DAY, 100);
+    const me = plan.find((p) => p.enrollmentId === "me")!;
+    expect(me.at).toBe(SIM_START + DAY);
+    expect(plan.filter((p) => p.at! < me.at!).map((p) => p.enrollmentId)).toEqual(["a1", "a2", "a3", "same", "c1", "c2"]);
+    expect(me.wait).toEqual({ since: SIM_START, ahead: 3, higher: 3, limit: "window", used: 0 });
+    expect(waitClause(me.wait!, { ...mailbox, minGapSeconds: 600 })).toBe(
+      "its sending window closed after 3 emails to higher-scored contacts went first: it goes when the window opens again",
+    );
+  });
+
+  it("says how many the mailbox sent before its wait began, not the ones planned", () => {
+    // Two sent in the hour before; of the day's 3 the one scored 90 takes the last now, this one goes a day on.
+    const plan = planSends(
+      [row("hi", 90), row("me", 10)],
+      { dailyLimit: 3, hourlyLimit: 100, minGapSeconds: 0 },
+      [SIM_START - 2 * HOUR, SIM_START - HOUR],
+      0,
+      SIM_START,
+      SIM_START + 3 * DAY,
+      100,
+    );
+    const me = plan.find((p) => p.enrollmentId === "me")!;
+    expect(me.at).toBeGreaterThan(SIM_START + DAY - 3 * HOUR);
+    expect(me.wait).toMatchObject({ since: SIM_START, ahead: 1, higher: 1, limit: "daily", used: 2 });
+    expect(waitClause(me.wait!, mailbox)).toBe(
+      "it goes after 1 email to higher-scored contacts, within a@x.test's limit of 3 a day (2 sent in the 24 hours before)",
+    );
+  });
+});
