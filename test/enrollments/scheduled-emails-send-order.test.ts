@@ -128,6 +128,20 @@ describe("scheduled emails in send order", () => {
     expect(still.rows.every((r) => r.send_at === now() && r.due_at! < now())).toBe(true);
   });
 
+  it("emails the mailbox holds, planned from each request's now, page once each while the clock moves", async () => {
+    const { teamId, userId } = await makeTeam();
+    const session = await sessionFor(teamId, userId);
+    const api = client(session).api;
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }], null);
+    // One every 10 min: the mailbox plans them at now, now + 10 min, ... whenever it is asked.
+    const mailboxId = await makeMailbox(teamId, userId, { daily: 100, hourly: 100, gapSeconds: 600 });
+    await enroll(teamId, sequenceId, await makeContacts(teamId, 6), [mailboxId]);
+    const pages = await allPages(api, { sequence_id: sequenceId, limit: "2" }, () => advanceClock(1_000));
+    expect(pages.rows).toHaveLength(6);
+    expect(new Set(pages.rows.map((r) => r.id)).size).toBe(6);
+    expect(new Set(pages.sorts)).toEqual(new Set(["send_at"]));
+  });
+
   it("a team-wide list over many sequences reads their configs in one statement", async () => {
     const { teamId, userId } = await makeTeam();
     const session = await sessionFor(teamId, userId);

@@ -224,7 +224,13 @@ export async function listScheduledEmails(env: Env, d: Db, caller: Caller, q: Sc
     const t = now();
     const keyed = rows.map((r) => ({ r, key: sendKey({ r, at: timing(r, ctx).sendAt }, t) }));
     const sorted = keyed.sort((a, b) => (before(a.key, b.key) ? -1 : 1));
-    const from = after && after[0] === "s" ? sorted.findIndex((x) => before([after[1], after[2], after[3]], x.key)) : 0;
+    // A page goes on after the row the last one ended on, where that row is now: a mailbox plans its emails from
+    // the moment it is asked (now, now + its spacing, ...), so their times move with the clock between pages and
+    // by the cursor's time alone the rows the last page showed came again. A row no longer listed (sent, say)
+    // leaves its key: the rows after it.
+    const anchor = after && after[0] === "s" ? sorted.findIndex((x) => x.r.id === after[3]) : -1;
+    const from =
+      anchor >= 0 ? anchor + 1 : after && after[0] === "s" ? sorted.findIndex((x) => before([after[1], after[2], after[3]], x.key)) : 0;
     const rest = from < 0 ? [] : sorted.slice(from);
     const page = rest.slice(0, q.limit);
     const last = page[page.length - 1];
