@@ -53,6 +53,15 @@ describe("previewing a step as a contact", () => {
     assert.match((await body.textContent()) ?? "", /Cheers, Preview/);
     assert.equal(await dialog.getByTestId("step-preview-subject").textContent(), "A note for Glasshouse");
     assert.equal(await dialog.getByTestId("step-preview-to").textContent(), `previewina.${stamp}@example.test`);
+    // A new search that leaves her out: the picker still names whom the preview is of (it showed the first found).
+    await dialog.getByRole("searchbox", { name: "Search the team's contacts" }).fill("zzz-nobody-matches");
+    await picker
+      .getByText("No contact found")
+      .waitFor({ state: "detached" })
+      .catch(() => {});
+    await page.waitForTimeout(800);
+    assert.equal(await picker.inputValue(), contact.body.contact.id);
+    assert.match((await picker.locator("option:checked").textContent()) ?? "", /Previewina/);
 
     await dialog.getByRole("button", { name: "Send test to admin@demo.test" }).click();
     await dialog.getByTestId("step-test-result").getByText(`Sent to you (admin@demo.test) from ${mailboxEmail}`).waitFor();
@@ -64,5 +73,14 @@ describe("previewing a step as a contact", () => {
       [["admin@demo.test", "A note for Glasshouse"]],
       JSON.stringify(sent).slice(0, 500),
     );
+
+    // Unsaved edits: Preview waits for the save (it composes the step as saved, and would show the old text).
+    await dialog.getByRole("button", { name: "Close" }).first().click();
+    const card = page.getByTestId("step-card").first();
+    await card.getByRole("button", { name: /Edit step 1/ }).click();
+    await card.getByLabel("Body", { exact: true }).fill("A new text, not saved yet");
+    const preview = page.getByRole("button", { name: "Preview step 1" });
+    assert.equal(await preview.isDisabled(), true);
+    assert.equal(await preview.getAttribute("title"), "Save the step to preview it");
   });
 });

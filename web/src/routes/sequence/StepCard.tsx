@@ -316,7 +316,9 @@ export function StepCard(props: {
               type="button"
               class="btn btn-ghost btn-sm"
               data-testid="step-preview-open"
-              title="See this email as a contact would get it, and send yourself a test"
+              // The preview composes the step as saved: with edits pending it would show the old text as "exactly as sent".
+              disabled={dirty()}
+              title={dirty() ? "Save the step to preview it" : "See this email as a contact would get it, and send yourself a test"}
               onClick={() => setPreviewing(true)}
             >
               <Icon name="eye" size={14} /> Preview<span class="sr-only"> step {props.index + 1}</span>

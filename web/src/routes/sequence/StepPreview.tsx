@@ -129,6 +129,16 @@ export function StepPreview(props: { sequenceId: string; step: Step; stepNumber:
     const seqIds = new Set(seq.map((c) => c.id));
     return { seq, team: (found() ?? []).filter((c) => !seqIds.has(c.id)) };
   };
+  // The contact previewed stays an option when a new search leaves it out: the select must name who the preview
+  // (and the test) is of, not the first of the found ones.
+  const current = () => {
+    const id = contactId();
+    const o = contactOptions();
+    if (!id || o.seq.some((c) => c.id === id) || o.team.some((c) => c.id === id)) return null;
+    const p = preview();
+    const c = p?.ok && p.p.contact.id === id ? p.p.contact : null;
+    return { id, label: c ? `${c.name || c.email || "(no name)"}${c.email ? ` · ${c.email}` : ""}` : "The contact previewed" };
+  };
 
   return (
     <Dialog
@@ -136,7 +146,7 @@ export function StepPreview(props: { sequenceId: string; step: Step; stepNumber:
       size="lg"
       onClose={props.onClose}
       title={`Preview step ${props.stepNumber}`}
-      description="The email exactly as the contact would get it: their fields filled in, the mailbox's signature and the footer, sent as plain text."
+      description="The email as saved, exactly as the contact would get it: their fields filled in, the mailbox's signature and the footer, sent as plain text (its unsubscribe link is a stand-in that unsubscribes nobody)."
       testId="step-preview-dialog"
       footer={
         <>
@@ -180,6 +190,15 @@ export function StepPreview(props: { sequenceId: string; step: Step; stepNumber:
               <option value="" selected>
                 {inSequence() && found() ? "No contact found" : "Loading…"}
               </option>
+            </Show>
+            <Show when={current()}>
+              {(c) => (
+                <optgroup label="Previewing">
+                  <option value={c().id} selected>
+                    {c().label}
+                  </option>
+                </optgroup>
+              )}
             </Show>
             <Show when={contactOptions().seq.length}>
               <optgroup label="In this sequence">
@@ -228,7 +247,7 @@ export function StepPreview(props: { sequenceId: string; step: Step; stepNumber:
         <div class="field">
           <label for={`${uid}-mailbox`}>From mailbox</label>
           <select id={`${uid}-mailbox`} data-testid="step-preview-mailbox" onChange={(e) => setMailboxId(e.currentTarget.value)}>
-            <MailboxOptions mailboxId={mailboxId() || undefined} all="The contact's in this sequence, else one you send from" />
+            <MailboxOptions mailboxId={mailboxId() || undefined} all="The contact's, else one of yours" />
           </select>
         </div>
       </div>
