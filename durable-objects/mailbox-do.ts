@@ -1829,6 +1829,14 @@ export function planSends(
   // What the replay did, for each email's PlanWait: the sends it planned (ascending) and when it skipped
   // ahead for a full daily or hourly cap. A wait is read back from these, not guessed from the settings.
   const planned: { at: number; score: number; i: number }[] = [];
+  // Running counts of the planned sends by score (rank 1 = lowest) and, per score, by place in the line, for
+  // the waits' "how many went ahead of it" without walking every send planned before it.
+  const scores = [...new Set(rows.map((r) => r.score ?? 0))].sort((a, b) => a - b);
+  const scoreRank = new Map(scores.map((x, j) => [x, j + 1]));
+  const byScore = new Fenwick(scores.length);
+  const sameScore = new Map<number, Fenwick>();
+  /** Planned sends with the score of rank `r` placed before `i` in the line. */
+  const sameScoreBefore = (r: number, i: number) => sameScore.get(scores[r - 1]!)?.sum(i) ?? 0;
   const capped: { to: number; cap: "daily" | "hourly" }[] = [];
   // Rows arrive by score, then due time: each group keeps that order. `from`..`until`: the span the group's
   // last window check holds for (inside the window up to its end, or outside it up to the next opening),
@@ -1840,12 +1848,29 @@ export function planSends(
     open: boolean;
     from: number;
     until: number;
+    /** The waits' time zone answers, by instant: a backlog's emails share their ready time (the plan's start). */
+    opens: Map<number, number>;
+    /** since → when that opening closes (null: it doesn't, as far as the plan looks). */
+    closes: Map<number, number | null>;
   };
   const groups = new Map<string, Group>();
   for (const [i, r] of rows.entries()) {
     const k = `${r.window}\u0000${r.zone ?? ""}`;
     let g = groups.get(k);
-    if (!g) groups.set(k, (g = { w: JSON.parse(r.window) as WindowSpec, zone: r.zone, rows: [], open: false, from: 0, until: 0 }));
+    if (!g)
+      groups.set(
+        k,
+        (g = {
+          w: JSON.parse(r.window) as WindowSpec,
+          zone: r.zone,
+          rows: [],
+          open: false,
+          from: 0,
+          until: 0,
+          opens: new Map(),
+          closes: new Map(),
+        }),
+      );
     g.rows.push({ r, ready: Math.max(r.due_at, r.next_attempt_at ?? 0), i });
   }
   const isOpen = (g: Group, t: number): boolean => {
@@ -1898,24 +1923,45 @@ export function planSends(
     // it (ahead in the line: higher score, or the same and due earlier) and the cap the replay met meanwhile.
     const ready = Math.max(p!.ready, from);
     if (t > ready + WAIT_TOLD_MS) {
-      const since = nextWindowStart(ready, best.g.w, best.g.zone) ?? ready;
+      const g = best.g;
+      let since = g.opens.get(ready);
+      if (since === undefined) g.opens.set(ready, (since = nextWindowStart(ready, g.w, g.zone) ?? ready));
       if (t > since + WAIT_TOLD_MS) {
-        let ahead = 0;
-        let higher = 0;
         // Only the sends ahead of it in the line: a lower-scored one (or one scored the same, due later) went
         // meanwhile only because this one could not go then (its window closed), so it is no reason for the wait.
         const score = p!.r.score ?? 0;
-        for (let j = planned.length - 1; j >= 0 && planned[j]!.at >= since; j--) {
-          const q = planned[j]!;
-          if (q.score > score) higher++;
-          if (q.score > score || (q.score === score && q.i < p!.i)) ahead++;
+        const isAhead = (q: (typeof planned)[number]) => q.score > score || (q.score === score && q.i < p!.i);
+        // The planned sends since `since` are planned' tail (it is ascending). Counted over the shorter side: the
+        // tail itself, or everything (the running counts) less the head. A backlog's emails all wait from the
+        // plan's start, so the head is empty and this is two lookups, not a walk of every send planned before.
+        const k = lowerBound(planned, since);
+        let ahead = 0;
+        let higher = 0;
+        if (planned.length - k <= k) {
+          for (let j = k; j < planned.length; j++) {
+            if (planned[j]!.score > score) higher++;
+            if (isAhead(planned[j]!)) ahead++;
+          }
+        } else {
+          const r = scoreRank.get(score)!;
+          higher = planned.length - byScore.sum(r);
+          // Ahead: a higher score, or the same score and earlier in the line.
+          ahead = higher + sameScoreBefore(r, p!.i);
+          for (let j = 0; j < k; j++) {
+            if (planned[j]!.score > score) higher--;
+            if (isAhead(planned[j]!)) ahead--;
+          }
         }
         let cap: PlanWait["limit"] | null = null;
         // A skip that ends after `since` held it (one that began before it too: the cap was full when it came).
         for (let j = capped.length - 1; j >= 0 && capped[j]!.to > since && cap !== "daily"; j--) cap = capped[j]!.cap;
         // Its window closed before its turn came: it went at a later opening, whatever filled the one it missed.
-        const end = windowEnd(since, best.g.w, best.g.zone);
-        const closed = end !== null && end < t && !inWindow(end, best.g.w, best.g.zone);
+        let end = g.closes.get(since);
+        if (end === undefined) {
+          const e = windowEnd(since, g.w, g.zone);
+          g.closes.set(since, (end = e !== null && !inWindow(e, g.w, g.zone) ? e : null));
+        }
+        const closed = end !== null && end < t;
         const limit = closed ? "window" : (cap ?? (holdUntil > since ? "hold" : "gap"));
         const span = limit === "hourly" ? HOUR : DAY;
         // The mailbox's real sends only (`sent`), not the ones this plan puts before it: the words say "sent".
@@ -1925,12 +1971,42 @@ export function planSends(
     }
     out.push(sent);
     planned.push({ at: t, score: p!.r.score ?? 0, i: p!.i });
+    byScore.add(scoreRank.get(p!.r.score ?? 0)!);
+    (sameScore.get(p!.r.score ?? 0) ?? sameScore.set(p!.r.score ?? 0, new Fenwick(rows.length)).get(p!.r.score ?? 0)!).add(p!.i + 1);
     history.splice(upperBound(history, t), 0, t); // at the end, unless a caller planned from before its last send
     t += Math.max(1, mb.minGapSeconds * 1000);
   }
   for (const g of groups.values())
     for (const p of g.rows) if (out.length < limit) out.push({ enrollmentId: p.r.enrollment_id, stepId: p.r.step_id, at: null });
   return out;
+}
+
+/** The index of the first of the ascending-by-`at` `xs` at or after `x`. */
+function lowerBound(xs: readonly { at: number }[], x: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (xs[mid]!.at < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Counts by position 1..n: add one at a position, and how many are at or before a position, in log n. */
+class Fenwick {
+  private readonly t: Int32Array;
+  constructor(n: number) {
+    this.t = new Int32Array(n + 1);
+  }
+  add(at: number) {
+    for (let j = at; j < this.t.length; j += j & -j) this.t[j]!++;
+  }
+  sum(at: number) {
+    let n = 0;
+    for (let j = Math.min(at, this.t.length - 1); j > 0; j -= j & -j) n += this.t[j]!;
+    return n;
+  }
 }
 
 /** How many of the ascending `xs` are <= `x` (the index of the first one above it). */
