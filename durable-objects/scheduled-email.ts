@@ -108,6 +108,15 @@ export interface WaitMailbox {
 const emailsWord = (n: number) => `${n} email${n === 1 ? "" : "s"}`;
 const gapWords = (s: number) => (s < 60 ? `${s} s` : s % 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s / 60} min`);
 
+/** The emails that go before it (PlanWait's ahead and higher), or null when none do. */
+function aheadWords(w: PlanWait): string | null {
+  const same = w.ahead - w.higher;
+  if (w.ahead === 0) return null;
+  if (same === 0) return `${emailsWord(w.ahead)} to higher-scored contacts`;
+  if (w.higher === 0) return `${emailsWord(w.ahead)} to contacts scored the same and due earlier`;
+  return `${emailsWord(w.ahead)} ahead of it (${w.higher} to higher-scored contacts, ${same} to contacts scored the same and due earlier)`;
+}
+
 /**
  * How a planned email's wait ends, in words a user can act on (a limit to raise, contacts scored higher):
  * "it goes after 48 emails to higher-scored contacts, within a@x.com's limit of 50 a day (2 sent in the 24
@@ -115,15 +124,7 @@ const gapWords = (s: number) => (s < 60 ? `${s} s` : s % 60 ? `${Math.floor(s / 
  */
 export function waitClause(w: PlanWait, mb: WaitMailbox): string {
   const name = mb.email ?? "the mailbox";
-  const same = w.ahead - w.higher;
-  const line =
-    w.ahead === 0
-      ? null
-      : same === 0
-        ? `${emailsWord(w.ahead)} to higher-scored contacts`
-        : w.higher === 0
-          ? `${emailsWord(w.ahead)} to contacts scored the same and due earlier`
-          : `${emailsWord(w.ahead)} ahead of it (${w.higher} to higher-scored contacts, ${same} to contacts scored the same and due earlier)`;
+  const line = aheadWords(w);
   switch (w.limit) {
     case "window":
       return line
@@ -151,6 +152,13 @@ export function waitClause(w: PlanWait, mb: WaitMailbox): string {
  * email sent from its task (first in line). The scheduled emails and a sequence's contacts both say it so.
  */
 export function waitText(kind: "turn" | "window_then_turn" | "task", w: PlanWait, mb: WaitMailbox): string {
+  // Its window shut, and the opening it waits for fills up before its turn: one window told twice ("once it
+  // opens, its sending window closed after...") read as two, so the sentence follows the one window through.
+  if (kind === "window_then_turn" && w.limit === "window") {
+    const line = aheadWords(w);
+    const first = line ? `${line} ${w.ahead === 1 ? "goes" : "go"} first and ` : "";
+    return `Outside the sending window; when it next opens, ${first}the window closes before this email's turn: it goes out at a later opening`;
+  }
   const clause = waitClause(w, mb);
   if (kind === "window_then_turn") return `Outside the sending window; once it opens, ${clause}`;
   if (kind === "task") return `Sent from its task: first in line, ${clause}`;

@@ -3,9 +3,11 @@
 // turn, and counts as "sent" only what the mailbox sent: a lower-scored email that went while this one's window
 // was shut was counted ahead of it, the wait blamed on the spacing, and planned sends were called sent.
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { planSends } from "../../durable-objects/mailbox-do";
 import { waitClause } from "../../durable-objects/scheduled-email";
+import { resetClock, setClock } from "../../worker/lib/clock";
+import { plannedWaitText } from "../../worker/services/enrollments";
 import { ALWAYS_OPEN } from "../../durable-objects/sequence-config";
 import type { WindowSpec } from "../../worker/services/schedule-time";
 import { DAY, HOUR, SIM_START } from "../fixtures";
@@ -27,6 +29,8 @@ const HALF_HOUR: WindowSpec = {
 };
 const mailbox = { email: "a@x.test", dailyLimit: 3, hourlyLimit: 100, minGapSeconds: 600 };
 
+afterEach(() => resetClock());
+
 describe("a planned email's wait", () => {
   it("counts only the emails ahead of it in the line, and names its window when it closed first", () => {
     // Three scored 90, this one (50) in a half-hour window, then one scored 50 due with it but after it in the
@@ -39,6 +43,37 @@ describe("a planned email's wait", () => {
     expect(me.wait).toEqual({ since: SIM_START, ahead: 3, higher: 3, limit: "window", used: 0 });
     expect(waitClause(me.wait!, { ...mailbox, minGapSeconds: 600 })).toBe(
       "its sending window closed after 3 emails to higher-scored contacts went first: it goes when the window opens again",
+    );
+  });
+
+  it("ready before its window opens and then missing that opening: tells the one window in one sentence", () => {
+    // Due at 22:00, its window opens at midnight for half an hour; the mailbox sends one every `gap` seconds to
+    // the higher-scored first, and the window shuts before its turn: it goes the next midnight. It read "Outside
+    // the sending window; once it opens, its sending window closed after 3 emails ... went first: it goes when
+    // the window opens again".
+    const due = SIM_START - 2 * HOUR;
+    setClock(due);
+    const text = (higher: number, gap: number) => {
+      const rows = [...Array.from({ length: higher }, (_, i) => row(`a${i}`, 90, HALF_HOUR)), row("me", 50, HALF_HOUR)];
+      const plan = planSends(
+        rows.map((r) => ({ ...r, due_at: due })),
+        { dailyLimit: 100, hourlyLimit: 100, minGapSeconds: gap },
+        [],
+        0,
+        due,
+        due + 3 * DAY,
+        100,
+      );
+      const me = plan.find((p) => p.enrollmentId === "me")!;
+      expect(me.at).toBe(SIM_START + DAY);
+      const mb = { mb_held: 0, mb_status: "connected", mb_daily_limit: 100, mb_hourly_limit: 100, mb_min_gap_seconds: gap };
+      return plannedWaitText({ ...mb, email: "a@x.test", step_type: "email", next_due_at: due }, me);
+    };
+    expect(text(3, 600)).toBe(
+      "Outside the sending window; when it next opens, 3 emails to higher-scored contacts go first and the window closes before this email's turn: it goes out at a later opening",
+    );
+    expect(text(1, 1800)).toBe(
+      "Outside the sending window; when it next opens, 1 email to higher-scored contacts goes first and the window closes before this email's turn: it goes out at a later opening",
     );
   });
 
