@@ -342,6 +342,10 @@ export const apolloRoutes = new Hono<AppEnv>()
         // Apollo's modifiers that add no condition here: taken, and change nothing.
         add_if_in_queue: bool.optional(),
         contact_verification_skipped: bool.optional(),
+        // Apollo: "true to add contacts even if you don't have ownership permission for them" (default false).
+        // Here the sequence's "teammates' contacts" setting is that permission and the upper bound: false leaves
+        // teammates' contacts out of this add (contacts_without_ownership_permission); true or absent keep the
+        // setting (absent, as most clients send it, adds what the sequence takes, as before this flag was read).
         contacts_without_ownership_permission: bool.optional(),
         // false: leave out a contact whose company already has someone in the sequence (skip_same_company);
         // true or absent: no such rule.
@@ -385,6 +389,7 @@ export const apolloRoutes = new Hono<AppEnv>()
         enrich: false,
         overrides,
         skip_same_company: p.sequence_same_company_in_same_campaign === false,
+        ...(p.contacts_without_ownership_permission === false ? { allow_other_owners: false } : {}),
       },
       idempotencyScope(c.get("caller"), c.req.header("idempotency-key")),
       "apollo",

@@ -34,6 +34,10 @@ export const PreviewSchema = z
       with_several_reasons: z
         .number()
         .openapi({ description: "Contacts counted under more than one reason: reason counts can add up to more than the totals" }),
+      owned_by_teammates: z.number().openapi({
+        description:
+          "Of the contacts to be added (enrolled), those owned by another user of the team: the sequence takes teammates' contacts, so they are added. Information, not a warning",
+      }),
     }),
     warnings: z.array(
       z.object({

@@ -301,6 +301,8 @@ export interface Tally {
   reasons: Record<string, number>;
   /** Contacts counted under more than one reason (so reason counts can add up to more than a total). */
   severalReasons: number;
+  /** Contacts to be added (enrolled) that another user of the team owns: the sequence takes teammates' contacts. */
+  ownedByTeammates: number;
   warnCounts: Map<WarningCategory, { total: number; blocking: number }>;
   enriched: number;
   /** Per variable of `templateUses` (by its place), the contacts not skipped that have no value for it. */
@@ -315,6 +317,7 @@ const newTally = (variables: number): Tally => ({
   by: { enrolled: 0, warned: 0, skipped: 0 },
   reasons: {},
   severalReasons: 0,
+  ownedByTeammates: 0,
   warnCounts: new Map(),
   enriched: 0,
   emptyVariables: new Array<number>(variables).fill(0),
@@ -329,6 +332,7 @@ function addToTally(t: Tally, contacts: PlannedContact[], view: PreviewView, ove
     const reasons = [...c.evaluation.skips, ...c.evaluation.warnings];
     for (const r of reasons) t.reasons[r] = (t.reasons[r] ?? 0) + 1;
     if (reasons.length > 1) t.severalReasons++;
+    if (c.evaluation.outcome === "enrolled" && c.evaluation.ownedByTeammate) t.ownedByTeammates++;
     // Only the contacts that will be added get these emails: not the skipped, nor those a warning holds back.
     if (c.evaluation.outcome === "enrolled")
       for (let v = c.facts.emptyVariables, k = 0; v; v = Math.floor(v / 2), k++) if (v % 2) t.emptyVariables[k]!++;
@@ -524,7 +528,14 @@ export function presentPreview(p: Preview, view: PreviewView) {
   const { by, reasons, warnCounts, enriched, filtered } = p.tally;
   return {
     preconditions: p.preconditions,
-    totals: { candidates: p.tally.candidates, ...by, enriched, reasons, with_several_reasons: p.tally.severalReasons },
+    totals: {
+      candidates: p.tally.candidates,
+      ...by,
+      enriched,
+      reasons,
+      with_several_reasons: p.tally.severalReasons,
+      owned_by_teammates: p.tally.ownedByTeammates,
+    },
     warnings: WARNING_CATEGORIES.filter((w) => warnCounts.has(w)).map((w) => ({
       category: w,
       label: OUTCOME_REASONS[w].label,

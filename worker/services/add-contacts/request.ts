@@ -172,6 +172,11 @@ export const AddContactsRequest = z
       description:
         "One contact per company: skip (same_company) a contact whose company already has someone open in this sequence, or has a contact earlier in this add (priority order). A company is its domain, else its lowercased name; free-mail domains are no company",
     }),
+    // Optional (absent = the sequence's setting): a request may only narrow what the sequence allows.
+    allow_other_owners: z.boolean().optional().openapi({
+      description:
+        "Contacts owned by another user of the team: false leaves them out of this add (ownership_not_permitted) even where the sequence takes them; true or absent: as the sequence's setting says (true never adds them to a sequence that takes only your own)",
+    }),
     add_at: z
       .number()
       .int()

@@ -6,7 +6,10 @@ import type { AddContactsRequest, SkipReason, WarningCategory } from "./request"
 
 export interface ValidationOptions {
   callerId: string;
-  /** Sequence setting: may contacts owned by other users be added? */
+  /**
+   * May contacts owned by other users of the team be added? The sequence's setting, narrowed by the request's
+   * `allow_other_owners: false` (Apollo's `contacts_without_ownership_permission: false`): a request never widens it.
+   */
   allowOtherOwners: boolean;
   skipValidation: boolean;
   overrides: Partial<Record<WarningCategory, boolean>>;
@@ -27,18 +30,21 @@ export interface Evaluation {
   email: string | null;
   emailStatus: string;
   enrichment: WaterfallResult | null;
+  /** Owned by another user of the team (whatever the outcome): the preview counts those added (`owned_by_teammates`). */
+  ownedByTeammate: boolean;
 }
 
 /** The validation options of a request (or of a job, from its stored request), for a sequence's settings. */
 export function validationFor(
   callerId: string,
   sequenceSettings: unknown,
-  req: Pick<AddContactsRequest, "skip_validation" | "overrides" | "enrich">,
+  req: Pick<AddContactsRequest, "skip_validation" | "overrides" | "enrich" | "allow_other_owners">,
   preview: boolean,
 ): ValidationOptions {
   return {
     callerId,
-    allowOtherOwners: ((sequenceSettings ?? {}) as { allow_other_owners?: boolean }).allow_other_owners !== false,
+    allowOtherOwners:
+      ((sequenceSettings ?? {}) as { allow_other_owners?: boolean }).allow_other_owners !== false && req.allow_other_owners !== false,
     skipValidation: req.skip_validation,
     overrides: req.overrides ?? {},
     enrich: req.enrich,
@@ -67,8 +73,8 @@ export async function evaluate(f: Facts, o: ValidationOptions): Promise<Evaluati
   if (f.duplicateEmail) skips.push("duplicate_email");
   if (f.sameCompany) skips.push("same_company");
   // A teammate's contact is the sequence's call: allowed means added like any other, not held back.
-  const foreignOwner = !!f.ownerId && f.ownerId !== o.callerId;
-  if (foreignOwner && !o.allowOtherOwners) skips.push("ownership_not_permitted");
+  const ownedByTeammate = !!f.ownerId && f.ownerId !== o.callerId;
+  if (ownedByTeammate && !o.allowOtherOwners) skips.push("ownership_not_permitted");
 
   const netNew = !f.contactId;
   const enrichable = o.enrich && !hasEmail(f) && !!f.domain;
@@ -103,7 +109,7 @@ export async function evaluate(f: Facts, o: ValidationOptions): Promise<Evaluati
 
   const outcome = skips.length ? "skipped" : o.skipValidation || warnings.every((w) => o.overrides[w]) ? "enrolled" : "warned";
   const cost = outcome === "enrolled" ? (netNew && emailStatus === "verified" ? 1 : 0) + (enrichment?.cost ?? 0) : 0;
-  return { outcome, skips, warnings, cost, maxCost, email, emailStatus, enrichment };
+  return { outcome, skips, warnings, cost, maxCost, email, emailStatus, enrichment, ownedByTeammate };
 }
 
 /**
