@@ -68,7 +68,7 @@ describe("scheduled emails", () => {
     const row = table().locator("tbody tr").first();
     const enrollmentId = await row.getAttribute("data-enrollment");
     await row.getByRole("button", { name: /^Preview the email to/ }).click();
-    await dialog().getByTestId("scheduled-preview").waitFor();
+    await dialog().getByTestId("scheduled").waitFor();
     // The preview is the email the contact gets: a rendered subject, the footer with the unsubscribe link.
     const subject = (await dialog().getByTestId("scheduled-subject").textContent()).trim();
     assert.ok(subject && !subject.includes("{{"), `rendered subject: ${subject}`);
@@ -112,7 +112,7 @@ describe("scheduled emails", () => {
       (s) => s.enrollment_id === enrollmentId,
     );
     await row.getByRole("button", { name: /^Preview the email to/ }).click();
-    await dialog().getByTestId("scheduled-preview").waitFor();
+    await dialog().getByTestId("scheduled").waitFor();
     await dialog().getByRole("button", { name: "Skip" }).click();
     assert.match(await dialog().getByTestId("scheduled-outcome").textContent(), /Skipped/);
     await dialog().getByRole("button", { name: "Done" }).click();

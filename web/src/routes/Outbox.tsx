@@ -2,6 +2,7 @@ import { A, createAsync, revalidate, useIsRouting, useSearchParams } from "@soli
 import { createEffect, createSignal, For, on, Show, Suspense } from "solid-js";
 import { ApiError, rawMessageUrl, type Message, type MessageFilter } from "../api";
 import { Badge, type Tone } from "../components/Badge";
+import { EmailHeader, EmailView } from "../components/EmailView";
 import { EmptyState } from "../components/EmptyState";
 import { Icon } from "../components/Icon";
 import { PageHeader } from "../components/PageHeader";
@@ -115,81 +116,51 @@ function MessageDetail(props: { m: Message; onClose: () => void }) {
           <Icon name="x" size={16} />
         </button>
       </header>
-      <dl class="mail-headers">
-        <div>
-          <dt>From</dt>
-          <dd>{props.m.mailbox?.email ?? <span class="muted">deleted mailbox</span>}</dd>
-        </div>
-        <div>
-          <dt>To</dt>
-          <dd>
+      {/* The text as sent is read under the view's own Suspense: loading it leaves the list and the headers in place. */}
+      <EmailView
+        testId="mail"
+        from={props.m.mailbox}
+        to={
+          <>
             {props.m.to_email}
             <Show when={props.m.contact}>{(c) => <span class="muted"> · {c().name}</span>}</Show>
-          </dd>
-        </div>
-        <div>
-          <dt>Date</dt>
-          <dd>{props.m.sent_at ? formatFull(props.m.sent_at) : <span class="muted">not sent</span>}</dd>
-        </div>
-        <div>
-          <dt>Sequence</dt>
-          <dd>
-            <Show when={props.m.sequence} fallback={<span class="muted">{noSequence(props.m.step_id, true)}</span>}>
-              {(s) => <A href={`/sequences/${s().id}`}>{s().name}</A>}
+          </>
+        }
+        headers={
+          <>
+            <EmailHeader name="Date">{props.m.sent_at ? formatFull(props.m.sent_at) : <span class="muted">not sent</span>}</EmailHeader>
+            <EmailHeader name="Sequence">
+              <Show when={props.m.sequence} fallback={<span class="muted">{noSequence(props.m.step_id, true)}</span>}>
+                {(s) => <A href={`/sequences/${s().id}`}>{s().name}</A>}
+              </Show>
+            </EmailHeader>
+            <EmailHeader name="Message-ID">
+              <code class="mail-id">{props.m.message_id}</code>
+            </EmailHeader>
+            <Show when={props.m.in_reply_to}>
+              {(r) => (
+                <EmailHeader name="In-Reply-To">
+                  <code class="mail-id">{r()}</code>
+                </EmailHeader>
+              )}
             </Show>
-          </dd>
-        </div>
-        <div>
-          <dt>Message-ID</dt>
-          <dd>
-            <code class="mail-id">{props.m.message_id}</code>
-          </dd>
-        </div>
-        <Show when={props.m.in_reply_to}>
-          {(r) => (
-            <div>
-              <dt>In-Reply-To</dt>
-              <dd>
-                <code class="mail-id">{r()}</code>
-              </dd>
+          </>
+        }
+        body={sent()?.text ?? props.m.body}
+        bodyNote={
+          sent()?.text === null &&
+          "The email's text as written, without the signature, postal footer and unsubscribe link added when it is sent."
+        }
+      >
+        <Show when={props.m.error}>
+          {(e) => (
+            <div class="form-error" role="note">
+              <Icon name="alert" size={16} />
+              <span>{e()}</span>
             </div>
           )}
         </Show>
-      </dl>
-      <Show when={props.m.error}>
-        {(e) => (
-          <div class="form-error" role="note">
-            <Icon name="alert" size={16} />
-            <span>{e()}</span>
-          </div>
-        )}
-      </Show>
-      {/* Its own boundary: loading the source leaves the list and the header above in place. */}
-      <Suspense fallback={<Spinner label="Loading the email…" />}>
-        <Show when={sent()}>
-          {(s) => (
-            <Show
-              when={s().text}
-              fallback={
-                <>
-                  <p class="field-help" data-testid="mail-body-note">
-                    The email's text as written, without the signature, postal footer and unsubscribe link added when it is sent.
-                  </p>
-                  <div class="mail-body" data-testid="mail-body">
-                    {props.m.body}
-                  </div>
-                </>
-              }
-            >
-              {(text) => (
-                <div class="mail-body" data-testid="mail-body">
-                  {text()}
-                </div>
-              )}
-            </Show>
-          )}
-        </Show>
-      </Suspense>
+      </EmailView>
       <div class="mail-raw-bar">
         <button
           type="button"

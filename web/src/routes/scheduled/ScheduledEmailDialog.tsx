@@ -4,6 +4,7 @@ import { useWrite } from "../../actions";
 import { ApiError } from "../../api";
 import { Badge } from "../../components/Badge";
 import { Dialog } from "../../components/Dialog";
+import { EmailHeader, EmailView } from "../../components/EmailView";
 import { FieldError } from "../../components/FieldError";
 import { Icon } from "../../components/Icon";
 import { ErrorPanel, Spinner } from "../../components/Status";
@@ -154,41 +155,46 @@ export function ScheduledEmailDialog(props: { row: ScheduledEmailRow; onClose: (
                 <Show
                   when={editing()}
                   fallback={
-                    <section class="sched-preview" data-testid="scheduled-preview">
-                      <dl class="sched-headers">
-                        <div>
-                          <dt>From</dt>
-                          <dd>
-                            {p().from.name} &lt;{p().from.email}&gt;
-                          </dd>
-                        </div>
-                        <div>
-                          <dt>To</dt>
-                          <dd>{p().to}</dd>
-                        </div>
-                        <div>
-                          <dt>Subject</dt>
-                          <dd class="sched-subject" data-testid="scheduled-subject">
-                            {p().subject}
-                          </dd>
-                        </div>
-                        <div>
-                          <dt>Goes out</dt>
-                          <dd>{props.row.send_at ? formatFull(props.row.send_at) : (props.row.reason_text ?? "Not planned")}</dd>
-                        </div>
-                      </dl>
-                      <div class="sched-badges">
-                        <Show
-                          when={props.row.from_task}
-                          fallback={<Show when={p().edited}>{<Badge tone="accent">Edited for this contact</Badge>}</Show>}
-                        >
-                          <Badge tone="info">Sent from its task</Badge>
+                    <EmailView
+                      testId="scheduled"
+                      from={p().from}
+                      to={p().to}
+                      subject={p().subject}
+                      body={p().body}
+                      headers={
+                        <EmailHeader name="Goes out">
+                          {props.row.send_at ? formatFull(props.row.send_at) : (props.row.reason_text ?? "Not planned")}
+                        </EmailHeader>
+                      }
+                      badges={
+                        <>
+                          <Show
+                            when={props.row.from_task}
+                            fallback={<Show when={p().edited}>{<Badge tone="accent">Edited for this contact</Badge>}</Show>}
+                          >
+                            <Badge tone="info">Sent from its task</Badge>
+                          </Show>
+                          <Show when={p().variant}>{(v) => <Badge tone="neutral">Variant {v().label}</Badge>}</Show>
+                          <Show when={p().in_reply_to}>
+                            <Badge tone="neutral">Same thread</Badge>
+                          </Show>
+                        </>
+                      }
+                      actions={
+                        <Show when={props.row.can_edit}>
+                          <div class="sched-edit-bar">
+                            <button type="button" class="btn btn-secondary btn-sm" onClick={() => setEditing(true)}>
+                              <Icon name="pencil" size={14} /> Edit for this contact
+                            </button>
+                            <Show when={p().edited}>
+                              <button type="button" class="btn btn-ghost btn-sm" disabled={busy()} onClick={() => void reset()}>
+                                Use the step's text again
+                              </button>
+                            </Show>
+                          </div>
                         </Show>
-                        <Show when={p().variant}>{(v) => <Badge tone="neutral">Variant {v().label}</Badge>}</Show>
-                        <Show when={p().in_reply_to}>
-                          <Badge tone="neutral">Same thread</Badge>
-                        </Show>
-                      </div>
+                      }
+                    >
                       {/* The composer's own refusal: the send meets it too, and pauses the contact on this step. */}
                       <Show when={p().refused}>
                         {(r) => (
@@ -205,22 +211,7 @@ export function ScheduledEmailDialog(props: { row: ScheduledEmailRow; onClose: (
                           It can't be edited, moved or skipped here.
                         </p>
                       </Show>
-                      <pre class="sched-body" data-testid="scheduled-body">
-                        {p().body}
-                      </pre>
-                      <Show when={props.row.can_edit}>
-                        <div class="sched-edit-bar">
-                          <button type="button" class="btn btn-secondary btn-sm" onClick={() => setEditing(true)}>
-                            <Icon name="pencil" size={14} /> Edit for this contact
-                          </button>
-                          <Show when={p().edited}>
-                            <button type="button" class="btn btn-ghost btn-sm" disabled={busy()} onClick={() => void reset()}>
-                              Use the step's text again
-                            </button>
-                          </Show>
-                        </div>
-                      </Show>
-                    </section>
+                    </EmailView>
                   }
                 >
                   <form id="scheduled-edit-form" class="form" onSubmit={saveEdit}>

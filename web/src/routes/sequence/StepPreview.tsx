@@ -2,13 +2,13 @@ import { createEffect, createSignal, createUniqueId, For, on, Show } from "solid
 import { api, data, fetchContacts, fetchEnrollments, type Contact, type Mailbox, type Me, type Step } from "../../api";
 import { Badge } from "../../components/Badge";
 import { Dialog } from "../../components/Dialog";
+import { EmailView } from "../../components/EmailView";
 import { Icon } from "../../components/Icon";
 import { MailboxOptions } from "../../components/MailboxOptions";
 import { SearchField } from "../../components/SearchField";
 import { errorMessage, Spinner } from "../../components/Status";
 import { getMailboxes } from "../../queries/mailboxes";
 import { getMe } from "../../queries/session";
-import "../scheduled/ScheduledEmails.css";
 import "./StepPreview.css";
 
 type PreviewInput = { contact_id: string; variant_id?: string; mailbox_id?: string };
@@ -263,36 +263,26 @@ export function StepPreview(props: { sequenceId: string; step: Step; stepNumber:
             }
           >
             {(p) => (
-              <section class="sched-preview" data-testid="step-preview">
-                <dl class="sched-headers">
-                  <div>
-                    <dt>From</dt>
-                    <dd>
-                      {p().from.name} &lt;{p().from.email}&gt;
-                    </dd>
-                  </div>
-                  <div>
-                    <dt>To</dt>
-                    <dd data-testid="step-preview-to">{p().to}</dd>
-                  </div>
-                  <div>
-                    <dt>Subject</dt>
-                    <dd class="sched-subject" data-testid="step-preview-subject">
-                      {p().subject}
-                    </dd>
-                  </div>
-                </dl>
-                <div class="sched-badges">
-                  <Show when={p().variant && props.step.variants.length > 1}>
-                    <Badge tone="neutral">Variant {p().variant!.label}</Badge>
-                  </Show>
-                  <Show when={p().step.thread_reply}>
-                    <Badge tone="neutral">Same thread</Badge>
-                  </Show>
-                  <Show when={!p().contact.in_sequence}>
-                    <Badge tone="info">Not in this sequence</Badge>
-                  </Show>
-                </div>
+              <EmailView
+                testId="step-preview"
+                from={p().from}
+                to={p().to}
+                subject={p().subject}
+                body={p().body}
+                badges={
+                  <>
+                    <Show when={p().variant && props.step.variants.length > 1}>
+                      <Badge tone="neutral">Variant {p().variant!.label}</Badge>
+                    </Show>
+                    <Show when={p().step.thread_reply}>
+                      <Badge tone="neutral">Same thread</Badge>
+                    </Show>
+                    <Show when={!p().contact.in_sequence}>
+                      <Badge tone="info">Not in this sequence</Badge>
+                    </Show>
+                  </>
+                }
+              >
                 {/* Why the contact won't get it: their address or stage (the run ends there), or the composer's refusal
                     (a real send meets it too, and pauses the contact on this step). */}
                 <Show when={p().refused}>
@@ -302,10 +292,7 @@ export function StepPreview(props: { sequenceId: string; step: Step; stepNumber:
                     </p>
                   )}
                 </Show>
-                <pre class="sched-body" data-testid="step-preview-body">
-                  {p().body}
-                </pre>
-              </section>
+              </EmailView>
             )}
           </Show>
         )}
