@@ -113,4 +113,31 @@ describe("email templates", () => {
     // The step's own edit is still there, unsaved: saving a template changes no step.
     assert.equal(await card.getByLabel("Body", { exact: true }).inputValue(), edited);
   });
+
+  it("keeps a long name, or one with a right-to-left mark, inside its row with its badge after it", async () => {
+    const long = `Q${stamp}` + "x".repeat(186);
+    const rtl = `Promo ${stamp} \u202Eevil`;
+    for (const name of [long, rtl]) {
+      const made = await pageApi(page)("POST", "/email-templates", { name, subject: "Hi", body: "Hello", shared: true });
+      assert.equal(made.status, 201, JSON.stringify(made.body));
+    }
+    await page.goto(`${baseUrl}/templates`);
+    const table = page.getByTestId("templates-table");
+    for (const name of [long, rtl]) {
+      const row = table.getByRole("row").filter({ has: page.getByTitle(name, { exact: true }) });
+      const badge = row.getByText("Shared", { exact: true });
+      await badge.waitFor();
+      const [nameBox, badgeBox, cellBox] = await Promise.all([
+        row.getByTitle(name, { exact: true }).boundingBox(),
+        badge.boundingBox(),
+        row.getByRole("cell").first().boundingBox(),
+      ]);
+      // The badge follows the name, inside the name's cell (a long name once ran past the card and hid it; a U+202E in the
+      // name drew its tail after the badge).
+      assert.ok(badgeBox.x >= nameBox.x + nameBox.width - 1, `badge at ${badgeBox.x}, name ends at ${nameBox.x + nameBox.width}`);
+      assert.ok(badgeBox.x + badgeBox.width <= cellBox.x + cellBox.width + 1, "badge inside its cell");
+    }
+    const overflow = await table.evaluate((el) => el.parentElement.scrollWidth - el.parentElement.clientWidth);
+    assert.ok(overflow <= 0, `table wider than its box by ${overflow}px`);
+  });
 });

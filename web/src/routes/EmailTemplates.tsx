@@ -65,12 +65,17 @@ export default function EmailTemplates() {
         {(t) => (
           <>
             <td class="cell-strong">
-              {t.name}{" "}
+              {/* dir="auto" isolates the name's own direction (a right-to-left mark in it can't reorder the badge). */}
+              <span class="name-clip" dir="auto" title={t.name}>
+                {t.name}
+              </span>{" "}
               <Show when={t.shared} fallback={<Badge tone="neutral">Private</Badge>}>
                 <Badge tone="accent">Shared</Badge>
               </Show>
             </td>
-            <td class="muted">{t.subject || "(replies in the thread)"}</td>
+            <td class="muted cell-clip-wide" dir="auto" title={t.subject || undefined}>
+              {t.subject || "(replies in the thread)"}
+            </td>
             <td>{t.owner_name ?? "—"}</td>
             <td>
               <time datetime={new Date(t.updated_at).toISOString()} title={formatDateTime(t.updated_at)}>
