@@ -240,3 +240,72 @@ describe("add contacts lacking a value the emails use", () => {
     assert.equal(await number(page.getByTestId("total-enrolled")), 1);
   });
 });
+
+describe("add contacts some of which teammates own", () => {
+  let browser;
+  let page;
+  before(async () => {
+    ({ browser, page } = await launch());
+    await signIn(page, "admin@demo.test");
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  it("the review says how many of the contacts to be added teammates own, as the API's preview counts them, and nothing when none", async () => {
+    const api = pageApi(page);
+    const stamp = Date.now();
+    const users = (await api("GET", "/users")).body.users;
+    const me = users.find((u) => u.email === "admin@demo.test").id;
+    const rep1 = users.find((u) => u.email === "rep1@demo.test").id;
+    // Two of Riley's (rep1), one of the admin's: Webinar follow-up takes teammates' contacts (the default).
+    const ids = [];
+    for (const [i, owner] of [rep1, rep1, me].entries()) {
+      const made = await api("POST", "/contacts", {
+        first_name: `Owned${i}`,
+        last_name: "Browser",
+        email: `owned${i}.${stamp}@example.test`,
+        email_status: "verified",
+        company: `Owned Co ${stamp}`,
+        owner_id: owner,
+      });
+      assert.equal(made.status, 201);
+      ids.push(made.body.contact.id);
+    }
+    const listOf = async (name, members) => {
+      const list = await api("POST", "/lists", { name });
+      assert.equal(list.status, 201);
+      assert.equal((await api("POST", `/lists/${list.body.list.id}/members`, { contact_ids: members })).status, 200);
+      return list.body.list.id;
+    };
+    const mixed = await listOf(`Owned mix ${stamp}`, ids);
+    await listOf(`Owned mine ${stamp}`, [ids[2]]);
+
+    await openFlow(page, "Webinar follow-up");
+    const sequenceId = /\/sequences\/([^/]+)\/add/.exec(page.url())[1];
+    await page.getByRole("tab", { name: "Saved lists" }).click();
+    await page.getByRole("checkbox", { name: new RegExp(`Owned mix ${stamp}`) }).check();
+    await page.getByRole("button", { name: "Continue" }).click();
+    await page.getByRole("button", { name: "Review" }).click();
+    await settledReview(page);
+
+    const answer = await api("POST", `/sequences/${sequenceId}/add-contacts/preview`, { source: { list_ids: [mixed] } });
+    assert.equal(answer.body.totals.owned_by_teammates, 2, `the API counts Riley's two (got ${JSON.stringify(answer.body.totals)})`);
+    assert.equal(await number(page.getByTestId("total-enrolled")), 3);
+    assert.equal(
+      ((await page.getByTestId("owned-by-teammates").textContent()) ?? "").trim(),
+      "2 of the 3 contacts to be added are owned by teammates; this sequence takes teammates' contacts, so they will be added.",
+    );
+
+    // Only the admin's own contact: nothing to say.
+    await page.getByRole("button", { name: /^Choose contacts/ }).click();
+    await page.getByRole("tab", { name: "Saved lists" }).click();
+    await page.getByRole("checkbox", { name: new RegExp(`Owned mix ${stamp}`) }).uncheck();
+    await page.getByRole("checkbox", { name: new RegExp(`Owned mine ${stamp}`) }).check();
+    await page.getByRole("button", { name: "Continue" }).click();
+    await page.getByRole("button", { name: "Review" }).click();
+    await settledReview(page);
+    await page.waitForFunction(() => document.querySelector('[data-testid="total-enrolled"]')?.textContent?.trim() === "1");
+    assert.equal(await page.getByTestId("owned-by-teammates").count(), 0);
+  });
+});

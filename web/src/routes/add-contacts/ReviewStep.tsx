@@ -103,6 +103,28 @@ function Totals(props: { preview: Preview }) {
   );
 }
 
+/**
+ * Information, not a hold: the sequence takes teammates' contacts, so those among the ones to be added are added;
+ * a rep adding a saved list learns how many belong to someone else before they go out.
+ */
+function OwnedByTeammates(props: { preview: Preview }) {
+  const n = () => props.preview.totals.owned_by_teammates;
+  const added = () => props.preview.totals.enrolled;
+  const who = () =>
+    n() < added()
+      ? `${formatNumber(n())} of the ${plural(added(), "contact")} to be added ${n() === 1 ? "is" : "are"}`
+      : n() === 1
+        ? "The contact to be added is"
+        : `All ${plural(n(), "contact")} to be added are`;
+  return (
+    <Show when={n() > 0}>
+      <p class="field-help" data-testid="owned-by-teammates">
+        {who()} owned by teammates; this sequence takes teammates' contacts, so {n() === 1 ? "it" : "they"} will be added.
+      </p>
+    </Show>
+  );
+}
+
 /** Warnings grouped by category, each with "Add anyway": the way to resolve a held-back group. */
 function Warnings(props: { preview: Preview; w: Wizard; setW: SetStoreFunction<Wizard> }) {
   const set = (category: string, on: boolean) => props.setW("overrides", category as keyof WarningOverrides, on);
@@ -432,6 +454,7 @@ export function ReviewStep(props: {
         <Preconditions preview={props.preview} sequenceId={props.sequenceId} />
       </Show>
       <Totals preview={props.preview} />
+      <OwnedByTeammates preview={props.preview} />
       <div class="review-grid">
         <div class="stack">
           <Warnings preview={props.preview} w={props.w} setW={props.setW} />
