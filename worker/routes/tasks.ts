@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { router } from "../lib/openapi";
-import { errorResponses, Id, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
+import { errorResponses, Id, IdParam, idList, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 import { isValidTimeZone } from "../services/schedule-time";
 import {
   BULK_TASKS_MAX,
@@ -72,10 +72,11 @@ export const TaskSchema = z
     overdue: z.boolean(),
     assignable_ids: z.array(z.string()).openapi({
       description:
-        "Users an open task may be reassigned to (active, and may edit its sequence: PATCH refuses others with 422); empty for a task that is done",
+        "Users an open task may be reassigned to (active, and may edit its sequence; for a task of no sequence, anyone active in the team: PATCH refuses others with 422); empty for a task that is done",
     }),
     can_work: z.boolean().openapi({
-      description: "Whether you may complete, skip, log, reschedule or reassign this task (its assignee, the sequence's editors, admins)",
+      description:
+        "Whether you may complete, skip, log, reschedule or reassign this task (its assignee, the sequence's editors, admins; a task of no sequence: its assignee, admins). Acting on one you may not answers 403",
     }),
   })
   .openapi("Task");
@@ -164,7 +165,8 @@ const TaskPatch = z
       .optional()
       .openapi({ description: "When the task is due, in milliseconds since 1970 (UTC): from now on, within a year" }),
     assignee_id: Id.optional().openapi({
-      description: "Who does it: an active user of the team who may edit the task's sequence (an admin, its owner or an editor)",
+      description:
+        "Who does it: an active user of the team who may edit the task's sequence (an admin, its owner or an editor); a task of no sequence: anyone active in the team",
     }),
   })
   .refine((b) => b.due_at !== undefined || b.assignee_id !== undefined, { message: "Send due_at, assignee_id or both", path: ["due_at"] })
@@ -173,11 +175,9 @@ const TaskPatch = z
 const BulkBody = z
   .object({
     action: z.enum(["complete", "skip"]),
-    task_ids: z
-      .array(z.string().min(1).max(64))
-      .min(1)
-      .max(BULK_TASKS_MAX, `At most ${BULK_TASKS_MAX} tasks at a time`)
-      .openapi({ description: `The tasks (at most ${BULK_TASKS_MAX}; an id repeated is acted on once)` }),
+    task_ids: idList(BULK_TASKS_MAX, `At most ${BULK_TASKS_MAX} tasks at a time`).openapi({
+      description: `The tasks (at most ${BULK_TASKS_MAX} different ones; an id repeated counts once and is acted on once)`,
+    }),
   })
   .strict()
   .openapi("TaskBulk");

@@ -81,7 +81,7 @@ export const RULES = {
   "task.work": {
     who: ["admin", "owner", "editor"],
     key: true,
-    says: "complete, skip, reschedule or reassign a task (its assignee, the sequence's editors, admins)",
+    says: "complete, skip, reschedule or reassign a task (its assignee, the sequence's editors, admins); a task of no sequence: its assignee or an admin, to anyone in the team",
   },
   "import.use": {
     who: ["admin", "owner"],
@@ -497,6 +497,19 @@ export function mayWorkTask(
   return allowed(caller, "task.work", relations(caller, t.assigneeId, share));
 }
 
+/**
+ * Whether `user` may be given a task (be its assignee: PATCH's assignee_id, the Reassign picker's `assignable_ids`).
+ * A sequence's task: whoever could work it without it being theirs (an admin, the sequence's owner, an editor).
+ * A task of no sequence (a one-off to-do) is its assignee's alone: anyone in the team may be given it, and its
+ * assignee or an admin may hand it on (taskFor); a member may not take or hand on a teammate's.
+ */
+export function mayBeGivenTask(
+  user: Caller,
+  t: { sequenceId: string | null; seqOwnerId: string | null; share: "view" | "edit" | null },
+): boolean {
+  return mayWorkTask(user, { ...t, assigneeId: t.sequenceId ? null : user.userId });
+}
+
 /** Completing or skipping a task: its assignee, the sequence's owner and editors, admins. */
 export async function taskFor(d: Db, caller: Caller, taskId: string) {
   const t = await d.query.tasks.findFirst({ where: and(eq(tasks.id, taskId), eq(tasks.teamId, caller.teamId)) });
@@ -508,10 +521,8 @@ export async function taskFor(d: Db, caller: Caller, taskId: string) {
     });
     share = access === "view" ? "view" : "edit";
   }
-  if (!allowed(caller, "task.work", relations(caller, t.assigneeId, share))) {
-    if (!t.sequenceId) throw notFound("Task");
-    throw forbidden("This task is assigned to someone else");
-  }
+  // A task of no sequence is listed to the whole team (Tasks → Everyone): visible, so refused (403) with why, not hidden.
+  if (!allowed(caller, "task.work", relations(caller, t.assigneeId, share))) throw forbidden("This task is assigned to someone else");
   record(caller, "task.work", t.id);
   return t;
 }

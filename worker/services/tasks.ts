@@ -9,7 +9,7 @@ import { auditLog, contacts, enrollments, mailboxes, messages, sequences, sequen
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
-import { mailboxAllows, mayWorkTask, sequenceAllows, sequenceFor, taskFor, teamUser, visibleSequence } from "./access";
+import { mailboxAllows, mayBeGivenTask, mayWorkTask, sequenceAllows, sequenceFor, taskFor, teamUser, visibleSequence } from "./access";
 import { auditEntry } from "./audit";
 import { bookMeeting } from "./meetings";
 import { mustBeAbleToSend, scheduledActionError, type RefusalWording } from "./scheduled-emails";
@@ -124,8 +124,8 @@ export async function openTaskCounts(d: Db, where: SQL | undefined, [startOfDay,
 }
 
 /**
- * Who could be given each open task (updateTask's rule): the team's active users who could work it without it
- * being theirs, i.e. any active user for a task of no sequence, else an admin, the sequence's owner or an editor.
+ * Who could be given each open task (updateTask's rule, access.ts's mayBeGivenTask): the team's active users;
+ * for a sequence's task only an admin, the sequence's owner or an editor.
  */
 async function whoMayTake(
   d: Db,
@@ -154,10 +154,9 @@ async function whoMayTake(
       r.t.id,
       team
         .filter((u) =>
-          mayWorkTask(
+          mayBeGivenTask(
             { teamId: caller.teamId, userId: u.id, role: u.role as Caller["role"], via: "session" },
             {
-              assigneeId: null,
               sequenceId: r.t.sequenceId,
               seqOwnerId: r.s?.ownerId ?? null,
               share: r.t.sequenceId ? (shareOf.get(`${r.t.sequenceId}:${u.id}`) ?? null) : null,
@@ -312,7 +311,7 @@ export async function listTasks(d: Db, caller: Caller, q: TaskQuery) {
       run_paused: r.runStatus === "paused",
       overdue: r.t.status === "open" && r.t.dueAt < startOfDay,
       // The Everyone view lists tasks of sequences shared view-only too: their buttons would answer 403.
-      // Whom Reassign may offer: updateTask's rule (active, and may edit the task's sequence), so the picker lists no one it refuses.
+      // Whom Reassign may offer: updateTask's rule (mayBeGivenTask), so the picker lists no one it refuses.
       assignable_ids: r.t.status === "open" ? (takers.get(r.t.id) ?? []) : [],
       can_work: mayWorkTask(caller, {
         assigneeId: r.t.assigneeId,
@@ -920,21 +919,17 @@ export async function updateTask(
   if (problem) throw bad("due_at", problem);
   if (body.assignee_id !== undefined && body.assignee_id !== task.assigneeId) {
     const u = await teamUser(d, caller, body.assignee_id, "assignee_id");
-    if (task.sequenceId) {
-      const [seq] = await d
-        .select({ ownerId: sequences.ownerId, share: sequenceShares.access })
-        .from(sequences)
-        .leftJoin(sequenceShares, and(eq(sequenceShares.sequenceId, sequences.id), eq(sequenceShares.userId, u.id)))
-        .where(and(eq(sequences.id, task.sequenceId), eq(sequences.teamId, caller.teamId)));
-      const as: Caller = { teamId: caller.teamId, userId: u.id, role: u.role as Caller["role"], via: "session" };
-      const may = mayWorkTask(as, {
-        assigneeId: null,
-        sequenceId: task.sequenceId,
-        seqOwnerId: seq?.ownerId ?? null,
-        share: seq?.share ?? null,
-      });
-      if (!may) throw bad("assignee_id", `${u.name} can't edit this task's sequence: share it with them for editing first`);
-    }
+    const [seq] = task.sequenceId
+      ? await d
+          .select({ ownerId: sequences.ownerId, share: sequenceShares.access })
+          .from(sequences)
+          .leftJoin(sequenceShares, and(eq(sequenceShares.sequenceId, sequences.id), eq(sequenceShares.userId, u.id)))
+          .where(and(eq(sequences.id, task.sequenceId), eq(sequences.teamId, caller.teamId)))
+      : [];
+    const as: Caller = { teamId: caller.teamId, userId: u.id, role: u.role as Caller["role"], via: "session" };
+    // The list's assignable_ids are this same rule (whoMayTake), so the picker offers no one refused here.
+    if (!mayBeGivenTask(as, { sequenceId: task.sequenceId, seqOwnerId: seq?.ownerId ?? null, share: seq?.share ?? null }))
+      throw bad("assignee_id", `${u.name} can't edit this task's sequence: share it with them for editing first`);
   }
   const set = {
     ...(body.due_at !== undefined && { dueAt: body.due_at }),
