@@ -28,4 +28,35 @@ describe("contact id lists count different ids", () => {
     expect(err.status).toBe(422);
     expect(fieldsOf(err).map((f) => f.field)).toEqual(["contact_ids"]);
   });
+
+  it("a list's members (add, remove): one id 10,001 times is one contact; 10,001 different ids are refused", async () => {
+    const { teamId, userId } = await makeTeam();
+    const s = await sessionFor(teamId, userId);
+    const [id] = (await makeContacts(teamId, 1)) as [string];
+    const created = await as(s, "POST", "/api/lists", { name: "Repeats" });
+    expect(created.status).toBe(201);
+    const { list } = (await created.json()) as { list: { id: string } };
+    const members = () =>
+      env.DB.prepare("SELECT count(*) AS n FROM list_members WHERE list_id = ?")
+        .bind(list.id)
+        .first<{ n: number }>()
+        .then((r) => r!.n);
+    const repeated = Array.from({ length: 10_001 }, () => id);
+    const add = await as(s, "POST", `/api/lists/${list.id}/members`, { contact_ids: repeated });
+    expect(add.status).toBe(200);
+    expect(await add.json()).toEqual({ added: 1, not_found: [] });
+    expect(await members()).toBe(1);
+
+    const different = [id, ...Array.from({ length: 10_000 }, (_, i) => `c${i}`)];
+    for (const path of ["members", "members/remove"]) {
+      const err = await errorOf(await as(s, "POST", `/api/lists/${list.id}/${path}`, { contact_ids: different }));
+      expect(err.status).toBe(422);
+      expect(fieldsOf(err).map((f) => f.field)).toEqual(["contact_ids"]);
+    }
+    expect(await members()).toBe(1);
+    const remove = await as(s, "POST", `/api/lists/${list.id}/members/remove`, { contact_ids: repeated });
+    expect(remove.status).toBe(200);
+    expect(await remove.json()).toEqual({ removed: 1 });
+    expect(await members()).toBe(0);
+  });
 });

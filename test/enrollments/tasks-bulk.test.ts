@@ -98,5 +98,28 @@ describe("POST /tasks/bulk", () => {
     const tooMany = await errorOf(await api.tasks.bulk.$post({ json: { action: "skip", task_ids: [...ids, newId()] } }));
     expect(tooMany.status).toBe(422);
     expect(fieldsOf(tooMany).map((f) => f.field)).toEqual(["task_ids"]);
+    expect(tooMany.message).toBe("At most 100 tasks at a time");
+  });
+
+  it("counts a repeated id once against the 100 (as the README's limits say), and acts on it once", async () => {
+    const x = await onACall(1);
+    const { task_id } = await x.row(x.contacts[0]!);
+    const ids = Array.from({ length: 99 }, () => newId());
+    const repeated = await ok(x.api.tasks.bulk.$post({ json: { action: "skip", task_ids: [task_id, ...ids, task_id] } }));
+    expect(repeated.outcomes).toHaveLength(100);
+    expect(repeated.outcomes[0]).toMatchObject({ task_id, outcome: "done" });
+    const audit = await env.DB.prepare("SELECT count(*) AS n FROM audit_log WHERE target_id = ? AND action = 'task.skipped'")
+      .bind(x.contacts[0])
+      .first<{ n: number }>();
+    expect(audit!.n).toBe(1);
+    // One id sent 150 times is one task.
+    const once = await ok(x.api.tasks.bulk.$post({ json: { action: "skip", task_ids: Array.from({ length: 150 }, () => task_id) } }));
+    expect(once.outcomes).toEqual([{ task_id, outcome: "refused", code: "conflict", reason: expect.any(String) }]);
+    // 101 different ones are still too many.
+    const tooMany = await errorOf(
+      await x.api.tasks.bulk.$post({ json: { action: "skip", task_ids: [task_id, ...ids, newId(), task_id] } }),
+    );
+    expect([tooMany.status, tooMany.message]).toEqual([422, "At most 100 tasks at a time"]);
+    expect(fieldsOf(tooMany).map((f) => f.field)).toEqual(["task_ids"]);
   });
 });

@@ -46,5 +46,25 @@ describe("replies: Confirm selected", () => {
     expect(tooMany.status).toBe(422);
     expect(fieldsOf(tooMany).map((f) => f.field)).toEqual(["ids"]);
     expect((await reviewed(d)).reviewed_at).toBeNull();
+    expect(tooMany.message).toBe("Confirm at most 100 replies at once");
+  });
+
+  it("counts a repeated id once against the 100, as the README's limits say", async () => {
+    const s = await sentFirst({ n: 1 });
+    const a = (await handleInbound(env, replyTo(s.sent[0]!))).inboundId!;
+    const api = client(s.session).api.replies.confirm;
+    // 100 different ids and a repeat: 100.
+    const unknown = Array.from({ length: 99 }, (_, i) => `z${i}`);
+    const atMax = await ok(api.$post({ json: { ids: [a, ...unknown, a] } }));
+    expect(atMax.confirmed).toEqual([a]);
+    expect(atMax.skipped).toHaveLength(99);
+    expect(await reviewed(a)).toMatchObject({ reviewed_by: s.userId, reviewed_at: expect.any(Number) });
+    // One id sent 101 times is one reply.
+    const once = await ok(api.$post({ json: { ids: Array.from({ length: 101 }, () => a) } }));
+    expect(once).toEqual({ confirmed: [a], skipped: [] });
+    // 101 different ones are still too many.
+    const tooMany = await errorOf(await api.$post({ json: { ids: [a, ...unknown, "z-extra", a] } }));
+    expect([tooMany.status, tooMany.message]).toEqual([422, "Confirm at most 100 replies at once"]);
+    expect(fieldsOf(tooMany).map((f) => f.field)).toEqual(["ids"]);
   });
 });

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { router } from "../lib/openapi";
-import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
+import { errorResponses, IdParam, idList, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 import {
   addMembers,
   contactLists,
@@ -25,7 +25,9 @@ const ListSchema = z
   .openapi("List");
 
 const ListName = z.object({ name: z.string().trim().min(1).max(LIST_NAME_MAX) });
-const ContactIds = z.object({ contact_ids: z.array(z.string().min(1).max(64)).min(1).max(10_000) });
+const ContactIds = z.object({
+  contact_ids: idList(10_000).openapi({ description: "The contacts (at most 10,000 different ones; an id repeated counts once)" }),
+});
 
 export const listRoutes = router()
   .openapi(

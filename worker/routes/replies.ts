@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { INBOUND_CLASSIFICATIONS } from "../db/schema";
 import { router } from "../lib/openapi";
-import { errorResponses, Id, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
+import { errorResponses, Id, IdParam, idList, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 import { correctClassification, getReply, listReplies, replyText } from "../services/replies";
 import { confirmReplies, MAX_CONFIRM } from "../services/replies-bulk";
 import { withContactWork } from "../services/reply-work";
@@ -166,10 +166,9 @@ export const replyRoutes = router()
         body: jsonBody(
           z
             .object({
-              ids: z
-                .array(Id)
-                .min(1, "Choose at least one reply to confirm")
-                .max(MAX_CONFIRM, `Confirm at most ${MAX_CONFIRM} replies at once`),
+              ids: idList(MAX_CONFIRM, `Confirm at most ${MAX_CONFIRM} replies at once`, "Choose at least one reply to confirm").openapi({
+                description: `The replies (at most ${MAX_CONFIRM} different ones; an id repeated counts once)`,
+              }),
             })
             .openapi("ReplyConfirmMany"),
         ),
