@@ -11,8 +11,14 @@ export const Id = z.string().trim().min(1, "Choose one: an empty id isn't allowe
  * A list of ids of which at most `max` different ones (an id repeated counts once, as the README's limits say):
  * repeats are dropped before the limit is checked, so a selection sent with duplicates isn't refused for them.
  */
-export const idList = (max: number, tooMany?: string, empty?: string) =>
-  z.preprocess((v) => (Array.isArray(v) ? [...new Set(v)] : v), z.array(Id).min(1, empty).max(max, tooMany));
+export const idList = (max: number, o: { tooMany?: string; empty?: string; min?: 0 | 1 } = {}) =>
+  z.preprocess(
+    (v) => (Array.isArray(v) ? [...new Set(v)] : v),
+    z
+      .array(Id)
+      .min(o.min ?? 1, o.empty)
+      .max(max, o.tooMany),
+  );
 export const IdParam = z.object({
   id: z
     .string()

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { now } from "../lib/clock";
 import { router } from "../lib/openapi";
-import { errorResponses, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
+import { errorResponses, IdParam, idList, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 import { Overrides, WARNING_CATEGORIES } from "../services/add-contacts/request";
 import { actionJobFor, actionJobOutcomes, presentJob, startActionJob } from "../services/enrollment-jobs";
 import { previewNextEmail } from "../services/messages";
@@ -92,11 +92,11 @@ const ActionBody = z
       description:
         "move: the sequence to move the contacts to. Its preconditions and validation apply: a contact it skips or holds back stays here (outcome not_moved, with the reason)",
     }),
-    mailbox_ids: z
-      .array(z.string().min(1).max(64))
-      .max(50)
+    mailbox_ids: idList(50, { min: 0 })
       .optional()
-      .openapi({ description: "move: mailboxes to send from in the new sequence (default: as adding contacts)" }),
+      .openapi({
+        description: "move: mailboxes to send from in the new sequence (at most 50 different ones; default: as adding contacts)",
+      }),
     overrides: Overrides.optional().openapi({
       description:
         "move: warning categories to move anyway (as adding contacts; the two about other sequences are always waived). A contact held back by one not given stays here (not_moved)",

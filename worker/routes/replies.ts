@@ -166,7 +166,10 @@ export const replyRoutes = router()
         body: jsonBody(
           z
             .object({
-              ids: idList(MAX_CONFIRM, `Confirm at most ${MAX_CONFIRM} replies at once`, "Choose at least one reply to confirm").openapi({
+              ids: idList(MAX_CONFIRM, {
+                tooMany: `Confirm at most ${MAX_CONFIRM} replies at once`,
+                empty: "Choose at least one reply to confirm",
+              }).openapi({
                 description: `The replies (at most ${MAX_CONFIRM} different ones; an id repeated counts once)`,
               }),
             })

@@ -175,7 +175,7 @@ const TaskPatch = z
 const BulkBody = z
   .object({
     action: z.enum(["complete", "skip"]),
-    task_ids: idList(BULK_TASKS_MAX, `At most ${BULK_TASKS_MAX} tasks at a time`).openapi({
+    task_ids: idList(BULK_TASKS_MAX, { tooMany: `At most ${BULK_TASKS_MAX} tasks at a time` }).openapi({
       description: `The tasks (at most ${BULK_TASKS_MAX} different ones; an id repeated counts once and is acted on once)`,
     }),
   })
