@@ -21,7 +21,7 @@ import {
   sessionFor,
   startSimulation,
 } from "../fixtures";
-import { as, call, env, errorOf, fieldsOf } from "../helpers";
+import { as, call, env, errorOf, fieldsOf, withKey } from "../helpers";
 
 interface Preview {
   contact: { id: string; name: string; email: string; in_sequence: boolean };
@@ -295,6 +295,28 @@ describe("a step's test email", () => {
     expect(res.status).toBe(200);
     expect(mine.map((m) => m.to)).toEqual([`${memberId}@sim.test`]);
     expect(w.sent).toHaveLength(0);
+  });
+});
+
+describe("a step's test email with an API key", () => {
+  it("a standard key is told a standard key can't send tests (its owner's mailbox): not that only the owner may; a master key sends", async () => {
+    const w = await setup();
+    const key = async (kind: "standard" | "master") =>
+      ((await (await as(w.s, "POST", "/api/api-keys", { name: `Script ${kind}`, kind })).json()) as { key: string }).key;
+    const standard = await errorOf(
+      await withKey(await key("standard"), "POST", testPath(w.sequenceId, w.stepIds[0]!), {
+        contact_id: w.contactId,
+        mailbox_id: w.mailboxId,
+      }),
+    );
+    expect(standard).toMatchObject({ status: 403, message: "A standard API key can't do this; use a master key or sign in" });
+    expect(w.sent).toHaveLength(0);
+    const master = await withKey(await key("master"), "POST", testPath(w.sequenceId, w.stepIds[0]!), {
+      contact_id: w.contactId,
+      mailbox_id: w.mailboxId,
+    });
+    expect(master.status).toBe(200);
+    expect(w.sent).toHaveLength(1);
   });
 });
 

@@ -157,15 +157,23 @@ function record(caller: Caller, action: Action, id?: string, on?: Resource) {
 
 const forbidden = (message: string) => new ApiError("forbidden", message);
 
+const STANDARD_KEY_REFUSED = "A standard API key can't do this; use a master key or sign in";
+
+/**
+ * The refusal of `action`: when only the key's kind stands in the way (the same user's master key or session
+ * would be let through), it says so, so an owner's standard key isn't told that only the owner may.
+ */
+function refusal(caller: Caller, action: Action, ownerId: string | null | undefined, message: string, share?: "view" | "edit" | null) {
+  if (isStandardKey(caller)) {
+    const full: Caller = { ...caller, apiKeyKind: "master" };
+    if (allowed(full, action, relations(full, ownerId, share))) return forbidden(STANDARD_KEY_REFUSED);
+  }
+  return forbidden(message);
+}
+
 /** Team-level actions (no single resource): create, connect, manage keys. 403 when refused. */
 export function authorize(caller: Caller, action: Action, message = "You don't have permission to do this") {
-  if (!allowed(caller, action, relations(caller, null))) {
-    throw forbidden(
-      isStandardKey(caller) && (RULES[action].who as readonly Relation[]).includes("member")
-        ? "A standard API key can't do this; use a master key or sign in"
-        : message,
-    );
-  }
+  if (!allowed(caller, action, relations(caller, null))) throw refusal(caller, action, null, message);
   record(caller, action);
 }
 
@@ -221,12 +229,14 @@ function sequenceAccess(
   const rel = relations(caller, seq.ownerId, share);
   if (!allowed(caller, "sequence.view", rel)) throw notFound("Sequence");
   if (!allowed(caller, action, rel)) {
-    throw forbidden(
+    throw refusal(
+      caller,
+      action,
+      seq.ownerId,
       action === "sequence.edit"
         ? "You can view this sequence but not change it. Ask its owner for edit access."
-        : isStandardKey(caller)
-          ? "A standard API key can't do this; use a master key or sign in"
-          : "Only the sequence's owner or an admin can do this",
+        : "Only the sequence's owner or an admin can do this",
+      share,
     );
   }
   record(caller, action, seq.id);
@@ -281,10 +291,13 @@ export async function mailboxFor(d: Db, caller: Caller, mailboxId: string, actio
   });
   if (!m) throw notFound("Mailbox");
   if (!allowed(caller, action, relations(caller, m.userId))) {
-    throw forbidden(
+    throw refusal(
+      caller,
+      action,
+      m.userId,
       action === "mailbox.send"
         ? `You can't send from ${m.email}: only its owner or an admin can`
-        : "Only the mailbox's owner or an admin can change it",
+        : `Only ${m.email}'s owner or an admin can change or test it`,
     );
   }
   record(caller, action, m.id);
@@ -365,11 +378,7 @@ export async function workflowFor(d: Db, caller: Caller, workflowId: string, act
     throw e instanceof ApiError && e.status === 404 ? notFound("Workflow") : e;
   });
   if (action !== "workflow.view" && !allowed(caller, action, relations(caller, w.ownerId))) {
-    throw forbidden(
-      isStandardKey(caller)
-        ? "A standard API key can't do this; use a master key or sign in"
-        : "Only the workflow's owner or an admin can change it",
-    );
+    throw refusal(caller, action, w.ownerId, "Only the workflow's owner or an admin can change it");
   }
   record(caller, action, w.id);
   return w;
@@ -542,11 +551,7 @@ export async function emailTemplateFor(d: Db, caller: Caller, templateId: string
   const t = await d.query.emailTemplates.findFirst({ where: and(eq(emailTemplates.id, templateId), visibleTemplates(caller)) });
   if (!t) throw notFound("Template");
   if (!allowed(caller, action, relations(caller, t.ownerId)))
-    throw forbidden(
-      isStandardKey(caller)
-        ? "A standard API key can't do this; use a master key or sign in"
-        : "Only the template's owner or an admin can change or delete it",
-    );
+    throw refusal(caller, action, t.ownerId, "Only the template's owner or an admin can change or delete it");
   record(caller, action, t.id, "template");
   return t;
 }
