@@ -332,7 +332,7 @@ async function seedContacts(d: Db, demoPeople: PersonRow[], rivalPeople: PersonR
   const contactRows: Row[] = [];
   const suppressionRows: Row[] = [];
   const demoIds: string[] = [];
-  const flags: { unsub: boolean; bounced: boolean; dnc: boolean; hasEmail: boolean }[] = [];
+  const flags: { unsub: boolean; bounced: boolean; dnc: boolean; hasEmail: boolean; stageId: string }[] = [];
 
   demoPeople.forEach((p, i) => {
     const id = seedId(0x07, i);
@@ -370,7 +370,7 @@ async function seedContacts(d: Db, demoPeople: PersonRow[], rivalPeople: PersonR
     if (email && (unsub || bounced))
       suppressionRows.push([seedId(0x08, i), DEMO.team, email, unsub ? "unsubscribed" : "bounced", "seed", created + DAY]);
     demoIds.push(id);
-    flags.push({ unsub, bounced, dnc, hasEmail: email !== null });
+    flags.push({ unsub, bounced, dnc, hasEmail: email !== null, stageId: stageId(1, stage) });
   });
   rivalPeople.forEach((p, i) => {
     const created = t0 - rng.int(1, 200) * DAY;

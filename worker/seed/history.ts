@@ -3,6 +3,7 @@ import { bulkInsertSql, type Row } from "../db/bulk";
 import type { BatchStatement, Db } from "../db/client";
 import { autoWinnerStatement, winnerStatements } from "../services/reports/ab";
 import { Rng, seedId } from "./random";
+import { REPLY_OTHER, REPLY_POSITIVE } from "./vocab";
 
 /**
  * About 60 days of past activity for the demo workspace (issue 14), so reports and the home screen
@@ -26,6 +27,8 @@ export interface HistoryContact {
   unsub: boolean;
   bounced: boolean;
   dnc: boolean;
+  /** The contact's stage before any of its history (what a reply's effect moved it from). */
+  stageId: string;
   /** Already open or finished in a seeded sequence: [sequence index] (kept out of that sequence's history). */
   inSequence: ReadonlySet<number>;
 }
@@ -41,7 +44,10 @@ export interface HistoryIds {
 }
 
 /** Tags of the history's fixed ids (kept apart from the rest of the seed's). */
-const TAG = { enrollment: 0x10, message: 0x11, task: 0x12, audit: 0x13, meeting: 0x14 } as const;
+const TAG = { enrollment: 0x10, message: 0x11, task: 0x12, audit: 0x13, meeting: 0x14, inbound: 0x15 } as const;
+
+/** Past answers older than this were reviewed in the inbox; the latest ones wait there for a person. */
+const REVIEWED_AFTER = 3 * DAY;
 
 /** The enrollment columns both seed files write (the demo's open enrollments and this history). */
 export const ENROLLMENT_COLUMNS = [
@@ -80,6 +86,27 @@ const MESSAGE_COLUMNS = [
   "replied_at",
   "reply_kind",
   "created_at",
+] as const;
+const INBOUND_COLUMNS = [
+  "id",
+  "team_id",
+  "sequence_id",
+  "enrollment_id",
+  "contact_id",
+  "message_id",
+  "header_id",
+  "from_email",
+  "subject",
+  "snippet",
+  "body",
+  "detected",
+  "classification",
+  "evidence",
+  "return_at",
+  "effect",
+  "received_at",
+  "reviewed_at",
+  "reviewed_by",
 ] as const;
 const TASK_COLUMNS = [
   "id",
@@ -225,6 +252,8 @@ export function historyStatements(
   const unsubscribedFrom = new Map<string, number>();
   // Meetings the scheduling tool reported after a positive reply: [id, contact, booked at].
   const meetingRows: [string, string, number][] = [];
+  /** Each email's recorded answer (a reply or an out-of-office): the inbound email it came from is stored too. */
+  const answers: Answer[] = [];
   let e = 0;
   let m = 0;
   let k = 0;
@@ -282,6 +311,24 @@ export function historyStatements(
         const ooo = !bounce && rng.chance(0.04);
         const reply = !bounce && !unsubscribe && rng.chance(replyRate);
         const repliedAt = reply ? past(at + rng.int(2, 40) * HOUR) : ooo ? past(at + rng.int(1, 3) * HOUR) : null;
+        // Back two days later unless it pauses the run (below): then on the day the run waits for.
+        const answer: Answer | null =
+          repliedAt === null
+            ? null
+            : {
+                messageId,
+                enrollmentId,
+                sequenceId: seqId,
+                contact: c,
+                subject,
+                header,
+                kind: reply ? "reply" : "out_of_office",
+                at: repliedAt,
+                returnAt: reply ? null : today + Math.ceil((repliedAt - today) / DAY) * DAY + 2 * DAY + 9 * HOUR,
+                interested: false,
+                reviewer: user(plan.owner),
+              };
+        if (answer) answers.push(answer);
         messages.push([
           messageId,
           ids.team,
@@ -324,6 +371,7 @@ export function historyStatements(
           finishedAt = repliedAt;
           // A third of replies are positive: the rep moved the contact to Interested.
           const interested = rng.chance(0.35);
+          answer!.interested = interested;
           stageOf.set(c.id, interested ? ids.stages.interested : ids.stages.replied);
           // About half of them booked a meeting a day or two later (the report's Meetings).
           // (Chosen by the contact's place, not the random stream, so the rest of the history stays as it was.)
@@ -339,6 +387,7 @@ export function historyStatements(
           reason = "out_of_office";
           finishedAt = null;
           nextDue = today + rng.int(2, 9) * DAY + 9 * HOUR;
+          answer!.returnAt = nextDue;
           break;
         }
       }
@@ -381,12 +430,15 @@ export function historyStatements(
     ]);
   });
 
+  const inbound = inboundRows(ids.team, answers, enrollments, ids.stages, seededAt);
+
   const json = (rows: [string, string | number][]) => JSON.stringify(rows);
   const t = today;
   return [
     ...bulkInsertSql("enrollments", ENROLLMENT_COLUMNS, enrollments),
     ...bulkInsertSql("messages", MESSAGE_COLUMNS, messages),
     ...bulkInsertSql("tasks", TASK_COLUMNS, tasks),
+    ...bulkInsertSql("inbound_messages", INBOUND_COLUMNS, inbound),
     ...bulkInsertSql(
       "meetings",
       ["id", "team_id", "contact_id", "booked_at", "source", "created_at"],
@@ -413,4 +465,101 @@ export function historyStatements(
     }),
     autoWinnerStatement(d, { id: ids.sequences[0], teamId: ids.team }, true, t - 8 * DAY),
   ];
+}
+
+/** An email's answer in the history, before it is written as the inbound email that brought it. */
+interface Answer {
+  messageId: string;
+  enrollmentId: string;
+  sequenceId: string;
+  contact: HistoryContact;
+  /** Our email's subject, and its Message-ID (what the answer's In-Reply-To names). */
+  subject: string;
+  header: string;
+  kind: "reply" | "out_of_office";
+  at: number;
+  returnAt: number | null;
+  /** A positive reply: the rep moved the contact to Interested after it. */
+  interested: boolean;
+  /** Who reviewed it in the inbox (the sequence's owner), when it is old enough to have been. */
+  reviewer: string;
+}
+
+const day = (at: number) => new Date(at).toISOString().slice(0, 10);
+
+/**
+ * The inbound email behind each answer the history records (messages.replied_at), as the email() handler
+ * stores it (services/replies.ts recordInbound and applyEffect): so the replies inbox, the reports and the
+ * home screen count the same replies, and "Correct it" on one undoes what it did. A reply finished its run
+ * and moved the contact to Replied from the stage it was in then (the contact's replies in time order);
+ * an out-of-office paused the run until its return date. The effect lists only the answered run: the history
+ * has one open run per contact at a time. Its columns are those a stored and applied email has, the effect
+ * written with it (no webhook trigger fires: 0065's reply.received needs an unapplied row, and the seed has
+ * no subscriptions).
+ *
+ * The first run still paused by an out-of-office gets its inbound email from seed/inbound.ts (the same
+ * handler, "the out-of-office that paused this contact"): it is left out here, so that email is not there twice.
+ */
+function inboundRows(
+  teamId: string,
+  answers: readonly Answer[],
+  enrollments: readonly Row[],
+  stages: HistoryIds["stages"],
+  seededAt: number,
+): Row[] {
+  const paused = enrollments.filter((r) => r[5] === "paused").map((r) => String(r[0]));
+  const seedInboundsOwn = paused.length ? paused.reduce((a, b) => (a < b ? a : b)) : null;
+  // The contacts' stages as their replies moved them, in the order the replies came.
+  const stage = new Map<string, string>();
+  const stageFrom = new Map<Answer, string>();
+  for (const a of [...answers].sort((x, y) => x.at - y.at)) {
+    if (a.kind !== "reply") continue;
+    const before = stage.get(a.contact.id) ?? a.contact.stageId;
+    if (before !== stages.replied) stageFrom.set(a, before);
+    stage.set(a.contact.id, a.interested ? stages.interested : stages.replied);
+  }
+  const rows: Row[] = [];
+  answers.forEach((a, n) => {
+    if (a.kind === "out_of_office" && a.enrollmentId === seedInboundsOwn) return;
+    const c = a.contact;
+    const reply = a.kind === "reply";
+    const lines = reply ? (a.interested ? REPLY_POSITIVE : REPLY_OTHER) : null;
+    const text = lines
+      ? lines[n % lines.length]!
+      : `Thanks for your email. I'm out of the office with limited access to email, back on ${day(a.returnAt!)}.`;
+    const from = stageFrom.get(a);
+    const effect = {
+      enrollments: [
+        { id: a.enrollmentId, sequenceId: a.sequenceId, action: reply ? "finish" : "pause", reason: reply ? "replied" : "out_of_office" },
+      ],
+      ...(from !== undefined ? { stageFrom: from } : {}),
+    };
+    const evidence = reply
+      ? { rule: "threaded_reply", header: `In-Reply-To: ${a.header}` }
+      : { rule: "auto_reply_with_return_date", header: "Auto-Submitted: auto-replied", phrase: "out of the office" };
+    const reviewed = a.at < seededAt - REVIEWED_AFTER;
+    rows.push([
+      seedId(TAG.inbound, n),
+      teamId,
+      a.sequenceId,
+      a.enrollmentId,
+      c.id,
+      a.messageId,
+      `<history-${n}@mail.demo-prospect.test>`,
+      (c.email ?? "").toLowerCase(),
+      `${reply ? "Re" : "Out of office"}: ${a.subject}`,
+      text,
+      `${text}\n\n> ${a.subject}`,
+      a.kind,
+      a.kind,
+      JSON.stringify(evidence),
+      a.returnAt,
+      JSON.stringify(effect),
+      a.at,
+      // Reviewed the morning after it came in (never after the seed runs).
+      reviewed ? Math.min(a.at + 16 * HOUR, seededAt) : null,
+      reviewed ? a.reviewer : null,
+    ]);
+  });
+  return rows;
 }

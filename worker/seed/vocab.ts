@@ -185,3 +185,25 @@ export const COMPANY_SUFFIX =
   "Labs Systems Works Cloud Analytics Health Logistics Capital Partners Software Networks Dynamics Robotics Media Foods Energy Bio Learning Security Data Commerce Ventures Group Technologies".split(
     " ",
   );
+
+/**
+ * What the demo's past replies say (worker/seed/history.ts): positive ones (the contacts a rep then moved
+ * to Interested) and the rest. Words a person writes, none of which the classifier reads as an
+ * out-of-office or a removal request, so each is the reply the handler would have taken it for.
+ */
+export const REPLY_POSITIVE = [
+  "Thanks for reaching out. This is timely, we're reviewing our outbound setup this quarter. Could you do Thursday at 2pm?",
+  "Happy to take a look. Send over a couple of times next week and I'll pick one.",
+  "Interesting. Can you share pricing for a team of about twenty? If it fits, let's set up a call.",
+  "Yes, worth a conversation. Loop in my colleague who runs our SDR team as well.",
+  "Good timing, we just lost a rep. What does onboarding look like? Free Tuesday afternoon.",
+  "Sure, 15 minutes works. Tomorrow after 3pm my time?",
+] as const;
+export const REPLY_OTHER = [
+  "Not a priority for us right now. Check back next quarter.",
+  "We already use another tool for this and are under contract until the summer.",
+  "I'm not the right person for this, you may want to talk to our head of sales.",
+  "Thanks, but we handle outreach in-house for now.",
+  "Budget is frozen until the new fiscal year. Feel free to follow up in a few months.",
+  "Can you send a one-pager? I'll pass it along to the team.",
+] as const;
