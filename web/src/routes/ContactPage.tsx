@@ -1,6 +1,6 @@
 import { A, createAsync, revalidate, useNavigate, useParams } from "@solidjs/router";
 import { createSignal, For, Show, Suspense } from "solid-js";
-import { bulkContacts, fetchContactStages, fetchUsers } from "../api";
+import { bulkContacts, fetchContactStages } from "../api";
 import { useWrite } from "../actions";
 import { EmailStatusBadge } from "../components/EmailStatus";
 import { PageHeader } from "../components/PageHeader";
@@ -8,6 +8,7 @@ import { Score } from "../components/Score";
 import { ErrorPanel, errorMessage, TableSkeleton } from "../components/Status";
 import { formatDate, formatDateTime, plural } from "../format";
 import { getContact, getContactSequences, getContacts } from "../queries/contacts";
+import { getUsersWithDisabled, userLabel } from "../queries/users";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { getContactMeetings, markMeetingBookedAction } from "../queries/meetings";
 import { notify } from "../components/Toast";
@@ -58,7 +59,7 @@ export default function ContactPage() {
     void meeting.run(contactId);
   };
   const open = () => (sequences() ?? []).filter((s) => s.status === "active" || s.status === "paused" || s.status === "held").length;
-  const users = createAsync(() => fetchUsers().catch(() => undefined));
+  const users = createAsync(() => getUsersWithDisabled().catch(() => undefined));
   const stages = createAsync(() => fetchContactStages().catch(() => undefined));
   const [picking, setPicking] = createSignal(false);
   const [editing, setEditing] = createSignal(false);
@@ -87,7 +88,10 @@ export default function ContactPage() {
     return c ? `${c.first_name} ${c.last_name}`.trim() || c.email || "Contact" : "Contact";
   };
   usePageTitle(name);
-  const ownerName = (id: string | null) => (id ? (users()?.users.find((u) => u.id === id)?.name ?? "A teammate") : "Nobody");
+  const ownerName = (id: string | null) => {
+    const u = id ? users()?.find((x) => x.id === id) : undefined;
+    return !id ? "Nobody" : u ? userLabel(u) : "A teammate";
+  };
   const stageName = (id: string | null) => (id ? (stages()?.contact_stages.find((s) => s.id === id)?.name ?? "—") : "—");
   return (
     <div class="page">

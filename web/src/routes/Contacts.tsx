@@ -5,7 +5,7 @@ import { fetchContactIds, type Contact, type ContactsBulk } from "../api";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { notify } from "../components/Toast";
 import { bulkContactsAction, getContacts, getContactStages, removeFromListAction } from "../queries/contacts";
-import { getUsers } from "../queries/users";
+import { getUsersWithDisabled, userLabel } from "../queries/users";
 import { getLists } from "../queries/lists";
 import { handOffContacts } from "./add-contacts/state";
 import { SequencePicker } from "./people/SequencePicker";
@@ -127,7 +127,10 @@ export default function Contacts() {
   const bulk = useWrite(bulkContactsAction, { failed: () => "Couldn't change the contacts" });
   const removal = useWrite(removeFromListAction, { failed: () => "Couldn't remove them from the list" });
   const busy = () => selecting() || bulk.pending() || removal.pending();
-  const users = createAsync(() => getUsers().catch(() => undefined));
+  // The owner filter offers disabled users too (their contacts stay, to be found and handed over); giving
+  // contacts to someone offers the active ones only.
+  const users = createAsync(() => getUsersWithDisabled().catch(() => undefined));
+  const activeUsers = () => users()?.filter((u) => u.status !== "disabled") ?? [];
   const stages = createAsync(() => getContactStages().catch(() => undefined));
   const lists = createAsync(() => getLists().catch(() => undefined));
   const listName = () => lists()?.lists.find((l) => l.id === listId())?.name;
@@ -256,8 +259,8 @@ export default function Contacts() {
             <option value="">Anyone</option>
             <option value="me">Me</option>
             <option value="none">Nobody</option>
-            <Options each={users()?.users} value={ownerId()} id={(u) => u.id}>
-              {(u) => u.name}
+            <Options each={users()} value={ownerId()} id={(u) => u.id}>
+              {(u) => userLabel(u)}
             </Options>
           </select>
         </label>
@@ -330,7 +333,7 @@ export default function Contacts() {
             placeholder="Change…"
             testId="bulk-owner"
             disabled={busy()}
-            options={users()?.users ?? []}
+            options={activeUsers()}
             onPick={(id) => void run({ action: "change_owner", owner_id: id }, "reassigned")}
           />
           <BulkPick

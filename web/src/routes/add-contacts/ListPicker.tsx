@@ -6,15 +6,19 @@ import { Icon } from "../../components/Icon";
 import { TableSkeleton } from "../../components/Status";
 import { formatDate, formatNumber } from "../../format";
 import { getLists } from "../../queries/lists";
-import { getUsers } from "../../queries/users";
+import { getUsersWithDisabled, userLabel } from "../../queries/users";
 import type { Wizard } from "./state";
 import { SearchField } from "../../components/SearchField";
 
 /** Saved lists with their sizes; any number can be ticked (members of several are added once). */
 export function ListPicker(props: { w: Wizard; setW: SetStoreFunction<Wizard> }) {
   const lists = createAsync(() => getLists());
-  const users = createAsync(() => getUsers().catch(() => undefined));
-  const ownerName = (id: string) => users()?.users.find((u) => u.id === id)?.name;
+  // A list made by someone since disabled is still the team's: named with the rest.
+  const users = createAsync(() => getUsersWithDisabled().catch(() => undefined));
+  const ownerName = (id: string) => {
+    const u = users()?.find((x) => x.id === id);
+    return u && userLabel(u);
+  };
   const [filter, setFilter] = createSignal("");
   const shown = () => (lists()?.lists ?? []).filter((l) => l.name.toLowerCase().includes(filter().trim().toLowerCase()));
   const toggle = (id: string, on: boolean) => props.setW("listIds", (ids) => (on ? [...ids, id] : ids.filter((x) => x !== id)));

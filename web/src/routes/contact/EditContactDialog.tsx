@@ -8,7 +8,7 @@ import { FormProblems } from "../../forms";
 import { getContactStages, updateContactAction } from "../../queries/contacts";
 import { getMe } from "../../queries/session";
 import { DncPreviewWords, useDncPreview } from "./DncPreview";
-import { getUsers } from "../../queries/users";
+import { getUsers, getUsersWithDisabled, userLabel } from "../../queries/users";
 import { Options } from "../../components/Options";
 
 type Editable = "first_name" | "last_name" | "email" | "title" | "company" | "phone" | "linkedin_url" | "city" | "country" | "time_zone";
@@ -78,6 +78,8 @@ export function EditContactDialog(props: { contact: ContactView; onClose: () => 
   const [stageId, setStageId] = createSignal(props.contact.stage_id ?? "");
   // Active users only: the API refuses to give a contact to a disabled one.
   const users = createAsync(() => getUsers().catch(() => undefined));
+  // Every user, disabled ones too, only to name an owner who is no longer offered.
+  const everyone = createAsync(() => getUsersWithDisabled().catch(() => undefined));
   const [ownerId, setOwnerId] = createSignal(props.contact.owner_id ?? "");
   // The API's rule (access.ts, contact.reassign): its owner or an admin gives a contact to anyone; a member
   // may take an unowned one for themself; nobody else may change the owner. Offered as such, so a save
@@ -87,7 +89,10 @@ export function EditContactDialog(props: { contact: ContactView; onClose: () => 
   const mayGive = () => me()?.user.role === "admin" || (!!owned() && me()?.user.id === owned());
   const mayTake = () => !owned() && !!me();
   const ownerLocked = () => !mayGive() && !mayTake();
-  const ownerName = () => users()?.users.find((u) => u.id === owned())?.name;
+  const ownerName = () => {
+    const u = everyone()?.find((x) => x.id === owned());
+    return u && userLabel(u);
+  };
   const ownerWhy = () =>
     ownerLocked()
       ? `Only the contact's owner${ownerName() ? ` (${ownerName()})` : ""} or an admin can give it to someone else`
@@ -168,9 +173,9 @@ export function EditContactDialog(props: { contact: ContactView; onClose: () => 
               <option value="">Nobody</option>
             </Show>
             <Show when={owned() && users() && !users()!.users.some((u) => u.id === owned())}>
-              <option value={owned()!}>The current owner (disabled)</option>
+              <option value={owned()!}>{ownerName() ?? "The current owner (disabled)"}</option>
             </Show>
-            <Show when={ownerLocked() && ownerName()}>
+            <Show when={ownerLocked() && ownerName() && users()?.users.some((u) => u.id === owned())}>
               <option value={owned()!}>{ownerName()}</option>
             </Show>
             <Options each={ownerLocked() ? [] : ownerChoices()} value={ownerId()} id={(u) => u.id}>

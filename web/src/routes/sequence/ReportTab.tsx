@@ -10,7 +10,7 @@ import { notify } from "../../components/Toast";
 import { Toggle } from "../../components/Toggle";
 import { formatNumber } from "../../format";
 import { getMailboxes } from "../../queries/mailboxes";
-import { getUsers } from "../../queries/users";
+import { getUsersWithDisabled, userLabel } from "../../queries/users";
 import { useWrite } from "../../actions";
 import { chooseWinnerAction, getSequenceReport, setAutoWinnerAction } from "../../queries/reports";
 import { contactsExportUrl, pct, rateText, reportExportUrl, type ReportQuery, type SequenceReport } from "../../reports";
@@ -22,7 +22,8 @@ const statusLabel = (status: string) => ENROLLMENT_STATUS[status as keyof typeof
 const daySec = (d: string) => Date.parse(`${d}T00:00:00Z`) / 1000;
 
 function Filters(props: { q: ReportQuery; onChange: (q: ReportQuery) => void }) {
-  const users = createAsync(() => getUsers());
+  // Disabled users too: the runs they added stay in the report.
+  const users = createAsync(() => getUsersWithDisabled());
   const mailboxes = createAsync(() => getMailboxes());
   return (
     <form class="report-filters" aria-label="Report filters" onSubmit={(e) => e.preventDefault()}>
@@ -41,8 +42,8 @@ function Filters(props: { q: ReportQuery; onChange: (q: ReportQuery) => void }) 
           onChange={(e) => props.onChange({ ...props.q, added_by: e.currentTarget.value || undefined })}
         >
           <option value="">Anyone</option>
-          <Options each={users()?.users} value={props.q.added_by} id={(u) => u.id}>
-            {(u) => u.name}
+          <Options each={users()} value={props.q.added_by} id={(u) => u.id}>
+            {(u) => userLabel(u)}
           </Options>
         </select>
       </label>

@@ -1,5 +1,5 @@
-import { createAsync } from "@solidjs/router";
-import { createSignal, For, Show, Suspense } from "solid-js";
+import { A, createAsync } from "@solidjs/router";
+import { createSignal, For, Show, Suspense, type JSX } from "solid-js";
 import { useWrite } from "../../actions";
 import { Badge } from "../../components/Badge";
 import { Card } from "../../components/Card";
@@ -9,7 +9,8 @@ import { Dialog } from "../../components/Dialog";
 import { FieldError } from "../../components/FieldError";
 import { Icon } from "../../components/Icon";
 import { TableSkeleton } from "../../components/Status";
-import { formatDate, formatDateTime } from "../../format";
+import { formatDate, formatDateTime, plural } from "../../format";
+import { getContacts } from "../../queries/contacts";
 import { FormProblems } from "../../forms";
 import { getMe } from "../../queries/session";
 import {
@@ -169,6 +170,22 @@ function Status(props: { u: TeamMember }) {
 
 const roleLabel = (r: Role) => (r === "admin" ? "Admin" : "Member");
 
+/** Where a disabled user's contacts are handed over: Contacts filtered by them (select all, then Owner → Change). */
+const contactsOf = (id: string) => `/contacts?owner_id=${encodeURIComponent(id)}`;
+
+/**
+ * How many contacts a user owns, counted by Contacts' own list (the count its filter shows). In its own
+ * Suspense: the table around it stays drawn while it counts.
+ */
+function OwnedContacts(props: { userId: string; children: (n: number) => JSX.Element }) {
+  const page = createAsync(() => getContacts({ page: 1, per_page: 1, owner_id: props.userId }).catch(() => undefined));
+  return (
+    <Suspense>
+      <Show when={page()}>{(p) => props.children(p().pagination.total_entries)}</Show>
+    </Suspense>
+  );
+}
+
 function UsersTable(props: { admin: boolean; meId: string }) {
   const users = createAsync(() => getTeamUsers());
   const update = useWrite(updateUserAction, {
@@ -184,6 +201,8 @@ function UsersTable(props: { admin: boolean; meId: string }) {
   const reset = useWrite(issuePasswordResetAction, { failed: () => "Couldn't make a password reset link" });
   const [resetLink, setResetLink] = createSignal<{ name: string; url: string } | null>(null);
   const [target, setTarget] = createSignal<TeamMember | null>(null);
+  // The user just disabled: their contacts are still theirs, and the next step is handing them over.
+  const [disabledNow, setDisabledNow] = createSignal<{ id: string; name: string } | null>(null);
   // A role change is confirmed like disabling: it takes effect at once (a select changed by a stray arrow key did too).
   const [roleChange, setRoleChange] = createSignal<{ u: TeamMember; role: Role; el: HTMLSelectElement } | null>(null);
   const cancelRole = () => {
@@ -202,10 +221,36 @@ function UsersTable(props: { admin: boolean; meId: string }) {
     const u = target();
     if (!u) return;
     setTarget(null);
-    await update.run(u.id, { disabled: u.status !== "disabled" });
+    const r = await update.run(u.id, { disabled: u.status !== "disabled" });
+    if (r) setDisabledNow(r.user.status === "disabled" ? { id: r.user.id, name: r.user.name } : null);
   };
   return (
     <Suspense fallback={<TableSkeleton columns={5} rows={3} label="Loading the team…" />}>
+      {/* Said where the admin is, not in a dialog to close: nothing to hand over says nothing. */}
+      <Show when={disabledNow()} keyed>
+        {(u) => (
+          <OwnedContacts userId={u.id}>
+            {(n) => (
+              <Show when={n}>
+                <div class="notice hand-over" role="status" data-testid="hand-over">
+                  <p>
+                    {u.name} is disabled and still owns {plural(n, "contact")}. On Contacts, select all of them, then pick their new owner
+                    in the selection's Owner menu.
+                  </p>
+                  <div class="hand-over-actions">
+                    <A href={contactsOf(u.id)} class="btn btn-primary btn-sm" data-testid="hand-over-contacts">
+                      Hand over their {plural(n, "contact")}
+                    </A>
+                    <button type="button" class="btn btn-ghost btn-sm" onClick={() => setDisabledNow(null)}>
+                      Dismiss
+                    </button>
+                  </div>
+                </div>
+              </Show>
+            )}
+          </OwnedContacts>
+        )}
+      </Show>
       <Show when={users()}>
         {(r) => (
           <div class="table-wrap">
@@ -282,6 +327,12 @@ function UsersTable(props: { admin: boolean; meId: string }) {
                               >
                                 {u.status === "disabled" ? "Enable" : "Disable"}
                               </button>
+                              <Show when={u.status === "disabled"}>
+                                {" "}
+                                <A class="btn btn-ghost btn-sm" href={contactsOf(u.id)} aria-label={`Contacts of ${u.name}`}>
+                                  Contacts
+                                </A>
+                              </Show>
                               <Show when={u.status !== "disabled"}>
                                 {" "}
                                 <button
@@ -370,9 +421,23 @@ function UsersTable(props: { admin: boolean; meId: string }) {
             hand one over, give it a new owner in its Edit dialog first. Their workflows stop running: each turns off at its next run until
             an admin gives it a new owner (its Edit page) and turns it on again. Their open tasks, and new ones, go to an active owner of
             the contact's sending mailbox, else to the sequence's owner, else (where neither is active) to the team's first active admin.
-            Their contacts and sequences stay with the team, and sequences sending from other mailboxes go on. You can enable them again
-            later.
+            Adds of contacts to a sequence they asked for stop: one under way adds nobody more (the rest are skipped, saying why), and one
+            they scheduled fails when its time comes. Their contacts and sequences stay with the team, and sequences sending from other
+            mailboxes go on. You can enable them again later.
           </p>
+          <Show when={target()}>
+            {(u) => (
+              <OwnedContacts userId={u().id}>
+                {(n) => (
+                  <p data-testid="disable-owned-contacts">
+                    {n
+                      ? `${u().name} owns ${plural(n, "contact")}: they stay theirs until someone else is made their owner. Once disabled, a link opens them on Contacts to hand them over.`
+                      : `${u().name} owns no contacts.`}
+                  </p>
+                )}
+              </OwnedContacts>
+            )}
+          </Show>
         </Show>
       </ConfirmDialog>
     </Suspense>

@@ -12,7 +12,7 @@ import { plural } from "../../format";
 import { deleteWorkflowAction, getWorkflows, runWorkflowNowAction, setWorkflowActiveAction } from "../../queries/workflows";
 import { getContactStages } from "../../queries/contacts";
 import { getLists } from "../../queries/lists";
-import { getUsers } from "../../queries/users";
+import { getUsersWithDisabled, userLabel } from "../../queries/users";
 import { changeFilterSummary, filterSummary, reasonText, RunTime, type FilterNames } from "./present";
 
 export const WORKFLOW_EXPLAINER =
@@ -107,11 +107,15 @@ export type WorkflowActions = ReturnType<typeof useWorkflowActions>;
 /** Names for a change trigger's stage, owner and list ids (each read once and shared by every card). */
 export function useFilterNames(): FilterNames {
   const stages = createAsync(() => getContactStages().catch(() => undefined));
-  const users = createAsync(() => getUsers().catch(() => undefined));
+  // Disabled users too: a trigger may still filter on what one owns.
+  const users = createAsync(() => getUsersWithDisabled().catch(() => undefined));
   const lists = createAsync(() => getLists().catch(() => undefined));
   return {
     stage: (id) => stages()?.contact_stages.find((s) => s.id === id)?.name,
-    user: (id) => users()?.users.find((u) => u.id === id)?.name,
+    user: (id) => {
+      const u = users()?.find((x) => x.id === id);
+      return u && userLabel(u);
+    },
     list: (id) => lists()?.lists.find((l) => l.id === id)?.name,
   };
 }

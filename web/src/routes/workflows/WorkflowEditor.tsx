@@ -3,7 +3,7 @@ import { createMemo, createSignal, For, Show, Suspense } from "solid-js";
 import { createStore } from "solid-js/store";
 import { searchPeople, type WarningOverrides, type Workflow, type WorkflowInput } from "../../api";
 import { useWrite } from "../../actions";
-import { getUsers } from "../../queries/users";
+import { getUsers, getUsersWithDisabled, userLabel } from "../../queries/users";
 import { FieldError } from "../../components/FieldError";
 import { Options } from "../../components/Options";
 import { MailboxPickList } from "../../components/MailboxPickList";
@@ -71,6 +71,8 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
   });
   const stages = createAsync(() => getContactStages().catch(() => undefined));
   const users = createAsync(() => getUsers().catch(() => undefined));
+  // The trigger's owner filter names disabled users too: their contacts stay, and one kept in a saved filter stays chosen.
+  const owners = createAsync(() => getUsersWithDisabled().catch(() => undefined));
   const onChange = () => form.trigger === "change";
   const [errors, setErrors] = createSignal<Record<string, string>>({});
   const create = useWrite(createWorkflowAction, {
@@ -328,10 +330,10 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
                       )
                     }
                   >
-                    <For each={users()?.users ?? []}>
+                    <For each={owners() ?? []}>
                       {(u) => (
                         <option value={u.id} selected={form.ownerIds.includes(u.id)}>
-                          {u.name}
+                          {userLabel(u)}
                         </option>
                       )}
                     </For>
