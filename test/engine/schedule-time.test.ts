@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import {
-  HOLIDAY_CALENDARS,
   addWait,
+  holidayCalendars,
   holidaysFor,
+  isHolidayCalendar,
   inWindow,
   isHoliday,
   isValidTimeZone,
@@ -262,10 +263,10 @@ describe("holidays", () => {
     expect(holidaysFor("US", 2026)).toEqual([
       { date: "2026-01-01", name: "New Year's Day" },
       { date: "2026-01-19", name: "Martin Luther King Jr. Day" },
-      { date: "2026-02-16", name: "Presidents' Day" },
+      { date: "2026-02-16", name: "Washington's Birthday" },
       { date: "2026-05-25", name: "Memorial Day" },
       { date: "2026-06-19", name: "Juneteenth" },
-      { date: "2026-07-03", name: "Independence Day (observed)" },
+      { date: "2026-07-03", name: "Independence Day (substitute day)" },
       { date: "2026-07-04", name: "Independence Day" },
       { date: "2026-09-07", name: "Labor Day" },
       { date: "2026-10-12", name: "Columbus Day" },
@@ -277,7 +278,7 @@ describe("holidays", () => {
 
   it("observes a Sunday US holiday on the Monday and a Saturday New Year's Day in the year before", () => {
     expect(isHoliday("2027-07-05", us)).toBe(true); // July 4 2027 is a Sunday
-    expect(holidaysFor("US", 2021)).toContainEqual({ date: "2021-12-31", name: "New Year's Day (observed)" });
+    expect(holidaysFor("US", 2021)).toContainEqual({ date: "2021-12-31", name: "New Year's Day (substitute day)" });
     expect(holidaysFor("US", 2022)).not.toContainEqual(expect.objectContaining({ date: "2021-12-31" }));
   });
 
@@ -326,8 +327,90 @@ describe("holidays", () => {
     expect(holidaysFor("none", 2026)).toEqual([]);
   });
 
-  it("names the calendars a schedule can pick", () => {
-    expect([...HOLIDAY_CALENDARS]).toEqual(["none", "US", "GB"]);
+  // The dates "US" and "GB" gave when they were hand-written rules (US federal holidays, observed on
+  // the Friday before or Monday after; England & Wales bank holidays with substitute days): schedules
+  // saved with them keep skipping the same days now that the calendars come from date-holidays.
+  const BEFORE: Record<string, Record<number, string[]>> = {
+    US: {
+      2024: ["01-01", "01-15", "02-19", "05-27", "06-19", "07-04", "09-02", "10-14", "11-11", "11-28", "12-25"],
+      2025: ["01-01", "01-20", "02-17", "05-26", "06-19", "07-04", "09-01", "10-13", "11-11", "11-27", "12-25"],
+      2026: ["01-01", "01-19", "02-16", "05-25", "06-19", "07-03", "07-04", "09-07", "10-12", "11-11", "11-26", "12-25"],
+      2027: [
+        "01-01",
+        "01-18",
+        "02-15",
+        "05-31",
+        "06-18",
+        "06-19",
+        "07-04",
+        "07-05",
+        "09-06",
+        "10-11",
+        "11-11",
+        "11-25",
+        "12-24",
+        "12-25",
+        "12-31",
+      ],
+      2028: ["01-01", "01-17", "02-21", "05-29", "06-19", "07-04", "09-04", "10-09", "11-10", "11-11", "11-23", "12-25"],
+      2029: ["01-01", "01-15", "02-19", "05-28", "06-19", "07-04", "09-03", "10-08", "11-11", "11-12", "11-22", "12-25"],
+      2030: ["01-01", "01-21", "02-18", "05-27", "06-19", "07-04", "09-02", "10-14", "11-11", "11-28", "12-25"],
+    },
+    GB: {
+      2024: ["01-01", "03-29", "04-01", "05-06", "05-27", "08-26", "12-25", "12-26"],
+      2025: ["01-01", "04-18", "04-21", "05-05", "05-26", "08-25", "12-25", "12-26"],
+      2026: ["01-01", "04-03", "04-06", "05-04", "05-25", "08-31", "12-25", "12-26", "12-28"],
+      2027: ["01-01", "03-26", "03-29", "05-03", "05-31", "08-30", "12-25", "12-26", "12-27", "12-28"],
+      2028: ["01-01", "01-03", "04-14", "04-17", "05-01", "05-29", "08-28", "12-25", "12-26"],
+      2029: ["01-01", "03-30", "04-02", "05-07", "05-28", "08-27", "12-25", "12-26"],
+      2030: ["01-01", "04-19", "04-22", "05-06", "05-27", "08-26", "12-25", "12-26"],
+    },
+  };
+
+  it("gives stored US and GB schedules the days the hand-written rules gave, 2024-2030", () => {
+    for (const [calendar, years] of Object.entries(BEFORE))
+      for (const [year, days] of Object.entries(years))
+        expect([calendar, year, [...new Set(holidaysFor(calendar, Number(year)).map((h) => h.date.slice(5)))]]).toEqual([
+          calendar,
+          year,
+          days,
+        ]);
+  });
+
+  it("skips German Unity Day in Germany and Epiphany only in Bavaria (2027)", () => {
+    const berlin = { timeZone: "Europe/Berlin", windows: WEEKDAYS_9_TO_5, holidays: [] };
+    const de = { ...berlin, holidayCalendar: "DE" },
+      by = { ...berlin, holidayCalendar: "DE-BY" };
+    // Friday 1 October 2027 17:00 Berlin: Monday 4 October is next (Sunday the 3rd is a holiday anyway,
+    // so ask on the date itself too). Wednesday 6 January 2027 is Epiphany in Bavaria.
+    expect(isHoliday("2027-10-03", de)).toBe(true);
+    expect(isHoliday("2027-10-03", by)).toBe(true);
+    expect(isHoliday("2027-01-06", de)).toBe(false);
+    expect(isHoliday("2027-01-06", by)).toBe(true);
+    expect(iso(nextWindowStart(at("2027-01-05T17:00:00Z"), de))).toBe("2027-01-06T08:00:00.000Z");
+    expect(iso(nextWindowStart(at("2027-01-05T17:00:00Z"), by))).toBe("2027-01-07T08:00:00.000Z");
+    expect(holidaysFor("DE", 2027)).toContainEqual({ date: "2027-10-03", name: expect.any(String) });
+  });
+
+  it("lists every country with its states, and knows which codes a schedule may name", () => {
+    const list = holidayCalendars();
+    expect(list.length).toBeGreaterThan(150);
+    const de = list.find((c) => c.code === "DE")!;
+    expect(de.regions).toContainEqual({ code: "DE-BY", name: expect.any(String) });
+    for (const code of ["US-CA", "AU-NSW", "CA-ON", "GB-SCT", "IN-KA", "FR"]) {
+      const [country] = code.split("-");
+      expect(
+        list
+          .find((c) => c.code === country)!
+          .regions.map((r) => r.code)
+          .concat(country!),
+      ).toContain(code);
+    }
+    expect(list.find((c) => c.code === "GB")!.whole).toBe("England & Wales");
+    expect(de.whole).toBe("All of Germany");
+    for (const code of ["none", "US", "GB", "DE", "DE-BY", "GB-SCT"]) expect([code, isHolidayCalendar(code)]).toEqual([code, true]);
+    for (const code of ["", "XX", "DE-XX", "DE-BY-A-B", "de", "US-", "constructor", "US-toString"])
+      expect([code, isHolidayCalendar(code)]).toEqual([code, false]);
   });
 });
 

@@ -5,7 +5,15 @@ import { CalendarDate, errorResponses, IdParam, json, jsonBody } from "../lib/sc
 import type { Caller } from "../env";
 import { scheduleAllows } from "../services/access";
 import { createSchedule, deleteSchedule, listSchedules, updateSchedule, type Schedule } from "../services/schedules";
-import { HOLIDAY_CALENDARS, holidaysFor, isValidTimeZone, nextWindowStart, windowEnd } from "../services/schedule-time";
+import {
+  holidayCalendars,
+  holidaysFor,
+  isHolidayCalendar,
+  isValidTimeZone,
+  NO_CALENDAR,
+  nextWindowStart,
+  windowEnd,
+} from "../services/schedule-time";
 import { scheduleToWindow } from "../../durable-objects/sequence-config";
 
 const Windows = z.record(z.string(), z.array(z.tuple([z.string(), z.string()])).max(6)).openapi({
@@ -39,12 +47,21 @@ const ScheduleSchema = z
   })
   .openapi("Schedule");
 
+const UNKNOWN_CALENDAR = `Not a holiday calendar: use "${NO_CALENDAR}", a country code such as "DE" or a state code such as "DE-BY" (GET /api/schedules/holiday-calendars lists them)`;
+const HolidayCalendar = z
+  .string()
+  .refine(isHolidayCalendar, UNKNOWN_CALENDAR)
+  .openapi({
+    description: `"${NO_CALENDAR}", a country ("DE") or a country's state or region ("DE-BY") from GET /schedules/holiday-calendars: its public holidays are skipped`,
+    example: "DE-BY",
+  });
+
 const ScheduleFields = z.object({
   name: z.string().trim().min(1).max(80),
   time_zone: z.string().refine(isValidTimeZone, "Unknown IANA time zone"),
   windows: Windows,
   holidays: z.array(CalendarDate).max(366),
-  holiday_calendar: z.enum(HOLIDAY_CALENDARS),
+  holiday_calendar: HolidayCalendar,
   use_contact_time_zone: z.boolean(),
   is_default: z.boolean(),
 });
@@ -52,7 +69,7 @@ const ScheduleFields = z.object({
 /** A new schedule: what it leaves out takes the defaults. */
 const ScheduleInput = ScheduleFields.extend({
   holidays: ScheduleFields.shape.holidays.default([]),
-  holiday_calendar: ScheduleFields.shape.holiday_calendar.default("none"),
+  holiday_calendar: ScheduleFields.shape.holiday_calendar.default(NO_CALENDAR),
   use_contact_time_zone: ScheduleFields.shape.use_contact_time_zone.default(false),
   is_default: ScheduleFields.shape.is_default.default(false),
 }).openapi("ScheduleInput");
@@ -99,17 +116,43 @@ export const scheduleRoutes = router()
   .openapi(
     createRoute({
       method: "get",
+      path: "/schedules/holiday-calendars",
+      tags: ["Schedules"],
+      summary: "The built-in holiday calendars a schedule can pick: countries and their states or regions (public holidays only)",
+      responses: {
+        200: json(
+          z.object({
+            calendars: z.array(
+              z.object({
+                code: z.string(),
+                name: z.string(),
+                whole: z
+                  .string()
+                  .openapi({ description: 'What the country\'s code alone covers: "All of Germany", "England & Wales" for GB' }),
+                regions: z.array(z.object({ code: z.string(), name: z.string() })),
+              }),
+            ),
+          }),
+        ),
+      },
+    }),
+    (c) => c.json({ calendars: holidayCalendars() }, 200),
+  )
+  .openapi(
+    createRoute({
+      method: "get",
       path: "/schedules/holidays",
       tags: ["Schedules"],
-      summary: "The built-in holiday calendars and their dates for a year",
-      request: { query: z.object({ calendar: z.enum(HOLIDAY_CALENDARS), year: z.coerce.number().int().min(2000).max(2100) }) },
+      summary: "A built-in holiday calendar's public holidays in a year",
+      request: { query: z.object({ calendar: HolidayCalendar, year: z.coerce.number().int().min(2000).max(2100) }) },
       responses: {
-        200: json(z.object({ calendars: z.array(z.string()), holidays: z.array(z.object({ date: z.string(), name: z.string() })) })),
+        200: json(z.object({ holidays: z.array(z.object({ date: z.string(), name: z.string() })) })),
+        422: errorResponses[422],
       },
     }),
     async (c) => {
       const q = c.req.valid("query");
-      return c.json({ calendars: [...HOLIDAY_CALENDARS], holidays: holidaysFor(q.calendar, q.year) }, 200);
+      return c.json({ holidays: holidaysFor(q.calendar, q.year) }, 200);
     },
   )
   .openapi(

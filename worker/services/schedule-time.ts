@@ -1,3 +1,4 @@
+import Holidays, { type HolidaysTypes } from "date-holidays";
 import { IANAZone } from "luxon";
 import { WEEKDAYS } from "../lib/weekdays";
 
@@ -16,7 +17,7 @@ export interface WindowSpec {
   windows: Record<string, [string, string][]>;
   /** Custom "YYYY-MM-DD" local dates with no sending. */
   holidays: string[];
-  /** "none" | "US" | "GB". */
+  /** "none", a country ("DE") or a country's state or region ("DE-BY"): see `holidayCalendars`. */
   holidayCalendar: string;
 }
 
@@ -27,7 +28,6 @@ const HORIZON_DAYS = 400;
 
 // ---------- civil dates as day numbers (days since 1970-01-01) ----------
 
-const dayNumber = (y: number, m: number, d: number): number => Date.UTC(y, m - 1, d) / DAY;
 const isoDate = (day: number): string => new Date(day * DAY).toISOString().slice(0, 10);
 /** ISO weekday, 1 = Monday … 7 = Sunday (1970-01-01 was a Thursday). */
 const isoWeekday = (day: number): number => ((((day + 3) % 7) + 7) % 7) + 1;
@@ -277,116 +277,106 @@ export function validateWindows(windows: Record<string, [string, string][]>): st
 
 // ---------- holidays ----------
 
-/** Built-in holiday calendars a schedule can pick. */
-export const HOLIDAY_CALENDARS = ["none", "US", "GB"] as const;
+/**
+ * Built-in calendars come from the date-holidays library (every country it has and the states or
+ * regions whose holidays differ), public holidays only: its bank, school, optional and observance days
+ * are not days off for everyone. A calendar is "none", a country code ("DE") or country-state ("DE-BY").
+ */
+export const NO_CALENDAR = "none";
+
+// Codes stored before the library, and what they meant then. "GB" was England & Wales: the library's
+// GB alone leaves the summer bank holiday out (Scotland keeps it on another Monday); its England and
+// Wales have the same days.
+const STORED: Record<string, { country: string; state: string; whole: string }> = {
+  GB: { country: "GB", state: "ENG", whole: "England & Wales" },
+};
+
+// In the US also the library's "bank" days: its only ones are Veterans Day's Friday or Monday when
+// November 11 falls on a weekend, when federal offices close (the federal calendar "US" always meant).
+const typesOf = (country: string): HolidaysTypes.HolidayType[] => (country === "US" ? ["public", "bank"] : ["public"]);
+
+const library = new Holidays();
+const calendars = new Map<string, Holidays | null>();
+
+/** The library's calendar for a code, null for "none" or a code it doesn't have (built once per isolate). */
+function calendarOf(code: string): Holidays | null {
+  let hit = calendars.get(code);
+  if (hit === undefined) {
+    hit = null;
+    // Own keys only: "constructor" or "toString" is no calendar.
+    const stored = typeof code === "string" && Object.hasOwn(STORED, code) ? STORED[code] : undefined;
+    const [country = "", state, more] = typeof code !== "string" ? [] : stored ? [stored.country, stored.state] : code.split("-");
+    const known =
+      more === undefined &&
+      Object.hasOwn(library.getCountries(), country) &&
+      (state === undefined || Object.hasOwn(library.getStates(country) ?? {}, state));
+    if (known) {
+      const opts = { types: typesOf(country) };
+      hit = state === undefined ? new Holidays(country, opts) : new Holidays(country, state, opts);
+      // Names in English, as the rest of the app; a country whose own language is an English keeps its
+      // own ("Labor Day" in the US, not "Labour Day").
+      if (!hit.getLanguages()[0]?.startsWith("en")) hit.setLanguages("en");
+    }
+    if (calendars.size > 1_000) calendars.clear();
+    calendars.set(code, hit);
+  }
+  return hit;
+}
+
+/** Whether a schedule may name this calendar: "none" or a code `holidayCalendars` lists. */
+export const isHolidayCalendar = (code: string): boolean => code === NO_CALENDAR || calendarOf(code) !== null;
+
+/** A country: `whole` says what its code alone covers (its nationwide holidays; "GB": England & Wales). */
+export type CalendarChoice = { code: string; name: string; whole: string; regions: { code: string; name: string }[] };
+let choices: CalendarChoice[] | undefined;
+
+/** Every built-in calendar by country, each with its states or regions (codes "DE" and "DE-BY"), sorted by name. */
+export function holidayCalendars(): CalendarChoice[] {
+  const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name, "en");
+  choices ??= Object.entries(library.getCountries("en"))
+    .map(([country, name]) => ({
+      code: country,
+      name,
+      whole: Object.hasOwn(STORED, country) ? STORED[country]!.whole : `All of ${name}`,
+      regions: Object.entries(library.getStates(country, "en") ?? {})
+        .map(([state, stateName]) => ({ code: `${country}-${state}`, name: stateName }))
+        .sort(byName),
+    }))
+    .sort(byName);
+  return choices;
+}
 
 /** Whether a local date is a custom holiday of the schedule or in its built-in calendar. */
 export function isHoliday(localDate: string, spec: WindowSpec): boolean {
   if (spec.holidays?.includes(localDate)) return true;
-  if (!RULES[spec.holidayCalendar] || !/^\d{4}-\d{2}-\d{2}$/.test(localDate)) return false;
+  if (!calendarOf(spec.holidayCalendar) || !/^\d{4}-\d{2}-\d{2}$/.test(localDate)) return false;
   return calendarYear(spec.holidayCalendar, Number(localDate.slice(0, 4))).dates.has(localDate);
 }
-
-type Entry = [day: number, name: string];
-
-/** The n-th (1-based) ISO weekday of a month; n = -1 is the last one. */
-function nthWeekday(y: number, m: number, weekday: number, n: number): number {
-  if (n > 0) {
-    const first = dayNumber(y, m, 1);
-    return first + ((weekday - isoWeekday(first) + 7) % 7) + (n - 1) * 7;
-  }
-  const last = dayNumber(y, m + 1, 0);
-  return last - ((isoWeekday(last) - weekday + 7) % 7);
-}
-
-/** Easter Sunday (Gregorian), anonymous algorithm (Meeus/Jones/Butcher). */
-function easterSunday(y: number): number {
-  const a = y % 19,
-    b = Math.floor(y / 100),
-    c = y % 100;
-  const d = Math.floor(b / 4),
-    e = b % 4,
-    f = Math.floor((b + 8) / 25);
-  const g = Math.floor((b - f + 1) / 3),
-    h = (19 * a + b - d - g + 15) % 30;
-  const i = Math.floor(c / 4),
-    k = c % 4,
-    l = (32 + 2 * e + 2 * i - h - k) % 7;
-  const m = Math.floor((a + 11 * h + 22 * l) / 451);
-  return dayNumber(y, Math.floor((h + l - 7 * m + 114) / 31), ((h + l - 7 * m + 114) % 31) + 1);
-}
-
-// Weekend holidays are kept on their real date too, so a schedule that sends on weekends rests then.
-// US federal rule: Saturday → observed Friday before, Sunday → Monday after.
-function usFixed(y: number, m: number, d: number, name: string): Entry[] {
-  const day = dayNumber(y, m, d),
-    wd = isoWeekday(day);
-  if (wd < 6) return [[day, name]];
-  return [
-    [day, name],
-    [wd === 6 ? day - 1 : day + 1, `${name} (observed)`],
-  ];
-}
-
-// England & Wales: each weekend bank holiday gets the next weekday that is not already one.
-function gbSubstituted(fixed: Entry[]): Entry[] {
-  const taken = new Set(fixed.filter(([d]) => isoWeekday(d) < 6).map(([d]) => d));
-  let next = Math.max(...fixed.map(([d]) => d)) + 1;
-  const out = [...fixed];
-  for (const [day, name] of fixed) {
-    if (isoWeekday(day) < 6) continue;
-    while (isoWeekday(next) > 5 || taken.has(next)) next++;
-    taken.add(next);
-    out.push([next, `${name} (substitute day)`]);
-  }
-  return out;
-}
-
-// Rule-based so any year works; one-off holidays (royal events) go in a schedule's custom dates.
-const RULES: Record<string, (y: number) => Entry[]> = {
-  US: (y) => [
-    ...usFixed(y, 1, 1, "New Year's Day"),
-    [nthWeekday(y, 1, 1, 3), "Martin Luther King Jr. Day"],
-    [nthWeekday(y, 2, 1, 3), "Presidents' Day"],
-    [nthWeekday(y, 5, 1, -1), "Memorial Day"],
-    ...usFixed(y, 6, 19, "Juneteenth"),
-    ...usFixed(y, 7, 4, "Independence Day"),
-    [nthWeekday(y, 9, 1, 1), "Labor Day"],
-    [nthWeekday(y, 10, 1, 2), "Columbus Day"],
-    ...usFixed(y, 11, 11, "Veterans Day"),
-    [nthWeekday(y, 11, 4, 4), "Thanksgiving Day"],
-    ...usFixed(y, 12, 25, "Christmas Day"),
-  ],
-  GB: (y) => [
-    ...gbSubstituted([[dayNumber(y, 1, 1), "New Year's Day"]]),
-    [easterSunday(y) - 2, "Good Friday"],
-    [easterSunday(y) + 1, "Easter Monday"],
-    [nthWeekday(y, 5, 1, 1), "Early May bank holiday"],
-    [nthWeekday(y, 5, 1, -1), "Spring bank holiday"],
-    [nthWeekday(y, 8, 1, -1), "Summer bank holiday"],
-    ...gbSubstituted([
-      [dayNumber(y, 12, 25), "Christmas Day"],
-      [dayNumber(y, 12, 26), "Boxing Day"],
-    ]),
-  ],
-};
 
 type Year = { list: { date: string; name: string }[]; dates: Set<string> };
 const yearCache = new Map<string, Year>();
 
-// Memoised per calendar and year: window searches ask about hundreds of dates per call.
-function calendarYear(calendar: string, year: number): Year {
-  const key = `${calendar}:${year}`;
+// Memoised per calendar and year: window searches ask about hundreds of dates per call, and the
+// library works a year out from its rules each time it is asked.
+function calendarYear(code: string, year: number): Year {
+  const key = `${code}:${year}`;
   let hit = yearCache.get(key);
   if (!hit) {
-    const rule = RULES[calendar]!;
-    // An observed day can fall in the neighbouring year (US New Year's Day on a Saturday is observed
-    // on Dec 31 before), so build three years and keep this year's dates.
-    const list = [...rule(year - 1), ...rule(year), ...rule(year + 1)]
-      .map(([d, name]) => ({ date: isoDate(d), name }))
+    const list: Year["list"] = [];
+    // A holiday that lasts days (Lunar New Year, three days in some countries) is each of them; one
+    // that starts in the afternoon takes its whole date. Its date is the calendar's local date; last
+    // year's are read too for one that runs into this year.
+    const cal = calendarOf(code);
+    for (const h of cal ? [...cal.getHolidays(year - 1), ...cal.getHolidays(year)] : []) {
+      const first = Date.parse(`${h.date.slice(0, 10)}T00:00:00Z`) / DAY;
+      const days = Math.max(1, Math.round((h.end.getTime() - h.start.getTime()) / DAY));
+      for (let d = first; d < first + days; d++) list.push({ date: isoDate(d), name: h.name });
+    }
+    const mine = list
       .filter((h) => h.date.startsWith(`${year}-`))
       .sort((a, b) => a.date.localeCompare(b.date) || a.name.localeCompare(b.name));
-    hit = { list, dates: new Set(list.map((h) => h.date)) };
+    hit = { list: mine, dates: new Set(mine.map((h) => h.date)) };
+    if (yearCache.size > 2_000) yearCache.clear();
     yearCache.set(key, hit);
   }
   return hit;
@@ -394,6 +384,6 @@ function calendarYear(calendar: string, year: number): Year {
 
 /** Holidays of a built-in calendar dated in `year`, sorted ([] for "none" or an unknown calendar). */
 export function holidaysFor(calendar: string, year: number): { date: string; name: string }[] {
-  if (!RULES[calendar]) return [];
+  if (!calendarOf(calendar)) return [];
   return calendarYear(calendar, year).list.map((h) => ({ ...h }));
 }

@@ -8,7 +8,7 @@ import { ApiError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { authorize, scheduleFor } from "./access";
 import { auditEntry } from "./audit";
-import { HOLIDAY_CALENDARS, validateWindows } from "./schedule-time";
+import { validateWindows } from "./schedule-time";
 
 /** Sending schedules: a team's named windows, holidays and time zone, shared by its sequences. */
 
@@ -19,7 +19,8 @@ export interface ScheduleFields {
   time_zone: string;
   windows: Record<string, [string, string][]>;
   holidays: string[];
-  holiday_calendar: (typeof HOLIDAY_CALENDARS)[number];
+  /** "none" or a code `holidayCalendars` lists (the route checks it). */
+  holiday_calendar: string;
   use_contact_time_zone: boolean;
   is_default: boolean;
 }
