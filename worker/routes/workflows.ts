@@ -84,6 +84,13 @@ const RunSchema = z
       .number()
       .nullable()
       .openapi({ description: "Contacts the run's job held back for a warning (an unverified email…): null until it has finished" }),
+    skipped_reasons: z
+      .array(z.object({ reason: z.string(), label: z.string(), count: z.number() }))
+      .nullable()
+      .openapi({
+        description:
+          "Why the run's job skipped whom: a count per reason code (already_in_sequence, unsubscribed, suppressed…), most first; a contact skipped for two reasons counts under each. Null until its job has finished, or when it skipped nobody",
+      }),
     job_status: z.string().nullable(),
     reason: z.string().nullable().openapi({
       description:

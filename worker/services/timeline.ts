@@ -6,6 +6,7 @@ import { auditLog, enrollments, mailboxes, messages, sequences, steps, tasks, us
 import type { Caller } from "../env";
 import { contactFor, visibleMessages, visibleSequence } from "./access";
 import { contactReplies } from "./replies";
+import { workflowOfJobs } from "./workflows";
 
 /**
  * A contact's timeline, newest first: every email with its step and mailbox, every task and call (with
@@ -152,6 +153,9 @@ export async function contactTimeline(
     for (const s of more) seqNames.set(s.id, s.name);
   }
   const seqRef = (id: unknown) => (typeof id === "string" && seqNames.has(id) ? { id, name: seqNames.get(id)! } : null);
+  // A run a workflow's job added names the workflow: its added_by is the workflow's owner, who did nothing by hand.
+  const jobIds = [...new Set(enrolled.map((r) => r.e.jobId).filter((j): j is string => !!j))];
+  const byWorkflow = new Map((await workflowOfJobs(d, caller.teamId, jobIds)).map((w) => [w.job_id, { id: w.workflow_id, name: w.name }]));
 
   const events: TimelineEvent[] = [];
   for (const r of emails) {
@@ -178,18 +182,19 @@ export async function contactTimeline(
   }
   for (const r of enrolled) {
     const e = r.e;
+    const wf = e.jobId ? byWorkflow.get(e.jobId) : undefined;
     events.push({
       id: `added:${e.id}`,
       kind: "added",
       at: e.createdAt,
-      title: `Added to ${r.seq.name}`,
+      title: wf ? `Added to ${r.seq.name} by the workflow “${wf.name}”` : `Added to ${r.seq.name}`,
       detail: null,
       status: null,
       sequence: r.seq,
       step: null,
       mailbox: null,
       by: r.by?.id ? r.by : null,
-      data: { enrollment_id: e.id },
+      data: { enrollment_id: e.id, ...(wf ? { workflow: wf } : {}) },
     });
     // The engine's own endings (replied, bounced, every step done…) have no audit entry: the enrollment says when and why.
     if (e.finishedAt !== null && e.status !== "removed") {

@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { and, asc, count, desc, eq, gt, isNotNull, isNull, lt, lte, or, sql, type SQL } from "drizzle-orm";
 import { batchSql, db, type Db } from "../db/client";
 import { inList, listParam } from "../db/in-list";
-import { auditLog, contactChanges, contacts, jobs, sequences, users, workflowRuns, workflows } from "../db/schema";
+import { auditLog, contactChanges, contacts, jobOutcomes, jobs, sequences, users, workflowRuns, workflows } from "../db/schema";
 import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
@@ -11,7 +11,7 @@ import { authorize, mailboxFor, sequenceFor, teamUser, visibleSequence, workflow
 import { auditEntry } from "./audit";
 import { commitAddContacts } from "./add-contacts/jobs";
 import { settleJobStatements } from "./credits";
-import { PLAN_PAGE, type AddContactsRequest } from "./add-contacts/request";
+import { OUTCOME_REASONS, PLAN_PAGE, type AddContactsRequest } from "./add-contacts/request";
 import { MAX_SEARCH_WORDS, peopleWhere, words, type PeopleFilters } from "./people-search";
 import { assertWorkflowCanRun, refusedBy } from "./state-preconditions";
 
@@ -229,6 +229,11 @@ const runColumns = {
   // contacts, so its log line counts them instead of naming one contact.
   skipped: sql<number | null>`CASE WHEN ${jobs.status} IN ('completed', 'failed', 'cancelled') THEN ${jobs.skipped} END`,
   held_back: sql<number | null>`CASE WHEN ${jobs.status} IN ('completed', 'failed', 'cancelled') THEN ${jobs.warned} END`,
+  // Why its job skipped whom, counted per reason (a JSON object), once it has finished: a run that skipped everyone
+  // says why ("Already in this sequence"), not a guess. Read through job_outcomes_outcome_idx, only for runs that skipped.
+  skip_reasons: sql<string | null>`CASE WHEN ${jobs.status} IN ('completed', 'failed', 'cancelled') AND ${jobs.skipped} > 0
+    THEN (SELECT json_group_object(reason, n) FROM (SELECT r.value AS reason, count(*) AS n FROM ${jobOutcomes} o, json_each(o.reasons) r
+          WHERE o.job_id = ${jobs.id} AND o.outcome = 'skipped' GROUP BY r.value ORDER BY n DESC, r.value)) END`.as("skip_reasons"),
   // Named apart from the run's status: a batch answers rows by column name (listWorkflows reads runs in one).
   job_status: sql<string | null>`${jobs.status}`.as("job_status"),
   // A run whose job added nobody says why (invariant 10): everyone it found was held back by a warning, or skipped.
@@ -264,6 +269,15 @@ export interface RunTrigger {
 
 const isChangeKind = (k: string | null): k is (typeof CHANGE_KINDS)[number] => (CHANGE_KINDS as readonly (string | null)[]).includes(k);
 
+/** A run's skips per reason, most first, in words (the add-contacts job's reasons), from its `skip_reasons` object. */
+function skippedReasons(json: string | null): { reason: string; label: string; count: number }[] | null {
+  if (!json) return null;
+  const counts = JSON.parse(json) as Record<string, number>;
+  return Object.entries(counts)
+    .map(([reason, n]) => ({ reason, label: OUTCOME_REASONS[reason as keyof typeof OUTCOME_REASONS]?.label ?? reason, count: n }))
+    .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
+}
+
 /** A run as the run log shows it: what it found, what its job added, and what triggered it. */
 export function presentRun(r: RunRow, w: Pick<WorkflowRow, "active" | "triggerKind">) {
   const trigger: RunTrigger =
@@ -285,6 +299,7 @@ export function presentRun(r: RunRow, w: Pick<WorkflowRow, "active" | "triggerKi
     added: r.added ?? null,
     skipped: r.skipped ?? null,
     held_back: r.held_back ?? null,
+    skipped_reasons: skippedReasons(r.skip_reasons),
     job_status: r.job_status as string | null,
     reason: r.reason,
     started_at: r.started_at,

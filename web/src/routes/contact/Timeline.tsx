@@ -53,7 +53,8 @@ export function ContactTimeline(props: { contactId: string }) {
                       <Show when={e.sequence}>{(s) => <A href={`/sequences/${s().id}`}>{s().name}</A>}</Show>
                       <Show when={e.step}>{(n) => <span>Step {n()}</span>}</Show>
                       <Show when={e.mailbox}>{(m) => <span>from {m()}</span>}</Show>
-                      <Show when={e.by}>{(b) => <span>by {b().name}</span>}</Show>
+                      {/* A workflow's addition: the title names the workflow, which acts as its owner. */}
+                      <Show when={e.by}>{(b) => <span>{e.data.workflow ? `runs as ${b().name}` : `by ${b().name}`}</span>}</Show>
                     </div>
                     <Show when={e.detail}>{(d) => <p class="timeline-detail">{d()}</p>}</Show>
                   </div>

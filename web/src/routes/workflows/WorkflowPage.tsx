@@ -14,7 +14,15 @@ import { Card } from "../../components/Card";
 
 const PER_PAGE = 25;
 
-function RunLog(props: { id: string }) {
+/** When a workflow's first run comes: a schedule's slot or Run now, or a watched contact change while it is on. */
+function firstRunText(w: Pick<Workflow, "trigger" | "interval_minutes" | "active">) {
+  if (w.trigger.kind !== "change") return "Runs show up here once the schedule comes round, or when you press Run now.";
+  // "when a contact is created or moves stage and matches its filters": a change workflow has no schedule and no Run now.
+  const when = `${triggerLabel(w).replace(/^When/, "when")} and matches its filters`;
+  return w.active ? `Runs show up here ${when}.` : `Runs show up here ${when}, once the workflow is turned on.`;
+}
+
+function RunLog(props: { id: string; workflow: Workflow }) {
   const [params] = useSearchParams();
   const routing = useIsRouting();
   const page = () => Math.max(1, Number(params.page) || 1);
@@ -39,7 +47,7 @@ function RunLog(props: { id: string }) {
         rowProps={(run) => ({ "data-testid": "run-row", "data-run-id": run.id })}
         empty={
           <EmptyState icon="clock" title="No runs yet">
-            Runs show up here once the schedule comes round, or when you press Run now.
+            {firstRunText(props.workflow)}
           </EmptyState>
         }
       >
@@ -159,7 +167,7 @@ export default function WorkflowPage() {
           return (
             <>
               <Summary w={w()} actions={actions} onDelete={() => setDeleting(w())} />
-              <RunLog id={w().id} />
+              <RunLog id={w().id} workflow={w()} />
             </>
           );
         }}
