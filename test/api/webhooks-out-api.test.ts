@@ -3,7 +3,16 @@
 import { describe, expect, it } from "vitest";
 import { db } from "../../worker/db/client";
 import type { QueueMessage } from "../../worker/queue/messages";
-import { deliverDue, sendTestEvent, SUBSCRIPTIONS_PER_TEAM, type Send, webhookUrlProblem } from "../../worker/services/webhooks-out";
+import { advanceClock } from "../../worker/lib/clock";
+import {
+  deliverDue,
+  FAILURES_TO_DISABLE,
+  sendTestEvent,
+  SUBSCRIPTIONS_PER_TEAM,
+  TEST_EVENTS_PER_HOUR,
+  type Send,
+  webhookUrlProblem,
+} from "../../worker/services/webhooks-out";
 import { signMeetingWebhook } from "../../worker/services/meetings";
 import { makeTeam, makeUser, sessionFor, withQueue } from "../fixtures";
 import { as, env, errorOf, fieldsOf, withKey } from "../helpers";
@@ -192,5 +201,61 @@ describe("outgoing webhook subscriptions", () => {
     ).toEqual({
       n: 0,
     });
+  });
+
+  // A test event had no limit (25 in a row: all 202), was retried 5 times over 14 hours, and a given-up one
+  // counted toward turning the subscription off: 20 tests to a receiver that was down turned it off.
+  it(`a test event: at most ${TEST_EVENTS_PER_HOUR} an hour (429 with retry-after), tried once, never counted toward turning it off`, async () => {
+    const { teamId, s } = await adminTeam();
+    const { subscription } = (await (await create(s, { url: URL_OK, events: ["reply.received"] })).json()) as {
+      subscription: { id: string };
+    };
+    const test = () => as(s, "POST", `/api/webhooks/outgoing/${subscription.id}/test`);
+    for (let i = 0; i < TEST_EVENTS_PER_HOUR; i++) expect((await test()).status).toBe(202);
+    const refused = await test();
+    const err = await errorOf(refused);
+    expect(err).toMatchObject({ status: 429, code: "rate_limited" });
+    expect(err.message).toMatch(/at most 10 test events an hour/);
+    const retryAfter = Number(refused.headers.get("retry-after"));
+    expect(retryAfter).toBeGreaterThan(3_500);
+    expect(retryAfter).toBeLessThanOrEqual(3_600);
+    const pings = () =>
+      env.DB.prepare("SELECT count(*) n FROM webhook_deliveries WHERE subscription_id = ? AND type = 'ping'")
+        .bind(subscription.id)
+        .first<{ n: number }>();
+    expect(await pings()).toEqual({ n: TEST_EVENTS_PER_HOUR });
+    advanceClock(retryAfter * 1000);
+    expect((await test()).status).toBe(202);
+    expect(await pings()).toEqual({ n: TEST_EVENTS_PER_HOUR + 1 });
+
+    // Another subscription, one short of being turned off: a test to its broken receiver is tried once and
+    // shown failed, and neither the run of failures nor the subscription changes.
+    const other = (await (await create(s, { url: `${URL_OK}/2`, events: ["reply.received"] })).json()) as { subscription: { id: string } };
+    await env.DB.prepare("UPDATE webhook_subscriptions SET failures_in_row = ? WHERE id = ?")
+      .bind(FAILURES_TO_DISABLE - 1, other.subscription.id)
+      .run();
+    const caller = { teamId, userId: s.userId, role: "admin" as const, via: "session" as const };
+    const delivery = await sendTestEvent(withQueue([]), db(env.DB), caller, other.subscription.id);
+    let tries = 0;
+    const down: Send = async () => {
+      tries++;
+      return new Response("down", { status: 503 });
+    };
+    await deliverDue(env, db(env.DB), { ids: [delivery.id], send: down });
+    expect(tries).toBe(1);
+    const listed = (await (await as(s, "GET", `/api/webhooks/outgoing/${other.subscription.id}/deliveries`)).json()) as {
+      deliveries: { id: string; status: string; attempts: number; last_status: number; next_attempt_at: number | null }[];
+    };
+    expect(listed.deliveries).toEqual([
+      expect.objectContaining({ id: delivery.id, status: "failed", attempts: 1, last_status: 503, next_attempt_at: null }),
+    ]);
+    advanceClock(24 * 3_600_000);
+    await deliverDue(env, db(env.DB), { ids: [delivery.id], send: down });
+    expect(tries).toBe(1);
+    expect(
+      await env.DB.prepare("SELECT enabled, failures_in_row, disabled_reason FROM webhook_subscriptions WHERE id = ?")
+        .bind(other.subscription.id)
+        .first(),
+    ).toEqual({ enabled: 1, failures_in_row: FAILURES_TO_DISABLE - 1, disabled_reason: null });
   });
 });

@@ -11,6 +11,7 @@ import {
   rotateSubscriptionSecret,
   sendTestEvent,
   SUBSCRIPTIONS_PER_TEAM,
+  TEST_EVENTS_PER_HOUR,
   updateSubscription,
 } from "../services/webhooks-out";
 
@@ -19,12 +20,10 @@ const EventTypes = z.array(z.enum(WEBHOOK_EVENT_TYPES)).min(1, "Choose at least 
     "reply.received (a person's reply matched to a run; not an out-of-office), email.bounced (a hard bounce), contact.unsubscribed, meeting.booked, run.finished (a run ended, with its status and reason)",
 });
 
-const Url = z
-  .string()
-  .trim()
-  .url("Give the full address of the receiver, starting with https://")
-  .max(2000)
-  .openapi({ description: "https:// only, to a public host (local and private network addresses are refused)" });
+const Url = z.string().trim().url("Give the full address of the receiver, starting with https://").max(2000).openapi({
+  description:
+    "https:// only, to a public host: local and private network addresses, names that can't be public (one label, .internal, .local …, a private address written into the name) and names whose DNS answers are such addresses are refused",
+});
 
 const Subscription = z
   .object({
@@ -44,7 +43,9 @@ const Subscription = z
     disabled_reason: z.string().nullable().openapi({
       description: "Why Seqflare turned it off: 20 deliveries in a row failed every retry. Null when on, or turned off by a person",
     }),
-    failures_in_row: z.number().openapi({ description: "Deliveries given up in a row since the last one delivered" }),
+    failures_in_row: z
+      .number()
+      .openapi({ description: "Deliveries given up in a row since the last one delivered (test events are not counted)" }),
     created_at: z.number(),
     updated_at: z.number(),
   })
@@ -194,12 +195,17 @@ export const outgoingWebhookRoutes = router()
       path: "/webhooks/outgoing/{id}/test",
       tags,
       summary: "Send the subscription a test event (type ping) now; its delivery is listed like any other",
+      description: `Tried once (no retries), and its outcome never counts toward turning the subscription off. At most ${TEST_EVENTS_PER_HOUR} an hour per subscription.`,
       request: { params: IdParam },
       responses: {
         202: json(z.object({ delivery: Delivery }), "Queued"),
         403: errorResponses[403],
         404: errorResponses[404],
         409: errorResponses[409],
+        429: {
+          ...errorResponses[422],
+          description: `This subscription was sent ${TEST_EVENTS_PER_HOUR} test events in the last hour: wait retry-after seconds`,
+        },
       },
     }),
     async (c) => c.json({ delivery: await sendTestEvent(c.env, c.var.db, c.get("caller"), c.req.valid("param").id) }, 202),

@@ -6,7 +6,7 @@ import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError, notFound, validationError } from "../lib/errors";
 import { newId, randomToken } from "../lib/ids";
-import { privateHostProblem } from "../lib/private-host";
+import { privateHostProblem, resolvedHostProblem } from "../lib/private-host";
 import { seal, unseal } from "../lib/seal";
 import { authorize } from "./access";
 import { audit } from "./audit";
@@ -83,10 +83,13 @@ const isLoopback = (host: string) => {
   return h === "localhost" || h.endsWith(".localhost") || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
 };
 
+const PRIVATE_RECEIVER = "Use the receiver's public address: local and private network addresses can't receive webhooks";
+
 /**
  * Why `url` can't receive webhooks, or undefined. https only, to a public host (private-host.ts, every
- * spelling it reads: a receiver on our own network would let an admin probe it through us). On
- * `npm start` (APP_ENV=local) a receiver on the developer's own machine (http, localhost) is allowed.
+ * spelling of an address it reads and every name that can't be public: a receiver on our own network would
+ * let an admin probe it through us). On `npm start` (APP_ENV=local) a receiver on the developer's own
+ * machine (http, localhost) is allowed. What the name resolves to is checked apart (receiverAddressProblem).
  */
 export function webhookUrlProblem(env: Pick<Env, "APP_ENV">, url: string): string | undefined {
   let u: URL;
@@ -99,13 +102,32 @@ export function webhookUrlProblem(env: Pick<Env, "APP_ENV">, url: string): strin
   if (u.protocol !== "https:" && !(local && u.protocol === "http:"))
     return "Use an https:// address: deliveries carry your contacts' details";
   if (u.username || u.password) return "Leave the user name and password out of the address: deliveries are signed instead";
-  if (!local && privateHostProblem(u.hostname))
-    return "Use the receiver's public address: local and private network addresses can't receive webhooks";
+  if (!local && privateHostProblem(u.hostname)) return PRIVATE_RECEIVER;
   return undefined;
 }
 
-function checkUrl(env: Env, url: string) {
-  const problem = webhookUrlProblem(env, url);
+/**
+ * The receiver's host name looked up now (DNS over HTTPS, private-host.ts), for a URL webhookUrlProblem let
+ * through: `problem` when an answer is a local or private address or there is none, `failed` when the lookup
+ * couldn't be made. The developer's own machine on `npm start` is not looked up.
+ */
+async function receiverAddressProblem(env: Pick<Env, "APP_ENV">, url: string): Promise<{ problem?: string; failed?: string }> {
+  const host = new URL(url).hostname;
+  if (env.APP_ENV === "local" && isLoopback(host)) return {};
+  const r = await resolvedHostProblem(host);
+  if (r.kind === "private") return { problem: `${PRIVATE_RECEIVER} (${host} resolves to ${r.address})` };
+  if (r.kind === "none") return { problem: `${host} has no address in DNS: check the receiver's address` };
+  if (r.kind === "failed") return { failed: `Could not look up ${host} in DNS: ${r.why}` };
+  return {};
+}
+
+/**
+ * A subscription's URL, on create and change: its form (webhookUrlProblem), then its host name's DNS
+ * answers. A lookup that can't be made (DNS over HTTPS unreachable) doesn't refuse the URL: every send looks
+ * it up again and sends nothing to a private address, and a send whose lookup fails is a failed attempt.
+ */
+async function checkUrl(env: Env, url: string) {
+  const problem = webhookUrlProblem(env, url) ?? (await receiverAddressProblem(env, url)).problem;
   if (problem) throw validationError([{ path: ["url"], message: problem, code: "custom" }]);
 }
 
@@ -143,7 +165,7 @@ export async function createSubscription(
   b: { url: string; events: WebhookEventType[]; enabled?: boolean },
 ) {
   may(caller);
-  checkUrl(env, b.url);
+  await checkUrl(env, b.url);
   const secret = newSecret();
   const t = now();
   const id = newId();
@@ -176,7 +198,7 @@ export async function updateSubscription(
 ) {
   may(caller);
   const row = await subscriptionFor(d, caller, id);
-  if (b.url !== undefined) checkUrl(env, b.url);
+  if (b.url !== undefined) await checkUrl(env, b.url);
   const t = now();
   const turnedOff = b.enabled === false && row.enabled;
   const turnedOn = b.enabled === true && !row.enabled;
@@ -282,9 +304,16 @@ export async function recentDeliveries(d: Db, caller: Caller, id: string) {
   return { deliveries: rows.map(presentDelivery) };
 }
 
+/** Test events a subscription may be sent in any rolling hour. */
+export const TEST_EVENTS_PER_HOUR = 10;
+const HOUR_MS = 3_600_000;
+
 /**
  * A `ping` event for one subscription, sent now through the queue (the cron would take it within a
- * minute otherwise). Only an enabled subscription is sent anything.
+ * minute otherwise). Only an enabled subscription is sent anything. A test is tried once (record: no
+ * retries, and its outcome never counts toward turning the subscription off), and at most
+ * TEST_EVENTS_PER_HOUR go to a subscription in an hour, counted in the insert itself (as a mailbox's test
+ * emails are, mailboxes.ts), so tests sent at once can't all pass; beyond: 429 with retry-after.
  */
 export async function sendTestEvent(env: Env, d: Db, caller: Caller, id: string) {
   may(caller);
@@ -299,19 +328,25 @@ export async function sendTestEvent(env: Env, d: Db, caller: Caller, id: string)
     team_id: caller.teamId,
     data: { subscription_id: id },
   });
-  const delivery = {
-    id: newId(),
-    teamId: caller.teamId,
-    subscriptionId: id,
-    eventId,
-    type: "ping",
-    payload,
-    nextAttemptAt: t,
-    createdAt: t,
-  };
-  await d.insert(webhookDeliveries).values(delivery);
-  await env.JOBS.send({ kind: "webhook_delivery", deliveryId: delivery.id });
-  const [r] = await d.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, delivery.id));
+  const deliveryId = newId();
+  const recent = sql`FROM webhook_deliveries WHERE subscription_id = ${id} AND type = 'ping' AND created_at > ${t - HOUR_MS}`;
+  const inserted = await d.run(sql`
+    INSERT INTO webhook_deliveries (id, team_id, subscription_id, event_id, type, payload, status, attempts, next_attempt_at, created_at)
+    SELECT ${deliveryId}, ${caller.teamId}, ${id}, ${eventId}, 'ping', ${payload}, 'pending', 0, ${t}, ${t}
+     WHERE (SELECT count(*) ${recent}) < ${TEST_EVENTS_PER_HOUR}`);
+  if (!inserted.meta.changes) {
+    const oldest = await d.get<{ t: number | null }>(sql`SELECT min(created_at) AS t ${recent}`);
+    const retryAfter = Math.max(1, Math.ceil(((oldest?.t ?? t) + HOUR_MS - t) / 1000));
+    throw new ApiError(
+      "rate_limited",
+      `A subscription is sent at most ${TEST_EVENTS_PER_HOUR} test events an hour: try again in ${Math.ceil(retryAfter / 60)} min`,
+      { retry_after: retryAfter },
+      429,
+      { "retry-after": String(retryAfter) },
+    );
+  }
+  await env.JOBS.send({ kind: "webhook_delivery", deliveryId });
+  const [r] = await d.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, deliveryId));
   return presentDelivery(r!);
 }
 
@@ -353,14 +388,29 @@ const targetColumns = {
   previousSecretUntil: webhookSubscriptions.previousSecretUntil,
 };
 
+/**
+ * Each receiver URL's DNS check, made once per call that sends (deliverDue, a message's deliverSubscription):
+ * a lookup is two subrequests, and a message sending 180 deliveries to one URL would otherwise make 360 of
+ * Workers' 1,000.
+ */
+type Lookups = Map<string, ReturnType<typeof receiverAddressProblem>>;
+
 /** Sends claimed deliveries AT_ONCE at a time and writes each outcome (only while the claim made at `t` holds). */
-async function sendClaimed(env: Env, d: Db, send: Send, claimed: Claimed[], subs: Map<string, Target>, t: number) {
+async function sendClaimed(
+  env: Env,
+  d: Db,
+  send: Send,
+  claimed: Claimed[],
+  subs: Map<string, Target>,
+  t: number,
+  lookups: Lookups = new Map(),
+) {
   const waiting = [...claimed];
   const work = async () => {
     for (let c = waiting.shift(); c; c = waiting.shift()) {
       const sub = subs.get(c.subscription_id);
       if (!sub) continue;
-      const outcome = await attempt(env, send, sub, c);
+      const outcome = await attempt(env, send, sub, c, lookups);
       await record(d, c, t + CLAIM_MS, outcome);
     }
   };
@@ -438,6 +488,7 @@ export async function deliverSubscription(
     .returning(targetColumns);
   if (!sub) return 0;
   const subs = new Map([[sub.id, sub]]);
+  const lookups: Lookups = new Map();
   let sent = 0;
   let more = false;
   try {
@@ -449,7 +500,7 @@ export async function deliverSubscription(
       const t = now();
       const want = Math.min(AT_ONCE, limit - sent);
       const claimed = await claim(d, t, sql`w.subscription_id = ${subscriptionId}`, want);
-      if (claimed.length) await sendClaimed(env, d, send, claimed, subs, t);
+      if (claimed.length) await sendClaimed(env, d, send, claimed, subs, t, lookups);
       sent += claimed.length;
       // A round short of what it asked for emptied the backlog; a full one may have left more.
       more = claimed.length === want;
@@ -501,10 +552,16 @@ async function attempt(
   send: Send,
   sub: Target,
   c: { event_id: string; type: string; payload: string },
+  lookups: Lookups,
 ): Promise<{ status: number | null; error: string | null }> {
   // Checked again at send time: a row written before a rule changed, or by hand, still goes nowhere private.
-  const problem = webhookUrlProblem(env, sub.url);
-  if (problem) return { status: null, error: problem };
+  // The name is looked up again when sent to (once per URL per call, Lookups): its answers may have changed since it was saved.
+  const form = webhookUrlProblem(env, sub.url);
+  if (form) return { status: null, error: form };
+  if (!lookups.has(sub.url)) lookups.set(sub.url, receiverAddressProblem(env, sub.url));
+  const dns = await lookups.get(sub.url)!;
+  const refused = dns.problem ?? dns.failed;
+  if (refused) return { status: null, error: refused };
   try {
     const secrets = [await unseal(appSecret(env), sub.sealed)];
     if (previousLive(sub, now())) secrets.push(await unseal(appSecret(env), sub.previousSealedSecret!));
@@ -530,10 +587,14 @@ async function attempt(
   }
 }
 
-/** A delivery's outcome written, only while this call's claim still holds it; the subscription's run of failures with it. */
+/**
+ * A delivery's outcome written, only while this call's claim still holds it; the subscription's run of
+ * failures with it. A test event (ping) is tried once and leaves the run alone: a person checking a receiver
+ * that is down must not turn the subscription off, nor one that answers a test end a run of real failures.
+ */
 async function record(
   d: Db,
-  c: { id: string; subscription_id: string; attempts: number },
+  c: { id: string; subscription_id: string; type: string; attempts: number },
   claim: number,
   o: { status: number | null; error: string | null },
 ) {
@@ -541,6 +602,13 @@ async function record(
   const attempts = c.attempts + 1;
   const mine = and(eq(webhookDeliveries.id, c.id), eq(webhookDeliveries.status, "pending"), eq(webhookDeliveries.nextAttemptAt, claim));
   const base = { attempts, lastStatus: o.status, lastError: o.error, lastAttemptAt: t };
+  if (c.type === "ping") {
+    await d
+      .update(webhookDeliveries)
+      .set({ ...base, status: o.error === null ? "delivered" : "failed", nextAttemptAt: null })
+      .where(mine);
+    return;
+  }
   if (o.error === null) {
     await d.batch([
       d
