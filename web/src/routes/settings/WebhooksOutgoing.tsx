@@ -280,7 +280,8 @@ export function WebhooksOutgoing() {
         {" ("}
         <code>Seqflare-Signature: t=…,v1=…</code>), tried again after 1 minute, 5, 30, 2 hours and 12 hours when your receiver doesn't
         answer 2xx within 10 seconds. After a rotation the old secret signs beside the new one for 24 hours. Events may arrive out of order.
-        A subscription whose deliveries fail every retry 20 times in a row is turned off.
+        A subscription whose deliveries fail every retry 20 times in a row is turned off. A test event is tried once, at most 10 an hour,
+        and never counts toward turning a subscription off.
       </p>
       <Show when={isAdmin()} fallback={<p class="muted small">Only an admin can manage outgoing webhooks.</p>}>
         <Show when={secret()}>{(s) => <NewSecret secret={s()} onDone={() => setSecret(null)} />}</Show>
