@@ -413,6 +413,7 @@ export const contactRoutes = router()
           z.object({
             sequences: z.array(
               z.object({
+                id: z.string().openapi({ description: "The contact's run in the sequence (the enrollment actions' `enrollment_ids`)" }),
                 sequence_id: z.string(),
                 name: z.string(),
                 active: z.boolean(),
@@ -422,6 +423,9 @@ export const contactRoutes = router()
                 current_step: z.number(),
                 next_due_at: z.number().nullable(),
                 added_at: z.number(),
+                can_edit: z.boolean().openapi({
+                  description: "Whether you may pause, resume, finish or remove this run (edit access to the sequence)",
+                }),
               }),
             ),
           }),

@@ -14,6 +14,7 @@ import {
   lists,
   mailboxes,
   sequences,
+  sequenceShares,
   steps,
   teamCounts,
 } from "../db/schema";
@@ -21,7 +22,16 @@ import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
-import { assertContact, authorize, contactFor, sequenceFromBatch, sequenceRowQuery, teamUser, visibleSequence } from "./access";
+import {
+  assertContact,
+  authorize,
+  contactFor,
+  sequenceAllows,
+  sequenceFromBatch,
+  sequenceRowQuery,
+  teamUser,
+  visibleSequence,
+} from "./access";
 import { auditEach } from "./audit";
 import { addToList, addToLists, ensureLists } from "./lists";
 import { assertNotSuppressed, suppressionOf, type SuppressionReason } from "./suppressions";
@@ -399,11 +409,15 @@ export function contactStagesOf(d: Db, teamId: string) {
     .orderBy(asc(contactStages.position));
 }
 
-/** The sequences a contact is in (only those the caller may see), newest first, with its status in each. */
+/**
+ * The sequences a contact is in (only those the caller may see), newest first, with its status in each, and
+ * whether the caller may act on the run there (pause, resume, finish, remove: the enrollment actions' sequence.edit).
+ */
 export async function contactSequences(d: Db, caller: Caller, contactId: string) {
   const ct = await contactFor(d, caller, contactId);
   const rows = await d
     .select({
+      id: enrollments.id,
       sequence_id: enrollments.sequenceId,
       name: sequences.name,
       active: sequences.active,
@@ -417,16 +431,19 @@ export async function contactSequences(d: Db, caller: Caller, contactId: string)
       mailboxReason: mailboxes.statusReason,
       mailboxHeld: sql<number | null>`${sql.raw(mailboxHeldSql('"mailboxes"'))}`,
       stepType: steps.type,
+      ownerId: sequences.ownerId,
+      share: sequenceShares.access,
     })
     .from(enrollments)
     .innerJoin(sequences, eq(sequences.id, enrollments.sequenceId))
+    .leftJoin(sequenceShares, and(eq(sequenceShares.sequenceId, sequences.id), eq(sequenceShares.userId, caller.userId)))
     .leftJoin(mailboxes, eq(mailboxes.id, enrollments.mailboxId))
     .leftJoin(steps, and(eq(steps.sequenceId, enrollments.sequenceId), eq(steps.position, enrollments.currentStep)))
     .where(and(eq(enrollments.teamId, caller.teamId), eq(enrollments.contactId, ct.id), visibleSequence(caller, enrollments.sequenceId)))
     .orderBy(desc(enrollments.createdAt), asc(enrollments.id))
     .limit(200);
   // What the sequence's contacts tab says of the same run (explain): "Mailbox is disconnected", not "Queued".
-  return rows.map(({ archivedAt, mailboxStatus, mailboxReason, mailboxHeld, stepType, ...r }) => {
+  return rows.map(({ archivedAt, mailboxStatus, mailboxReason, mailboxHeld, stepType, ownerId, share, ...r }) => {
     const why = explain(
       {
         reason: r.reason,
@@ -438,7 +455,14 @@ export async function contactSequences(d: Db, caller: Caller, contactId: string)
       },
       { active: !!r.active, archivedAt },
     );
-    return { ...r, active: !!r.active, status: String(r.status), reason: why.reason, reason_text: why.text };
+    return {
+      ...r,
+      active: !!r.active,
+      status: String(r.status),
+      reason: why.reason,
+      reason_text: why.text,
+      can_edit: sequenceAllows(caller, "sequence.edit", ownerId, share),
+    };
   });
 }
 

@@ -19,6 +19,7 @@ import { ContactTimeline } from "./contact/Timeline";
 import { ContactScheduled } from "./contact/ContactScheduled";
 import { ContactLists } from "./contact/ContactLists";
 import { EditContactDialog } from "./contact/EditContactDialog";
+import { RunActions } from "./contact/RunActions";
 import { SUPPRESSION_REASONS } from "../queries/suppressions";
 import "./ContactPage.css";
 
@@ -230,6 +231,9 @@ export default function ContactPage() {
                             Step
                           </th>
                           <th scope="col">Added</th>
+                          <Show when={(sequences() ?? []).some((s) => s.can_edit)}>
+                            <th scope="col">Actions</th>
+                          </Show>
                         </tr>
                       </thead>
                       <tbody>
@@ -247,6 +251,11 @@ export default function ContactPage() {
                               </td>
                               <td class="num">{s.current_step}</td>
                               <td class="cell-nowrap">{formatDateTime(s.added_at)}</td>
+                              <Show when={(sequences() ?? []).some((x) => x.can_edit)}>
+                                <td>
+                                  <RunActions run={s} contactName={name()} />
+                                </td>
+                              </Show>
                             </tr>
                           )}
                         </For>

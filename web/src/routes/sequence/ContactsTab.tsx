@@ -48,7 +48,7 @@ const FILTERS: { id: EnrollmentFilter; label: string; always?: boolean }[] = [
   { id: "removed", label: "Removed" },
 ];
 
-const ACTIONS: { id: EnrollmentAction; label: string; icon: "pause" | "play" | "check" | "trash" | "refresh"; done: string }[] = [
+export const ACTIONS: { id: EnrollmentAction; label: string; icon: "pause" | "play" | "check" | "trash" | "refresh"; done: string }[] = [
   { id: "pause", label: "Pause", icon: "pause", done: "paused" },
   { id: "resume", label: "Resume", icon: "play", done: "resumed" },
   { id: "restart", label: "Restart", icon: "refresh", done: "restarted from step 1" },
@@ -150,7 +150,7 @@ type Outcome = {
 type Answer = { action: EnrollmentAction; extra: Extra; results: Outcome[]; jobs: string[]; target?: string };
 
 /** What an action did, in words: "12 contacts paused until Dec 9", "3 contacts restarted from step 2". */
-function didWords(action: EnrollmentAction, n: number, extra: Extra, target?: string, redated = false) {
+export function didWords(action: EnrollmentAction, n: number, extra: Extra, target?: string, redated = false) {
   const what =
     action === "pause" && extra.until
       ? // Runs that were paused already had their resume date moved (the API's resume_date_changed).
@@ -171,6 +171,10 @@ function unchangedByReason(results: readonly Outcome[]) {
   for (const r of results) if (!r.changed) groups.set(r.reason ?? r.outcome, [...(groups.get(r.reason ?? r.outcome) ?? []), r]);
   return [...groups];
 }
+
+/** What removing runs does, said before it (here and on a contact's page). */
+export const REMOVE_WORDS =
+  "They stop receiving this sequence's steps right away. Anything already sent stays sent. You can add them again later.";
 
 /** Closed enrollments a pause / resume / finish can't touch: restarting them is what sends the sequence again. */
 const CLOSED = new Set(["finished", "removed", "failed"]);
@@ -1095,7 +1099,7 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
         onCancel={() => setConfirmRemove(false)}
         onConfirm={() => void apply("remove")}
       >
-        <p>They stop receiving this sequence's steps right away. Anything already sent stays sent. You can add them again later.</p>
+        <p>{REMOVE_WORDS}</p>
       </ConfirmDialog>
       <SequencePicker
         open={moving()}
