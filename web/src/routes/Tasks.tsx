@@ -272,7 +272,10 @@ function ChangeTaskButtons(props: { t: Task; open: (p: Panel) => void }) {
   );
 }
 
-/** Reschedule (a new due time) or Reassign (another user, who must be able to edit the task's sequence: the API says so otherwise). */
+/**
+ * Reschedule (a new due time) or Reassign (to one of the task's assignable_ids: for a sequence's task those who may edit
+ * the sequence, for a one-off task anyone active in the team; the API refuses anyone else).
+ */
 function ChangeTaskForm(props: { t: Task; mode: "reschedule" | "reassign"; close: () => void }) {
   const [at, setAt] = createSignal(suggestedDue(props.t));
   const users = createAsync(() => getUsers());
@@ -305,14 +308,16 @@ function ChangeTaskForm(props: { t: Task; mode: "reschedule" | "reassign"; close
           <label class="call-log-field">
             <span class="small muted">Assign to</span>
             <select class="input input-sm" value={who()} onChange={(e) => setWho(e.currentTarget.value)} data-testid="task-assignee">
-              {/* Only those who can take it (active, may edit its sequence): anyone else the API refuses. */}
+              {/* Only those who can take it (assignable_ids): anyone else the API refuses. */}
               <Options each={takers()} value={who()} id={(u) => u.id}>
                 {(u) => u.name}
               </Options>
             </select>
             <Show when={users() && !takers().length}>
               <span class="small muted" data-testid="task-no-takers">
-                Nobody else can take this task: only active users who may edit its sequence can.
+                {props.t.sequence
+                  ? "Nobody else can take this task: only active users who may edit its sequence can."
+                  : "Nobody else can take this task: there is no other active user in your team."}
               </span>
             </Show>
           </label>
