@@ -476,11 +476,17 @@ export type ScheduleInput = Pick<Schedule, "name" | "time_zone" | "holidays" | "
   windows: Record<string, [string, string][]>;
   holiday_calendar: HolidayCalendar;
 };
-export type HolidayCalendar = "none" | "US" | "GB";
+/** "none", a country ("DE") or a country's state or region ("DE-BY"): fetchHolidayCalendars lists them. */
+export type HolidayCalendar = string;
 
 export function fetchSchedules() {
   return data(api.schedules.$get());
 }
+
+export function fetchHolidayCalendars() {
+  return data(api.schedules["holiday-calendars"].$get());
+}
+export type HolidayCountry = Awaited<ReturnType<typeof fetchHolidayCalendars>>["calendars"][number];
 
 export function fetchHolidays(calendar: HolidayCalendar, year: number) {
   return data(api.schedules.holidays.$get({ query: { calendar, year: String(year) } }));

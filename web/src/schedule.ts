@@ -1,4 +1,5 @@
 /** Helpers for showing schedules: weekday names and one-line window summaries. */
+import type { HolidayCountry } from "./api";
 
 export const WEEKDAYS = [
   { key: "1", short: "Mon", long: "Monday" },
@@ -41,8 +42,12 @@ export function weeklyMinutes(windows: Windows): number {
   return total;
 }
 
-export const HOLIDAY_CALENDARS = [
-  { id: "none", label: "None" },
-  { id: "US", label: "United States federal holidays" },
-  { id: "GB", label: "UK bank holidays (England & Wales)" },
-] as const;
+/** A holiday calendar's name: "None", "Germany", "Germany: Bayern", "United Kingdom: England & Wales" (its code while the list loads). */
+export function calendarLabel(code: string, countries: HolidayCountry[] | undefined): string {
+  if (code === "none") return "None";
+  const country = countries?.find((c) => c.code === code.split("-")[0]);
+  if (!country) return code;
+  if (country.code === code) return country.whole.startsWith("All of ") ? country.name : `${country.name}: ${country.whole}`;
+  const region = country.regions.find((r) => r.code === code);
+  return region ? `${country.name}: ${region.name}` : code;
+}

@@ -1,7 +1,17 @@
 import { action, query } from "@solidjs/router";
-import { createSchedule, deleteSchedule, fetchHolidays, fetchSchedules, updateSchedule, type HolidayCalendar } from "../api";
+import {
+  createSchedule,
+  deleteSchedule,
+  fetchHolidayCalendars,
+  fetchHolidays,
+  fetchSchedules,
+  updateSchedule,
+  type HolidayCalendar,
+} from "../api";
 
 export const getSchedules = query(() => fetchSchedules(), "schedules");
+/** The built-in holiday calendars: countries and their states or regions. */
+export const getHolidayCalendars = query(() => fetchHolidayCalendars(), "holiday-calendars");
 /** A calendar's holidays of one year, shown beside the schedule form's holiday choice. */
 export const getHolidays = query((calendar: HolidayCalendar, year: number) => fetchHolidays(calendar, year), "holidays");
 

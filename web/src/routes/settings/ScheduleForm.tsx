@@ -1,6 +1,6 @@
 import { createAsync } from "@solidjs/router";
 import { createMemo, createSignal, For, Index, Show, Suspense } from "solid-js";
-import { createScheduleAction, getHolidays, updateScheduleAction } from "../../queries/schedules";
+import { createScheduleAction, getHolidayCalendars, getHolidays, updateScheduleAction } from "../../queries/schedules";
 import { type HolidayCalendar, type Schedule, type ScheduleInput } from "../../api";
 import { Dialog } from "../../components/Dialog";
 import { Chips } from "../../components/Chips";
@@ -10,7 +10,7 @@ import { FormProblems } from "../../forms";
 import { Icon } from "../../components/Icon";
 import { browserTimeZone, formatDate } from "../../format";
 import { getMe } from "../../queries/session";
-import { HOLIDAY_CALENDARS, WEEKDAYS } from "../../schedule";
+import { WEEKDAYS } from "../../schedule";
 
 const TIME_ZONES: string[] = (() => {
   try {
@@ -42,7 +42,23 @@ export function ScheduleForm(props: { open: boolean; schedule: Schedule | null; 
   const [name, setName] = createSignal(s?.name ?? "");
   const [tz, setTz] = createSignal(s?.time_zone ?? browserTimeZone());
   const [windows, setWindows] = createSignal<Windows>(structuredClone(s?.windows ?? DEFAULT_WINDOWS));
-  const [calendar, setCalendar] = createSignal<HolidayCalendar>((s?.holiday_calendar as HolidayCalendar) ?? "none");
+  const [calendar, setCalendar] = createSignal<HolidayCalendar>(s?.holiday_calendar ?? "none");
+  const countries = createAsync(() => getHolidayCalendars());
+  const countryCode = () => (calendar() === "none" ? "" : calendar().split("-")[0]!);
+  const country = () => countries()?.calendars.find((c) => c.code === countryCode());
+  // What is typed in the country box; undefined shows the picked country's name.
+  const [countryText, setCountryText] = createSignal<string>();
+  const matching = (text: string) => {
+    const t = text.trim().toLowerCase();
+    return countries()?.calendars.find((c) => c.name.toLowerCase() === t || c.code.toLowerCase() === t);
+  };
+  const unmatched = () => !!countryText()?.trim() && !matching(countryText()!);
+  const pickCountry = (text: string) => {
+    setCountryText(text);
+    const hit = matching(text);
+    if (!text.trim()) setCalendar("none");
+    else if (hit && hit.code !== countryCode()) setCalendar(hit.code);
+  };
   const [custom, setCustom] = createSignal<string[]>([...(s?.holidays ?? [])].sort());
   const [newDate, setNewDate] = createSignal("");
   const [contactTz, setContactTz] = createSignal(s?.use_contact_time_zone ?? false);
@@ -258,20 +274,49 @@ export function ScheduleForm(props: { open: boolean; schedule: Schedule | null; 
         <div class="form-grid">
           <div class="field">
             <label for="sched-cal">Holiday calendar</label>
-            <select
-              id="sched-cal"
-              onChange={(e) => setCalendar(e.currentTarget.value as HolidayCalendar)}
-              aria-invalid={errors.invalid("holiday_calendar")}
-              aria-describedby="sched-cal-error"
-            >
-              <For each={HOLIDAY_CALENDARS}>
+            <Suspense fallback={<p class="muted small">Loading the holiday calendars…</p>}>
+              <input
+                id="sched-cal"
+                type="search"
+                list="sched-cal-countries"
+                autocomplete="off"
+                placeholder="None: type a country"
+                value={countryText() ?? country()?.name ?? ""}
+                onInput={(e) => pickCountry(e.currentTarget.value)}
+                // A name that isn't in the list is let go on leaving the box: the calendar stays as picked.
+                onChange={() => unmatched() && setCountryText(undefined)}
+                aria-invalid={errors.invalid("holiday_calendar")}
+                aria-describedby="sched-cal-help sched-cal-error"
+              />
+              <datalist id="sched-cal-countries">
+                <For each={countries()?.calendars}>{(c) => <option value={c.name} />}</For>
+              </datalist>
+              <Show when={unmatched()}>
+                <p class="field-help text-warning">No country called “{countryText()!.trim()}”: pick one from the list.</p>
+              </Show>
+              <Show when={country()?.regions.length ? country() : undefined}>
                 {(c) => (
-                  <option value={c.id} selected={c.id === calendar()}>
-                    {c.label}
-                  </option>
+                  <>
+                    <label for="sched-region">State or region</label>
+                    <select id="sched-region" onChange={(e) => setCalendar(e.currentTarget.value)}>
+                      <option value={c().code} selected={calendar() === c().code}>
+                        {c().whole}
+                      </option>
+                      <For each={c().regions}>
+                        {(r) => (
+                          <option value={r.code} selected={r.code === calendar()}>
+                            {r.name}
+                          </option>
+                        )}
+                      </For>
+                    </select>
+                  </>
                 )}
-              </For>
-            </select>
+              </Show>
+              <p id="sched-cal-help" class="field-help">
+                Public holidays only: bank, school and observance days still send. Add others as your own days off.
+              </p>
+            </Suspense>
             <FieldError id="sched-cal-error" form={errors} name="holiday_calendar" />
             <Show when={calendar() !== "none"}>
               <Suspense fallback={<p class="muted small">Loading {year}'s holidays…</p>}>
@@ -279,7 +324,7 @@ export function ScheduleForm(props: { open: boolean; schedule: Schedule | null; 
                   {(h) => (
                     <details class="holiday-list">
                       <summary>
-                        {h().holidays.length} days skipped in {year}
+                        {new Set(h().holidays.map((x) => x.date)).size} days skipped in {year}
                       </summary>
                       <ul>
                         <For each={h().holidays}>

@@ -9,8 +9,8 @@ import { Icon } from "../../components/Icon";
 import { errorMessage, TableSkeleton } from "../../components/Status";
 import { notify } from "../../components/Toast";
 import { formatDay, plural } from "../../format";
-import { deleteScheduleAction, getSchedules } from "../../queries/schedules";
-import { HOLIDAY_CALENDARS, summarizeWindows, WEEKDAYS, weeklyMinutes } from "../../schedule";
+import { deleteScheduleAction, getHolidayCalendars, getSchedules } from "../../queries/schedules";
+import { calendarLabel, summarizeWindows, WEEKDAYS, weeklyMinutes } from "../../schedule";
 import { ScheduleForm } from "./ScheduleForm";
 
 import "./Schedules.css";
@@ -43,6 +43,7 @@ function WeekStrip(props: { windows: Schedule["windows"] }) {
 /** Settings → Schedules: the team's sending windows. */
 export function Schedules() {
   const schedules = createAsync(() => getSchedules());
+  const countries = createAsync(() => getHolidayCalendars());
   const [editing, setEditing] = createSignal<Schedule | "new" | null>(null);
   const [deleting, setDeleting] = createSignal<Schedule | null>(null);
   const remove = useWrite(deleteScheduleAction);
@@ -107,7 +108,7 @@ export function Schedules() {
                           </span>
                           <span>{Math.round(weeklyMinutes(s.windows) / 60)} h/week</span>
                           <span>
-                            Holidays: {HOLIDAY_CALENDARS.find((c) => c.id === s.holiday_calendar)?.label ?? s.holiday_calendar}
+                            Holidays: {calendarLabel(s.holiday_calendar, countries()?.calendars)}
                             {s.holidays.length ? ` + ${plural(s.holidays.length, "custom day")}` : ""}
                           </span>
                         </p>
