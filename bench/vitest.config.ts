@@ -28,6 +28,8 @@ export default defineConfig(async () => {
       setupFiles: ["./bench/setup.ts"],
       testTimeout: 3_600_000,
       hookTimeout: 600_000,
+      // As in vitest.config.ts: date-holidays reaches moment by a CommonJS require Vite resolves to its ES build.
+      deps: { optimizer: { ssr: { enabled: true, include: ["date-holidays"] } } },
     },
   };
 });
