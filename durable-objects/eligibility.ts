@@ -54,8 +54,43 @@ export interface SendChecks {
  * `c`'s address in a DNC stage makes `c` DNC (one probe of contacts_team_email_idx). Needs `c` (contacts) and
  * `s` (its contact_stages row); the add-contacts checks read it too (candidates.ts).
  */
-export const STAGE_CATEGORY_SQL = `CASE WHEN EXISTS (SELECT 1 FROM contacts d JOIN contact_stages ds ON ds.id = d.stage_id
-    WHERE d.team_id = c.team_id AND lower(d.email) = lower(c.email) AND d.deleted_at IS NULL AND ds.category = 'dnc') THEN 'dnc' ELSE s.category END`;
+const stageCategorySql = (own: string) => `CASE WHEN EXISTS (SELECT 1 FROM contacts d JOIN contact_stages ds ON ds.id = d.stage_id
+    WHERE d.team_id = c.team_id AND lower(d.email) = lower(c.email) AND d.deleted_at IS NULL AND ds.category = 'dnc') THEN 'dnc' ELSE ${own} END`;
+export const STAGE_CATEGORY_SQL = stageCategorySql("s.category");
+
+/**
+ * A contact's ContactState facts as columns of a list query over contacts `c` (its stage read by a subquery,
+ * the list's own `s` being something else), so a list row says what blockingReason will say when its step
+ * falls due, from the same facts the engine reads (CONTACT_STATES_SQL), in the same statement as the page.
+ */
+export const CONTACT_STATE_COLUMNS = `c.email AS cs_email, c.unsubscribed_at AS cs_unsubscribed_at, c.bounced_at AS cs_bounced_at,
+    c.deleted_at AS cs_deleted_at, ${stageCategorySql("(SELECT cs.category FROM contact_stages cs WHERE cs.id = c.stage_id)")} AS cs_stage_category,
+    ${suppressedSql("c.team_id", "c.email")} AS cs_suppressed`;
+export interface ContactStateColumns {
+  cs_email: string | null;
+  cs_unsubscribed_at: number | null;
+  cs_bounced_at: number | null;
+  cs_deleted_at: number | null;
+  cs_stage_category: string | null;
+  cs_suppressed: number;
+}
+
+/** blockingReason of a row read with CONTACT_STATE_COLUMNS: why the engine will email this contact nothing (null: it will). */
+export const rowBlockingReason = (r: ContactStateColumns, needsEmail: boolean): ReasonCode | null =>
+  blockingReason(
+    {
+      id: "",
+      email: r.cs_email,
+      timeZone: null,
+      score: 0,
+      unsubscribedAt: r.cs_unsubscribed_at,
+      bouncedAt: r.cs_bounced_at,
+      deletedAt: r.cs_deleted_at,
+      stageCategory: r.cs_stage_category,
+      suppressed: !!r.cs_suppressed,
+    },
+    needsEmail,
+  );
 
 /**
  * A contact's facts and fields, for any number of contacts (the ids travel as one JSON parameter:

@@ -38,6 +38,7 @@ import { assertNotSuppressed, suppressionOf, type SuppressionReason } from "./su
 import { engine } from "../../durable-objects/engine";
 import { isEmailStep } from "../../durable-objects/sequence-config";
 import { explain } from "./enrollments";
+import { blockingReason, loadContactStates } from "../../durable-objects/eligibility";
 import { mailboxHeldSql } from "../transports/mailbox-settings";
 
 /**
@@ -415,33 +416,38 @@ export function contactStagesOf(d: Db, teamId: string) {
  */
 export async function contactSequences(d: Db, caller: Caller, contactId: string) {
   const ct = await contactFor(d, caller, contactId);
-  const rows = await d
-    .select({
-      id: enrollments.id,
-      sequence_id: enrollments.sequenceId,
-      name: sequences.name,
-      active: sequences.active,
-      archivedAt: sequences.archivedAt,
-      status: enrollments.status,
-      reason: enrollments.reason,
-      current_step: enrollments.currentStep,
-      next_due_at: enrollments.nextDueAt,
-      added_at: enrollments.createdAt,
-      mailboxStatus: mailboxes.status,
-      mailboxReason: mailboxes.statusReason,
-      mailboxHeld: sql<number | null>`${sql.raw(mailboxHeldSql('"mailboxes"'))}`,
-      stepType: steps.type,
-      ownerId: sequences.ownerId,
-      share: sequenceShares.access,
-    })
-    .from(enrollments)
-    .innerJoin(sequences, eq(sequences.id, enrollments.sequenceId))
-    .leftJoin(sequenceShares, and(eq(sequenceShares.sequenceId, sequences.id), eq(sequenceShares.userId, caller.userId)))
-    .leftJoin(mailboxes, eq(mailboxes.id, enrollments.mailboxId))
-    .leftJoin(steps, and(eq(steps.sequenceId, enrollments.sequenceId), eq(steps.position, enrollments.currentStep)))
-    .where(and(eq(enrollments.teamId, caller.teamId), eq(enrollments.contactId, ct.id), visibleSequence(caller, enrollments.sequenceId)))
-    .orderBy(desc(enrollments.createdAt), asc(enrollments.id))
-    .limit(200);
+  // The contact as the engine reads it when a step falls due (loadContactStates), beside the runs: a run of a
+  // contact it won't email says so (explain's contactBlock), not "Active" with its next send.
+  const [state, rows] = await Promise.all([
+    loadContactStates(d, caller.teamId, [ct.id]).then((m) => m.get(ct.id)),
+    d
+      .select({
+        id: enrollments.id,
+        sequence_id: enrollments.sequenceId,
+        name: sequences.name,
+        active: sequences.active,
+        archivedAt: sequences.archivedAt,
+        status: enrollments.status,
+        reason: enrollments.reason,
+        current_step: enrollments.currentStep,
+        next_due_at: enrollments.nextDueAt,
+        added_at: enrollments.createdAt,
+        mailboxStatus: mailboxes.status,
+        mailboxReason: mailboxes.statusReason,
+        mailboxHeld: sql<number | null>`${sql.raw(mailboxHeldSql('"mailboxes"'))}`,
+        stepType: steps.type,
+        ownerId: sequences.ownerId,
+        share: sequenceShares.access,
+      })
+      .from(enrollments)
+      .innerJoin(sequences, eq(sequences.id, enrollments.sequenceId))
+      .leftJoin(sequenceShares, and(eq(sequenceShares.sequenceId, sequences.id), eq(sequenceShares.userId, caller.userId)))
+      .leftJoin(mailboxes, eq(mailboxes.id, enrollments.mailboxId))
+      .leftJoin(steps, and(eq(steps.sequenceId, enrollments.sequenceId), eq(steps.position, enrollments.currentStep)))
+      .where(and(eq(enrollments.teamId, caller.teamId), eq(enrollments.contactId, ct.id), visibleSequence(caller, enrollments.sequenceId)))
+      .orderBy(desc(enrollments.createdAt), asc(enrollments.id))
+      .limit(200),
+  ]);
   // What the sequence's contacts tab says of the same run (explain): "Mailbox is disconnected", not "Queued".
   return rows.map(({ archivedAt, mailboxStatus, mailboxReason, mailboxHeld, stepType, ownerId, share, ...r }) => {
     const why = explain(
@@ -452,6 +458,7 @@ export async function contactSequences(d: Db, caller: Caller, contactId: string)
         mailboxReason,
         mailboxHeld: !!mailboxHeld,
         emailStep: !stepType || isEmailStep(stepType),
+        contactBlock: blockingReason(state, !stepType || isEmailStep(stepType)),
       },
       { active: !!r.active, archivedAt },
     );

@@ -18,6 +18,7 @@ import { nextWindowStart } from "./schedule-time";
 import { isEmailStep, scheduleFromTuple, scheduleTupleSql, sendingZone, stepOrderBy } from "../../durable-objects/sequence-config";
 import { mailboxHeldSql } from "../transports/mailbox-settings";
 import { waitText, type PlannedSend } from "../../durable-objects/scheduled-email";
+import { CONTACT_STATE_COLUMNS, rowBlockingReason, type ContactStateColumns } from "../../durable-objects/eligibility";
 
 /**
  * Contacts in a sequence (enrollments) as users look for them and act on them: the status filters,
@@ -161,6 +162,14 @@ export const VIEW_REASONS = {
 const reasonText = (r: string) => (VIEW_REASONS as Record<string, string>)[r] ?? engineReasonText(r)!;
 
 /**
+ * An open run whose contact the engine won't email (explain's contactBlock), in words: what it does then
+ * (sequence-do.ts stepDue, and the mailbox's send check for an email it already holds): nothing is sent and
+ * the run finishes with that reason.
+ */
+export const blockedRunText = (code: ReasonCode) =>
+  `Won't be sent: ${engineReasonText(code)}. Nothing more goes to this contact: the run ends when its step comes due`;
+
+/**
  * The sequence itself stops its runs: archived or turned off. The one rule of what an active run of such a
  * sequence is (explain, the Contacts tab's filters, the report's statuses): its row stays 'active' in D1 until its
  * timer fires, but nothing is sent and the engine then holds it.
@@ -195,10 +204,19 @@ export function explain(
     /** Connected, but held until a reply check after a reconnect (mailboxHeldSql; MAILBOX_LIMIT_COLUMNS' mb_held). */
     mailboxHeld: boolean;
     emailStep: boolean;
+    /**
+     * Why the engine will email this contact nothing (blockingReason of the contact as it is now: unsubscribed,
+     * bounced, Do Not Contact, a suppressed address or domain), null when it will. The engine checks it when the
+     * step falls due and again at the send, and finishes the run with that reason: an open run of such a
+     * contact is never "about to be emailed", whatever its row says until then.
+     */
+    contactBlock?: ReasonCode | null;
   },
   seq: { active: boolean; archivedAt: number | null },
 ): { reason: string | null; text: string | null; blocked: boolean } {
-  const { reason, status, mailboxStatus, mailboxReason, mailboxHeld, emailStep } = row;
+  const { reason, status, mailboxStatus, mailboxReason, mailboxHeld, emailStep, contactBlock } = row;
+  if (contactBlock && (status === "active" || status === "paused" || status === "held"))
+    return { reason: contactBlock, text: blockedRunText(contactBlock), blocked: true };
   const off = sequenceOffReason(seq);
   if (status === "active" && off) return { reason: off, text: reasonText(off), blocked: true };
   const waitsOnMailbox = reason === "queued_for_mailbox" || (reason === "waiting_for_step" && emailStep);
@@ -282,7 +300,7 @@ export function plannedWaitText(
   });
 }
 
-interface ListRow extends MailboxLimitColumns {
+interface ListRow extends MailboxLimitColumns, ContactStateColumns {
   id: string;
   status: (typeof import("../db/schema").ENROLLMENT_STATUSES)[number];
   current_step: number;
@@ -319,7 +337,8 @@ export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceI
   const order = sql`ORDER BY ${SORT_SQL[q.sort]} ${dir}, e.id ${dir}`;
   const columns = sql`e.id, e.status, e.current_step, e.next_due_at, e.reason, e.mailbox_id, e.created_at, e.finished_at,
            c.id AS contact_id, trim(c.first_name || ' ' || c.last_name) AS name, c.email, c.company, c.time_zone AS contact_zone,
-           mb.email AS mb_email, mb.status_reason AS mb_reason, ${MAILBOX_LIMIT_COLUMNS}, st.type AS step_type`;
+           mb.email AS mb_email, mb.status_reason AS mb_reason, ${MAILBOX_LIMIT_COLUMNS}, st.type AS step_type,
+           ${sql.raw(CONTACT_STATE_COLUMNS)}`;
   // The run's step: the first of tied steps whose email it has not sent, or the last of them once it sent them all
   // (a finished run, or a mailbox's report not mirrored yet), so a position with one step is always its step.
   const steps = sql`LEFT JOIN steps st ON st.id = ${runStepSql(
@@ -365,7 +384,15 @@ export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceI
     enrollments: rows.map((r) => {
       const emailStep = !r.step_type || isEmailStep(r.step_type);
       const why = explain(
-        { reason: r.reason, status: r.status, mailboxStatus: r.mb_status, mailboxReason: r.mb_reason, mailboxHeld: !!r.mb_held, emailStep },
+        {
+          reason: r.reason,
+          status: r.status,
+          mailboxStatus: r.mb_status,
+          mailboxReason: r.mb_reason,
+          mailboxHeld: !!r.mb_held,
+          emailStep,
+          contactBlock: rowBlockingReason(r, emailStep),
+        },
         seq,
       );
       let next: number | null = null;

@@ -10,6 +10,8 @@ import {
   type ScheduledActionResult,
 } from "../../durable-objects/engine";
 import { pickVariant, refusalText } from "../../durable-objects/compose";
+import { blockingReason, loadContactStates } from "../../durable-objects/eligibility";
+import type { ReasonCode } from "../../durable-objects/engine-types";
 import type { PlannedSend } from "../../durable-objects/scheduled-email";
 import { loadSequenceConfig, loadSequenceConfigs, sendingZone, type SequenceConfig } from "../../durable-objects/sequence-config";
 import type { Db } from "../db/client";
@@ -21,6 +23,7 @@ import { loadMailbox } from "../transports/mailbox-settings";
 import { contactFor, mailboxFor, sequenceAllows, sequenceFor, visibleSequence } from "./access";
 import { auditEntry } from "./audit";
 import {
+  blockedRunText,
   explain,
   forecasts,
   MAILBOX_LIMIT_COLUMNS,
@@ -261,26 +264,38 @@ export async function listScheduledEmails(env: Env, d: Db, caller: Caller, q: Sc
   };
 }
 
-/** What a list's times are read from: its mailboxes' forecasts (one call per mailbox) and its sequences' configs. */
+/**
+ * What a list's times are read from: its mailboxes' forecasts (one call per mailbox), its sequences' configs, and
+ * why the engine won't email a contact of it (`blocks`: blockingReason of the engine's own read of them,
+ * loadContactStates, one statement for the rows sorted or shown, not a column of the capped read of the list).
+ */
 interface PlanContext {
   forecast: Map<string, PlannedSend>;
   configs: Map<string, SequenceConfig | null>;
+  blocks: Map<string, ReasonCode | null>;
 }
 
 async function planContext(env: Env, d: Db, teamId: string, rows: Row[]): Promise<PlanContext> {
   const queued = rows.filter((r) => r.status === "active" && r.reason === "queued_for_mailbox");
   const seqIds = [...new Set(rows.map((r) => r.sequence_id))];
   // Every sequence's config in one statement: a team-wide list spans as many sequences as the team runs.
-  const [plan, cfgs] = await Promise.all([forecasts(env, queued), loadSequenceConfigs(d, teamId, seqIds)]);
+  const contactIds = [...new Set(rows.map((r) => r.contact_id))];
+  const [plan, cfgs, states] = await Promise.all([
+    forecasts(env, queued),
+    loadSequenceConfigs(d, teamId, seqIds),
+    loadContactStates(d, teamId, contactIds),
+  ]);
   return {
     forecast: new Map(plan.map((f) => [`${f.enrollmentId}:${f.stepId}`, f])),
     configs: new Map(seqIds.map((id) => [id, cfgs.get(id) ?? null])),
+    blocks: new Map(contactIds.map((id) => [id, blockingReason(states.get(id), true)])),
   };
 }
 
 /** A row's state and when it goes (null: it won't as things are): the one reading the sort and the screen share. */
 function timing(r: Row, ctx: PlanContext) {
   const cfg = ctx.configs.get(r.sequence_id) ?? null;
+  const block = ctx.blocks.get(r.contact_id) ?? null;
   const why = explain(
     {
       reason: r.reason,
@@ -289,6 +304,7 @@ function timing(r: Row, ctx: PlanContext) {
       mailboxReason: r.mailbox_reason,
       mailboxHeld: !!r.mb_held,
       emailStep: true,
+      contactBlock: block,
     },
     { active: !!r.seq_active, archivedAt: r.archived_at },
   );
@@ -298,7 +314,7 @@ function timing(r: Row, ctx: PlanContext) {
   const stepOff = cfg?.steps.find((s) => s.id === r.step_id)?.enabled === false;
   const planned = ctx.forecast.get(`${r.id}:${r.step_id}`);
   const goes = !stepOff && r.status === "active" && !why.blocked;
-  return { cfg, why, zone, stepOff, planned, sendAt: goes ? sendAtOf(r, planned?.at, cfg, zone) : null };
+  return { cfg, why, block, zone, stepOff, planned, sendAt: goes ? sendAtOf(r, planned?.at, cfg, zone) : null };
 }
 
 /** Rows as the screen shows them: their times (planContext, unless the caller read it) and users' choices (one call per sequence). */
@@ -318,15 +334,16 @@ async function present(env: Env, d: Db, caller: Caller, rows: Row[], read?: Plan
   return rows.map((r) => {
     const key = `${r.id}:${r.step_id}`;
     const choice = choices.get(key);
-    const { cfg, why, zone, stepOff, planned, sendAt } = timing(r, ctx);
+    const { cfg, why, block, zone, stepOff, planned, sendAt } = timing(r, ctx);
     let reason: string | null = why.reason;
     let text: string | null = why.text;
     const queued = r.status === "active" && r.reason === "queued_for_mailbox";
     const fromTask = r.step_type === "manual_email";
-    if (stepOff) {
+    // A contact the engine won't email keeps explain's words (blockedRunText), whatever else holds the email.
+    if (stepOff && !block) {
       reason = "step_disabled";
       text = words(reason);
-    } else if (fromTask && r.status !== "active") {
+    } else if (fromTask && r.status !== "active" && !block) {
       // Sent by its rep, then taken back from the mailbox by the pause: the rep must see it waits, and for what.
       text = `Sent from its task, then taken back from the mailbox (${why.text ?? words(r.reason) ?? r.status}): it goes out, once, ${r.status === "paused" ? "when the contact is resumed" : "when this hold ends"}`;
     } else if (r.status === "active" && !why.blocked) {
@@ -445,6 +462,9 @@ export async function previewScheduledEmail(env: Env, d: Db, caller: Caller, enr
     true,
   );
   if (!mail) throw new ApiError("conflict", "This contact has no email address: the email step will be skipped");
+  // The contact as the send context read it, checked as the engine checks it when the step falls due and at the
+  // send (step-preview.ts does the same): a contact it won't email gets nothing, whatever the composer made.
+  const blocked = blockingReason(sc.contacts.get(e.contactId), true);
   const variant = pickVariant(variants, e.id);
   const template = { subject: choice?.override?.subject ?? variant?.subject ?? "", body: choice?.override?.body ?? variant?.body ?? "" };
   return {
@@ -461,7 +481,11 @@ export async function previewScheduledEmail(env: Env, d: Db, caller: Caller, enr
     // The composer's own answers: the variables it found without a value (the subject's only when it isn't the
     // thread's), and its refusal, which the send would meet too (the contact is paused on the step).
     missing: mail.missing,
-    refused: mail.refused ? { reason: mail.refused, text: refusalText(mail.refused, mail.missing) } : null,
+    refused: blocked
+      ? { reason: blocked as string, text: blockedRunText(blocked) }
+      : mail.refused
+        ? { reason: mail.refused, text: refusalText(mail.refused, mail.missing) }
+        : null,
   };
 }
 

@@ -174,14 +174,20 @@ export function ScheduledEmails(props: { scope: ScheduledScope; hide?: "sequence
   );
 }
 
+/**
+ * The reasons the engine emails a contact nothing at all (eligibility.ts blockingReason): the run ends when its
+ * step comes due, so the email is neither held nor paused, whatever the run's status is until then.
+ */
+const NEVER_EMAILED = new Set(["unsubscribed", "bounced", "do_not_contact", "suppressed", "contact_deleted", "no_email"]);
+
 function StateBadge(props: { row: ScheduledEmailRow }) {
   const r = () => props.row;
   return (
     <Show
       when={r().state !== "held"}
       fallback={
-        <Badge tone="warning" dot title={r().reason_text ?? undefined}>
-          {r().status === "paused" ? "Paused" : "Held"}
+        <Badge tone={r().reason && NEVER_EMAILED.has(r().reason!) ? "danger" : "warning"} dot title={r().reason_text ?? undefined}>
+          {r().reason && NEVER_EMAILED.has(r().reason!) ? "Won't be sent" : r().status === "paused" ? "Paused" : "Held"}
         </Badge>
       }
     >
