@@ -15,6 +15,7 @@ describe("a disabled user's contacts", () => {
   let api;
   let rep2;
   let admin;
+  let workflow;
   const ownedBy = async (id) => (await api("GET", `/contacts?owner_id=${id}&per_page=1`)).body.pagination.total_entries;
 
   before(async () => {
@@ -25,9 +26,22 @@ describe("a disabled user's contacts", () => {
     rep2 = body.users.find((u) => u.email === "rep2@demo.test");
     admin = body.users.find((u) => u.email === "admin@demo.test");
     assert.ok(rep2 && admin);
+    // Made while rep2 is active (nobody disabled can be given one): theirs, and filtering on their contacts.
+    const seq = (await api("POST", "/sequences", { name: `Sam's sequence ${Date.now()}` })).body.sequence;
+    assert.equal((await api("PATCH", `/sequences/${seq.id}`, { owner_id: rep2.id })).status, 200);
+    const made = await api("POST", "/workflows", {
+      name: `Sam's contacts ${Date.now()}`,
+      sequence_id: seq.id,
+      trigger: { kind: "change", on: ["stage"], filters: { owner_ids: [rep2.id] } },
+    });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    workflow = made.body.workflow;
+    const given = await api("PATCH", `/workflows/${workflow.id}`, { owner_id: rep2.id });
+    assert.equal(given.status, 200, JSON.stringify(given.body));
   });
   after(async () => {
     // The rest of a run finds rep2 as seeded (their contacts stay handed over).
+    if (api && workflow) await api("DELETE", `/workflows/${workflow.id}`);
     if (api && rep2) await api("PATCH", `/users/${rep2.id}`, { disabled: false });
     await browser?.close();
   });
@@ -98,6 +112,16 @@ describe("a disabled user's contacts", () => {
     await select.locator("option", { hasText: `${rep2.name} (disabled)` }).waitFor({ state: "attached" });
     const labels = await select.locator("option").allTextContents();
     assert.equal(labels.at(-1), `${rep2.name} (disabled)`);
+  });
+
+  it("a workflow's editor names its disabled owner, and its trigger's owner filter keeps them chosen", async () => {
+    await page.goto(`${baseUrl}/workflows/${workflow.id}/edit`);
+    const owner = page.getByTestId("wf-owner");
+    await owner.locator(`option[value="${rep2.id}"]`, { hasText: `${rep2.name} (disabled)` }).waitFor({ state: "attached" });
+    assert.equal(await owner.inputValue(), rep2.id);
+    const owners = page.locator("#wf-owners");
+    await owners.locator(`option[value="${rep2.id}"]`).waitFor({ state: "attached" });
+    assert.deepEqual(await owners.evaluate((el) => [...el.selectedOptions].map((o) => o.textContent)), [`${rep2.name} (disabled)`]);
   });
 
   it("hands over every one of their contacts: select all matching, then a new owner", async () => {

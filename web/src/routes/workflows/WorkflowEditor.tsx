@@ -213,6 +213,10 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
   const isAdmin = () => me()?.user.role === "admin";
   // The owner as stored, when they aren't among the team's active users (disabled or removed): still shown, by id.
   const ownerGone = () => !!init && !!users() && !users()!.users.some((u) => u.id === init.owner_id);
+  const goneOwnerLabel = () => {
+    const u = owners()?.find((x) => x.id === init?.owner_id);
+    return u ? userLabel(u) : "A disabled or removed user";
+  };
 
   return (
     <div class="searcher wf-editor">
@@ -489,7 +493,7 @@ function Form(props: { initial?: Workflow; sequenceId?: string }) {
                 >
                   <Show when={ownerGone()}>
                     <option value={init!.owner_id} selected={form.ownerId === init!.owner_id}>
-                      A disabled or removed user
+                      {goneOwnerLabel()}
                     </option>
                   </Show>
                   <Options each={users()?.users} value={form.ownerId} id={(u) => u.id}>
