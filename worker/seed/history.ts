@@ -236,7 +236,7 @@ export function historyStatements(
   texts: VariantTexts,
   today: number,
   seededAt: number,
-): BatchStatement[] {
+): { statements: BatchStatement[]; inbound: BatchStatement[] } {
   // The history is laid out from today's midnight, so what follows an event by hours or days (a task done,
   // a reply, an enrollment finishing three days after its last email) can fall after the seed runs: such a
   // time is the seed's own instant, so no screen shows a contact finished or a task done before it happened.
@@ -434,11 +434,11 @@ export function historyStatements(
 
   const json = (rows: [string, string | number][]) => JSON.stringify(rows);
   const t = today;
-  return [
+  // The inbound emails apart: the seed writes them after the planner's statistics (seed/demo.ts).
+  const statements = [
     ...bulkInsertSql("enrollments", ENROLLMENT_COLUMNS, enrollments),
     ...bulkInsertSql("messages", MESSAGE_COLUMNS, messages),
     ...bulkInsertSql("tasks", TASK_COLUMNS, tasks),
-    ...bulkInsertSql("inbound_messages", INBOUND_COLUMNS, inbound),
     ...bulkInsertSql(
       "meetings",
       ["id", "team_id", "contact_id", "booked_at", "source", "created_at"],
@@ -465,6 +465,7 @@ export function historyStatements(
     }),
     autoWinnerStatement(d, { id: ids.sequences[0], teamId: ids.team }, true, t - 8 * DAY),
   ];
+  return { statements, inbound: bulkInsertSql("inbound_messages", INBOUND_COLUMNS, inbound) };
 }
 
 /** An email's answer in the history, before it is written as the inbound email that brought it. */
