@@ -11,7 +11,7 @@ import { actOnContacts, prepareAction } from "../services/enrollments";
 import { allLists, LIST_NAME_MAX, listsByName } from "../services/lists";
 import { listMailboxes } from "../services/mailboxes";
 import { listSequences } from "../services/sequences";
-import { activeTeamUser, listAllTeamUsers, searchTeamUsers } from "../services/users";
+import { listAllTeamUsers, searchTeamUsers } from "../services/users";
 import { audit } from "../services/audit";
 import { commitAddContacts, processChunk } from "../services/add-contacts/jobs";
 import { CHUNK_SIZE, OUTCOME_REASONS, type SkipReason, type WarningCategory } from "../services/add-contacts/request";
@@ -131,11 +131,16 @@ async function parse<T extends z.ZodObject>(c: Context<AppEnv>, schema: T, o: { 
   return r.data;
 }
 
-/** Apollo's `user_id` names the user taking the action; it must be a member of the key's team. */
+/**
+ * Apollo's `user_id` names the user taking the action; it must be a member of the key's team. Acting
+ * for them is acting with their rights exactly (their role, the sequences shared with them, the
+ * mailboxes they may send from), never the key's: a master key naming a member can't reach through
+ * them what the member can't. A disabled user takes no action.
+ */
 async function actingAs(c: Context<AppEnv>, userId: string | undefined): Promise<Caller> {
   const caller = c.get("caller");
   if (!userId || userId === caller.userId) return caller;
-  const u = await activeTeamUser(c.var.db, caller.teamId, userId);
+  const u = (await listAllTeamUsers(c.var.db, caller.teamId)).find((x) => x.id === userId);
   if (!u)
     throw new ApiError("validation_failed", "user_id is not a user of your team", {
       fields: [{ field: "user_id", message: "Unknown user" }],
@@ -145,7 +150,27 @@ async function actingAs(c: Context<AppEnv>, userId: string | undefined): Promise
     throw new ApiError("forbidden", "Only a master key or an admin can act for another user", {
       fields: [{ field: "user_id", message: "Leave it out, or use a master key" }],
     });
-  return { ...caller, userId: u.id };
+  if (u.disabledAt !== null)
+    throw new ApiError("validation_failed", "user_id is a disabled user: enable them in Settings → Team, or leave user_id out", {
+      fields: [{ field: "user_id", message: "This user is disabled" }],
+    });
+  // Their role, not the key's (a master key's caller is an admin).
+  return { ...caller, userId: u.id, role: u.role };
+}
+
+/**
+ * A Seqflare refusal with its fields named as the Apollo request named them (the add's `mailbox_ids` is
+ * Apollo's `send_email_from_email_account_id`), so an integration can tell which of its parameters to fix.
+ */
+async function apolloNamed<T>(names: Record<string, string>, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    const details = e instanceof ApiError ? (e.details as { fields?: { field: string }[] } | undefined) : undefined;
+    if (!(e instanceof ApiError) || !Array.isArray(details?.fields)) throw e;
+    const fields = details.fields.map((f) => (Object.hasOwn(names, f.field) ? { ...f, field: names[f.field]! } : f));
+    throw new ApiError(e.code, e.message, { ...details, fields }, e.status, e.headers);
+  }
 }
 
 /** Sequences as Apollo campaigns (archived ones too), only those the caller may see (services/sequences.ts). */
@@ -377,22 +402,25 @@ export const apolloRoutes = new Hono<AppEnv>()
       replied_in_sequence: false,
       blocked_stage: false,
     };
-    const { job } = await commitAddContacts(
-      c.env,
-      c.var.db,
-      caller,
-      sequenceId,
-      {
-        source: { contact_ids: p.contact_ids, list_ids: listIds.length ? listIds : undefined },
-        mailbox_ids: await sendFrom(c, caller, p.send_email_from_email_account_id, p.send_email_from_email_address),
-        skip_validation: false,
-        enrich: false,
-        overrides,
-        skip_same_company: p.sequence_same_company_in_same_campaign === false,
-        ...(p.contacts_without_ownership_permission === false ? { allow_other_owners: false } : {}),
-      },
-      idempotencyScope(c.get("caller"), c.req.header("idempotency-key")),
-      "apollo",
+    const mailboxIds = await sendFrom(c, caller, p.send_email_from_email_account_id, p.send_email_from_email_address);
+    const { job } = await apolloNamed({ mailbox_ids: "send_email_from_email_account_id" }, () =>
+      commitAddContacts(
+        c.env,
+        c.var.db,
+        caller,
+        sequenceId,
+        {
+          source: { contact_ids: p.contact_ids, list_ids: listIds.length ? listIds : undefined },
+          mailbox_ids: mailboxIds,
+          skip_validation: false,
+          enrich: false,
+          overrides,
+          skip_same_company: p.sequence_same_company_in_same_campaign === false,
+          ...(p.contacts_without_ownership_permission === false ? { allow_other_owners: false } : {}),
+        },
+        idempotencyScope(c.get("caller"), c.req.header("idempotency-key")),
+        "apollo",
+      ),
     );
     // Apollo answers synchronously: a batch that fits one chunk is processed now (the queued copy
     // of the chunk then finds it done); a larger one answers with the job to follow.

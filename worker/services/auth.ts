@@ -265,8 +265,9 @@ export async function callerNow(d: Db, c: Caller): Promise<Caller | null> {
   if (!u || u.disabledAt) return null;
   if (key) {
     if (!k) return null;
-    // The key's rights are its kind's, whoever it acts for: master = admin, standard = member.
-    return { ...c, role: k.kind === "master" ? "admin" : "member", apiKeyKind: k.kind };
+    // The key's rights are its kind's (standard = member; master = admin, as its creator must be), and
+    // never more than the user it acts for has: a master key acting for a member acts as that member.
+    return { ...c, role: k.kind === "master" ? u.role : "member", apiKeyKind: k.kind };
   }
   return { ...c, role: u.role };
 }
