@@ -92,11 +92,9 @@ const ActionBody = z
       description:
         "move: the sequence to move the contacts to. Its preconditions and validation apply: a contact it skips or holds back stays here (outcome not_moved, with the reason)",
     }),
-    mailbox_ids: idList(50, { min: 0 })
-      .optional()
-      .openapi({
-        description: "move: mailboxes to send from in the new sequence (at most 50 different ones; default: as adding contacts)",
-      }),
+    mailbox_ids: idList(50, { min: 0 }).optional().openapi({
+      description: "move: mailboxes to send from in the new sequence (at most 50 different ones; default: as adding contacts)",
+    }),
     overrides: Overrides.optional().openapi({
       description:
         "move: warning categories to move anyway (as adding contacts; the two about other sequences are always waived). A contact held back by one not given stays here (not_moved)",
