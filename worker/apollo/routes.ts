@@ -77,12 +77,17 @@ export const APOLLO_ARRAY_MAX = {
 /** An Apollo array parameter (`x[]=a&x[]=b`, repeated keys or JSON) of at most `max` entries, deduplicated. */
 const arr = (max: number, each = 200) =>
   z.preprocess(
-    // A null or empty entry is no entry (a client's list with a blank row).
-    (v) => (v === undefined ? undefined : (Array.isArray(v) ? v : [v]).filter((x) => x !== null && x !== "")),
-    z
-      .array(z.string().trim().min(1).max(each))
-      .max(max)
-      .transform((xs) => [...new Set(xs)]),
+    // A null or empty entry is no entry (a client's list with a blank row); repeats (after trimming) are
+    // removed before the maximum is checked, so they count once against it.
+    (v) =>
+      v === undefined
+        ? undefined
+        : [
+            ...new Set(
+              (Array.isArray(v) ? v : [v]).filter((x) => x !== null && x !== "").map((x) => (typeof x === "string" ? x.trim() : x)),
+            ),
+          ],
+    z.array(z.string().min(1).max(each)).max(max),
   );
 const int = (d: number, max: number) => z.coerce.number().int().min(1).max(max).default(d);
 const str = z.preprocess(one, z.string().max(2000));
@@ -755,6 +760,8 @@ export const apolloRoutes = new Hono<AppEnv>()
       });
     // Only sequences the caller may see: another team's answers 404, as contacts/search does.
     if (p.emailer_campaign_ids?.length) await mustSeeCampaigns(c, caller, p.emailer_campaign_ids);
+    // Excluding one is naming it too: a sequence the caller can't see answers the same 404, not a quiet 200.
+    if (p.not_emailer_campaign_ids?.length) await mustSeeCampaigns(c, caller, p.not_emailer_campaign_ids);
     if (p.user_ids?.length) await mustBeTeamUsers(c, caller, p.user_ids);
     const { rows, total } = await searchSequenceMessages(c.var.db, caller, {
       // completed_at (Apollo's default) is when an email went out; due_at when it was scheduled to.
