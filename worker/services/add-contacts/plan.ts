@@ -255,7 +255,10 @@ export async function checkPreconditions(
     status: r.status,
     userId: r.user_id,
   }));
-  const sequence = configFromRow(configRes!.results[0] as ConfigRow);
+  // Deleted between its access check and this read (a DELETE racing the add): gone, as if never found.
+  const configRow = configRes!.results[0] as ConfigRow | undefined;
+  if (!configRow) throw new ApiError("not_found", "Sequence not found");
+  const sequence = configFromRow(configRow);
   const preconditions: Precondition[] = [];
   if (sequence.archived)
     preconditions.push({ code: "sequence_archived", message: "This sequence is archived", fix: "Unarchive it, or pick another sequence" });
