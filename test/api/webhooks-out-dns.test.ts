@@ -82,7 +82,19 @@ describe("outgoing webhooks: host names that reach private addresses", () => {
     expect(asked).toEqual([]);
     expect(await urls(teamId)).toEqual([]);
     // Public names that merely look alike still pass: an address written in them that is public, a word of hex.
-    for (const host of ["8.8.8.8.nip.io", "hooks.example.com", "deadbeef.example.com", "internal.example.com"])
+    // A year or an order number in a name, or a preview build's hash, is no address (they were refused as 0.0.x.x or multicast).
+    for (const host of [
+      "8.8.8.8.nip.io",
+      "hooks.example.com",
+      "deadbeef.example.com",
+      "internal.example.com",
+      "hooks-2024.example.com",
+      "order-4521.acme.io",
+      "e1a2b3c4.ngrok.io",
+      "e3b0c442.myproject.pages.dev",
+      "1234-34-56-78-90.ngrok-free.app",
+      "mail-2024.example.com",
+    ])
       expect([host, privateHostProblem(host)]).toEqual([host, undefined]);
   });
 

@@ -93,12 +93,16 @@ const LOCAL_TLDS = new Set([
   "localdomain",
 ]);
 
+/** Wildcard DNS services that also answer an IPv4 address written as eight hex digits. */
+const HEX_FORM_SERVICES = new Set(["nip.io", "sslip.io", "xip.io"]);
+
 /**
  * An IP address written into a host name, the way wildcard DNS services answer any name that carries one
  * (127.0.0.1.nip.io, 10-0-0-1.sslip.io, app-7f000001.nip.io, --1.sslip.io for ::1): every private one found.
  */
 function embeddedPrivateAddress(name: string): boolean {
   const labels = name.split(".");
+  const hexForm = HEX_FORM_SERVICES.has(labels.slice(-2).join("."));
   const octet = (s: string) => /^\d{1,3}$/.test(s) && Number(s) <= 255;
   // Four labels in a row: a.b.c.d.<domain>.
   for (let i = 0; i + 4 <= labels.length; i++) {
@@ -109,11 +113,14 @@ function embeddedPrivateAddress(name: string): boolean {
     // Dashes within a label: 10-0-0-1, app-192-168-1-1.
     for (const m of label.matchAll(/(?<![\d])(\d{1,3})-(\d{1,3})-(\d{1,3})-(\d{1,3})(?![\d])/g))
       if (m.slice(1, 5).every(octet) && ipv4Private(m.slice(1, 5).map(Number).join("."))) return true;
-    // Eight hex digits (nip.io's hex form: 7f000001), or one decimal number past 255 (2130706433), as one IPv4 address.
-    for (const part of label.split("-")) {
-      const n = /^[0-9a-f]{8}$/.test(part) ? parseInt(part, 16) : /^\d{4,10}$/.test(part) ? Number(part) : NaN;
-      if (n > 255 && n <= 0xffffffff && ipv4Private(`${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`)) return true;
-    }
+    // Eight hex digits (nip.io's hex form: app-7f000001.nip.io) or one decimal number as one IPv4 address, only
+    // under the services that answer it: elsewhere such a label is a preview build's hash (e3b0c442.myproject.pages.dev), and a number in
+    // a name is a year or an order number (hooks-2024.example.com), public names both.
+    if (hexForm)
+      for (const part of label.split("-")) {
+        const n = /^[0-9a-f]{8}$/.test(part) ? parseInt(part, 16) : /^\d{4,10}$/.test(part) ? Number(part) : NaN;
+        if (n > 255 && n <= 0xffffffff && ipv4Private(`${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`)) return true;
+      }
     // IPv6 with dashes for colons (sslip.io: --1, fe80--1, fd00-0-0-0-0-0-0-1).
     // The address may follow a prefix (www-2001-db8--1): each tail after a dash is tried.
     const parts = label.split("-");
