@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   addWait,
+  calendarMemoSize,
   holidayCalendars,
   holidaysFor,
   isHolidayCalendar,
@@ -258,6 +259,14 @@ describe("addWait", () => {
 describe("holidays", () => {
   const us = spec({ holidayCalendar: "US" });
   const gb = spec({ holidayCalendar: "GB", timeZone: "Europe/London" });
+
+  it("keeps no memo of a string that can't be a calendar: a request's long strings can't grow the isolate's memory", () => {
+    isHolidayCalendar("DE-BY");
+    const before = calendarMemoSize();
+    for (let i = 0; i < 50; i++) expect(isHolidayCalendar(`${"Z".repeat(5_000)}${i}`)).toBe(false);
+    expect(calendarMemoSize()).toBe(before);
+    expect(isHolidayCalendar("DE-BY")).toBe(true);
+  });
 
   it("lists the US federal holidays of 2026 with July 4 (a Saturday) observed on Friday July 3", () => {
     expect(holidaysFor("US", 2026)).toEqual([

@@ -50,6 +50,8 @@ const ScheduleSchema = z
 const UNKNOWN_CALENDAR = `Not a holiday calendar: use "${NO_CALENDAR}", a country code such as "DE" or a state code such as "DE-BY" (GET /api/schedules/holiday-calendars lists them)`;
 const HolidayCalendar = z
   .string()
+  // Checked first and alone: a long string never reaches the calendar lookup (and its memo).
+  .max(16, { message: UNKNOWN_CALENDAR, abort: true })
   .refine(isHolidayCalendar, UNKNOWN_CALENDAR)
   .openapi({
     description: `"${NO_CALENDAR}", a country ("DE") or a country's state or region ("DE-BY") from GET /schedules/holiday-calendars: its public holidays are skipped`,

@@ -317,11 +317,18 @@ function calendarOf(code: string): Holidays | null {
       // own ("Labor Day" in the US, not "Labour Day").
       if (!hit.getLanguages()[0]?.startsWith("en")) hit.setLanguages("en");
     }
-    if (calendars.size > 1_000) calendars.clear();
-    calendars.set(code, hit);
+    // Only codes that can be a calendar are kept (a country and a state are a few letters each): any other string
+    // a request sends, however long, would grow the isolate's memory.
+    if (typeof code === "string" && code.length <= 16) {
+      if (calendars.size > 1_000) calendars.clear();
+      calendars.set(code, hit);
+    }
   }
   return hit;
 }
+
+/** How many codes the calendar memo holds (tests: a request's string must not grow it). */
+export const calendarMemoSize = (): number => calendars.size;
 
 /** Whether a schedule may name this calendar: "none" or a code `holidayCalendars` lists. */
 export const isHolidayCalendar = (code: string): boolean => code === NO_CALENDAR || calendarOf(code) !== null;
