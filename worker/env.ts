@@ -61,6 +61,8 @@ export interface Caller {
   via: "session" | "api_key";
   apiKeyId?: string;
   apiKeyKind?: "master" | "standard";
+  /** API key callers: the role of the user who made the key (`role` is the key's kind's), for saying why a key is refused. */
+  userRole?: "admin" | "member";
   sessionId?: string;
   /** Session callers only: the token mutations must echo in X-CSRF-Token. */
   csrfToken?: string;

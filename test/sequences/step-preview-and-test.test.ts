@@ -318,6 +318,30 @@ describe("a step's test email with an API key", () => {
     expect(master.status).toBe(200);
     expect(w.sent).toHaveLength(1);
   });
+
+  it("an admin's standard key on a teammate's mailbox is told the same (an admin signed in may), a member's is told whose it is", async () => {
+    const w = await setup();
+    const memberId = await makeUser(w.teamId, "member");
+    const theirs = await makeMailbox(w.teamId, memberId);
+    const adminKey = (
+      (await (await as(w.s, "POST", "/api/api-keys", { name: "Admin standard", kind: "standard" })).json()) as { key: string }
+    ).key;
+    // A member's standard key: one an admin made before being made a member (only admins make keys).
+    const demotedId = await makeUser(w.teamId, "admin");
+    const demoted = await sessionFor(w.teamId, demotedId);
+    const memberKey = (
+      (await (await as(demoted, "POST", "/api/api-keys", { name: "Their standard", kind: "standard" })).json()) as { key: string }
+    ).key;
+    await env.DB.prepare("UPDATE users SET role = 'member' WHERE id = ?").bind(demotedId).run();
+    expect(await errorOf(await withKey(adminKey, "PATCH", `/api/mailboxes/${theirs}`, { sender_name: "Riley C" }))).toMatchObject({
+      status: 403,
+      message: "A standard API key can't do this; use a master key or sign in",
+    });
+    expect(await errorOf(await withKey(memberKey, "PATCH", `/api/mailboxes/${w.mailboxId}`, { sender_name: "Not mine" }))).toMatchObject({
+      status: 403,
+      message: expect.stringMatching(/owner or an admin/),
+    });
+  });
 });
 
 describe("a step's email for a contact the engine emails nothing", () => {

@@ -160,13 +160,13 @@ const forbidden = (message: string) => new ApiError("forbidden", message);
 const STANDARD_KEY_REFUSED = "A standard API key can't do this; use a master key or sign in";
 
 /**
- * The refusal of `action`: when only the key's kind stands in the way (the same user's master key or session
- * would be let through), it says so, so an owner's standard key isn't told that only the owner may.
+ * The refusal of `action`: when only the key's kind stands in the way (its user, signed in, would be let
+ * through), it says so, so an owner's or an admin's standard key isn't told that only the owner or an admin may.
  */
 function refusal(caller: Caller, action: Action, ownerId: string | null | undefined, message: string, share?: "view" | "edit" | null) {
   if (isStandardKey(caller)) {
-    const full: Caller = { ...caller, apiKeyKind: "master" };
-    if (allowed(full, action, relations(full, ownerId, share))) return forbidden(STANDARD_KEY_REFUSED);
+    const signedIn: Caller = { teamId: caller.teamId, userId: caller.userId, role: caller.userRole ?? caller.role, via: "session" };
+    if (allowed(signedIn, action, relations(signedIn, ownerId, share))) return forbidden(STANDARD_KEY_REFUSED);
   }
   return forbidden(message);
 }

@@ -207,7 +207,7 @@ const keyUsable = and(isNull(apiKeys.revokedAt), or(eq(apiKeys.kind, "standard")
 export async function callerFromApiKey(d: Db, key: string): Promise<Caller | null> {
   const hash = await sha256Hex(key);
   const [k] = await d
-    .select({ id: apiKeys.id, teamId: apiKeys.teamId, createdBy: apiKeys.createdBy, kind: apiKeys.kind })
+    .select({ id: apiKeys.id, teamId: apiKeys.teamId, createdBy: apiKeys.createdBy, kind: apiKeys.kind, userRole: users.role })
     .from(apiKeys)
     .innerJoin(users, keyCreator)
     .where(and(eq(apiKeys.keyHash, hash), keyUsable))
@@ -220,6 +220,7 @@ export async function callerFromApiKey(d: Db, key: string): Promise<Caller | nul
     via: "api_key",
     apiKeyId: k.id,
     apiKeyKind: k.kind,
+    userRole: k.userRole,
   };
 }
 
