@@ -32,7 +32,12 @@ describe("holiday calendars", () => {
   it("saves a schedule on a state's calendar and refuses codes it doesn't have", async () => {
     const s = await login("admin@demo.test");
     const create = (holiday_calendar: string) =>
-      as(s, "POST", "/api/schedules", { name: `Cal ${holiday_calendar.slice(0, 20)}`, time_zone: "Europe/Berlin", windows: WINDOWS, holiday_calendar });
+      as(s, "POST", "/api/schedules", {
+        name: `Cal ${holiday_calendar.slice(0, 20)}`,
+        time_zone: "Europe/Berlin",
+        windows: WINDOWS,
+        holiday_calendar,
+      });
     const bavaria = await create("DE-BY");
     expect(bavaria.status).toBe(201);
     const id = ((await bavaria.json()) as { schedule: { id: string; holiday_calendar: string } }).schedule.id;
