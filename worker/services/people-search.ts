@@ -4,6 +4,7 @@ import { batchSql, type Db } from "../db/client";
 import { fold, foldSql } from "../db/contains";
 import { listParam } from "../db/in-list";
 import type { Caller } from "../env";
+import { countryOf } from "../lib/countries";
 import { visibleSequence } from "./access";
 
 /** Employee-count ranges, as Apollo's `organization_num_employees_ranges` ("1,10", "11,50", …). */
@@ -242,7 +243,12 @@ export function buildPeopleWhere(f: PeopleQuery, teamId: string, walk = false): 
   inList("p.seniority", f.seniorities);
   inList("p.department", f.departments);
   inList("p.industry", f.industries);
-  inList("p.country", f.countries);
+  // "USA", "united states" or "U.S." find the people of "United States", as Apollo's filter does (an exact,
+  // indexed comparison stays: the spelling is made the data's before the query).
+  inList(
+    "p.country",
+    f.countries?.map((c) => countryOf(c) ?? c),
+  );
   if (f.cities?.length) conds.push(cityCond(f.cities));
   // People in any of the locations, never only those in all: a place alone is a city or a country, a
   // city with its country is that city in that country (one full-text match for all of their cities,
