@@ -137,9 +137,11 @@ describe("SMTP failure classification (real server replies)", () => {
   it("no reply after the final '.' → unknown (the server did receive it)", async () => {
     const to = addr("slow-after-data");
     const started = Date.now();
-    const result = await smtpTransport(config({ timeoutMs: 500 })).send(mail(to));
+    // The server never answers the final '.', so any timeout ends it there; 500 ms also timed out at a step before
+    // DATA on a loaded machine (CI answered "transient").
+    const result = await smtpTransport(config({ timeoutMs: 2_000 })).send(mail(to));
     expect(result).toMatchObject({ ok: false, kind: "unknown" });
-    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(Date.now() - started).toBeLessThan(8_000);
     expect(await received(to)).toHaveLength(1);
   });
 
