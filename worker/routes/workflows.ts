@@ -89,7 +89,7 @@ const RunSchema = z
       .nullable()
       .openapi({
         description:
-          "Why the run's job skipped whom: a count per reason code (already_in_sequence, unsubscribed, suppressed…), most first; a contact skipped for two reasons counts under each. Null until its job has finished, or when it skipped nobody",
+          "Why the run's job skipped whom: a count per reason code (already_in_sequence, unsubscribed, suppressed…), most first; a contact skipped for two reasons counts under each. Given for a run that added nobody because everyone was skipped (reason all_skipped); null otherwise",
       }),
     job_status: z.string().nullable(),
     reason: z.string().nullable().openapi({

@@ -229,9 +229,12 @@ const runColumns = {
   // contacts, so its log line counts them instead of naming one contact.
   skipped: sql<number | null>`CASE WHEN ${jobs.status} IN ('completed', 'failed', 'cancelled') THEN ${jobs.skipped} END`,
   held_back: sql<number | null>`CASE WHEN ${jobs.status} IN ('completed', 'failed', 'cancelled') THEN ${jobs.warned} END`,
-  // Why its job skipped whom, counted per reason (a JSON object), once it has finished: a run that skipped everyone
-  // says why ("Already in this sequence"), not a guess. Read through job_outcomes_outcome_idx, only for runs that skipped.
-  skip_reasons: sql<string | null>`CASE WHEN ${jobs.status} IN ('completed', 'failed', 'cancelled') AND ${jobs.skipped} > 0
+  // Why its job skipped whom, counted per reason (a JSON object): a run that skipped everyone (`reason` below:
+  // all_skipped) says why ("Already in this sequence"), not a guess. Read through job_outcomes_outcome_idx, and only
+  // for those runs: a page of runs that added people reads none of their outcomes.
+  skip_reasons: sql<
+    string | null
+  >`CASE WHEN ${jobs.status} = 'completed' AND ${jobs.enrolled} = 0 AND ${jobs.warned} = 0 AND ${jobs.skipped} > 0
     THEN (SELECT json_group_object(reason, n) FROM (SELECT r.value AS reason, count(*) AS n FROM ${jobOutcomes} o, json_each(o.reasons) r
           WHERE o.job_id = ${jobs.id} AND o.outcome = 'skipped' GROUP BY r.value ORDER BY n DESC, r.value)) END`.as("skip_reasons"),
   // Named apart from the run's status: a batch answers rows by column name (listWorkflows reads runs in one).
