@@ -65,14 +65,29 @@ describe("add contacts: preview", () => {
     expect(await count("SELECT count(*) n FROM contacts WHERE team_id = ? AND person_id = ?", x.teamId, p1)).toBe(1);
     expect(await count("SELECT count(*) n FROM enrollments WHERE sequence_id = ?", x.sequenceId)).toBe(2);
     expect(await count("SELECT credit_balance n FROM teams WHERE id = ?", x.teamId)).toBe(998);
-    // At the array's maximum, 10,000 copies of one person are one candidate; past it, a 422 naming the field in words.
-    const most = await ok(preview(x.s, x.sequenceId, { source: { people_ids: Array(10_000).fill(p2!) } }));
-    expect(most.totals).toMatchObject({ candidates: 1 });
-    const res = await preview(x.s, x.sequenceId, { source: { people_ids: Array(10_001).fill(p2!) } });
-    expect(res.status).toBe(422);
-    expect(fieldsOf(await errorOf(res))).toEqual([
-      expect.objectContaining({ field: "source.people_ids", label: "People", message: "People can have at most 10,000 items" }),
-    ]);
+    // A repeated id counts once against its array's maximum (README's limits): one past each maximum in copies of
+    // one person, contact, list and mailbox is one of each; one past it in different ids, a 422 naming the field in words.
+    const [c] = await makeContacts(x.teamId, 1);
+    const list = await makeList(x.teamId, x.userId, [c!]);
+    const copies = {
+      source: { people_ids: Array(10_001).fill(p2!), contact_ids: Array(10_001).fill(c!), list_ids: Array(101).fill(list) },
+      mailbox_ids: Array(51).fill(x.mailboxIds[0]!),
+    };
+    const most = await ok(preview(x.s, x.sequenceId, copies));
+    expect(most.totals).toMatchObject({ candidates: 2 });
+    expect(most.mailboxes.map((m) => m.mailbox_id)).toEqual([x.mailboxIds[0]]);
+    const past = (first: string, max: number) => [first, ...Array.from({ length: max }, () => newId())];
+    const over: [PreviewArgs["json"], string, string][] = [
+      [{ source: { people_ids: past(p2!, 10_000) } }, "source.people_ids", "People can have at most 10,000 items"],
+      [{ source: { contact_ids: past(c!, 10_000) } }, "source.contact_ids", "Contacts can have at most 10,000 items"],
+      [{ source: { list_ids: past(list, 100) } }, "source.list_ids", "Lists can have at most 100 items"],
+      [{ source: { contact_ids: [c!] }, mailbox_ids: past(x.mailboxIds[0]!, 50) }, "mailbox_ids", "Mailboxes can have at most 50 items"],
+    ];
+    for (const [body, field, message] of over) {
+      const res = await preview(x.s, x.sequenceId, body);
+      expect(res.status).toBe(422);
+      expect(fieldsOf(await errorOf(res))).toEqual([expect.objectContaining({ field, message })]);
+    }
   });
 
   it("skips unsubscribed, bounced, Do Not Contact, suppressed and already-enrolled contacts, each with its reason", async () => {

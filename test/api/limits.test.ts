@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { resetClock } from "../../worker/lib/clock";
 import { newId } from "../../worker/lib/ids";
 import { call, client, env, errorOf, fieldsOf, ok, type Session } from "../helpers";
-import { addContactsSetup, enroll, makeContacts } from "../fixtures";
+import { addContactsSetup, enroll, makeContacts, makeList } from "../fixtures";
 import { MAX_STEPS_PER_SEQUENCE } from "../../worker/services/steps";
 
 /** The parts of Apollo's answers these tests read (the facade is not in AppType). */
@@ -322,6 +322,36 @@ describe("bounded input", () => {
     );
     expect(body.changed.sort()).toEqual([...ids].sort());
     expect(body.unchanged).toEqual([]);
+  });
+  it("counts a repeated id once in a workflow's mailbox_ids and trigger filters, and refuses one past 50 different ids naming the field", async () => {
+    const x = await addContactsSetup();
+    const [c] = await makeContacts(x.teamId, 1);
+    const list = await makeList(x.teamId, x.userId, [c!]);
+    const stage = `${x.teamId}-cold`;
+    const [mb] = x.mailboxIds;
+    const filters = { stage_ids: Array(51).fill(stage), owner_ids: Array(51).fill(x.userId), list_ids: Array(51).fill(list) };
+    const json = { name: "Copies", sequence_id: x.sequenceId, mailbox_ids: Array(51).fill(mb!) };
+    const { workflow } = await ok(
+      api(x.s).workflows.$post({ json: { ...json, trigger: { kind: "change", on: ["stage"], filters } } }),
+      201,
+    );
+    const row = await env.DB.prepare("SELECT options, trigger FROM workflows WHERE id = ?")
+      .bind(workflow.id)
+      .first<{ options: string; trigger: string }>();
+    expect(JSON.parse(row!.options)).toMatchObject({ mailbox_ids: [mb] });
+    expect(JSON.parse(row!.trigger)).toMatchObject({ filters: { stage_ids: [stage], owner_ids: [x.userId], list_ids: [list] } });
+    const past = (first: string) => [first, ...Array.from({ length: 50 }, () => newId())];
+    const created = await errorOf(await api(x.s).workflows.$post({ json: { ...json, mailbox_ids: past(mb!) } }));
+    expect(created).toMatchObject({ status: 422, code: "validation_failed" });
+    expect(fieldsOf(created)).toEqual([expect.objectContaining({ field: "mailbox_ids", message: "Mailboxes can have at most 50 items" })]);
+    const patched = await errorOf(
+      await api(x.s).workflows[":id"].$patch({
+        param: { id: workflow.id },
+        json: { trigger: { kind: "change", on: ["stage"], filters: { list_ids: past(list) } } },
+      }),
+    );
+    expect(patched).toMatchObject({ status: 422, code: "validation_failed" });
+    expect(fieldsOf(patched)).toEqual([expect.objectContaining({ field: "trigger.filters.list_ids" })]);
   });
 });
 

@@ -13,7 +13,8 @@ export const Id = z.string().trim().min(1, "Choose one: an empty id isn't allowe
  */
 export const idList = (max: number, o: { tooMany?: string; empty?: string; min?: 0 | 1 } = {}) =>
   z.preprocess(
-    (v) => (Array.isArray(v) ? [...new Set(v)] : v),
+    // Typed as the array it documents (a client's request type), though anything else still reaches the check and is refused.
+    (v: string[]) => (Array.isArray(v) ? [...new Set(v)] : v),
     z
       .array(Id)
       .min(o.min ?? 1, o.empty)

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { router } from "../lib/openapi";
-import { errorResponses, Id, IdParam, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
+import { errorResponses, Id, IdParam, idList, json, jsonBody, Pagination, PaginationMeta, paginationMeta } from "../lib/schemas";
 import { Overrides } from "../services/add-contacts/request";
 import { PeopleFilters } from "../services/people-search";
 import {
@@ -37,7 +37,8 @@ const WorkflowInput = z
       .max(5_000)
       .openapi({ description: "Most contacts one run adds (change workflows: most changes acted on per minute)" }),
     active: z.boolean().openapi({ description: "New workflows start off unless this is true" }),
-    mailbox_ids: z.array(Id).max(50),
+    // A repeated mailbox counts once against the 50 (README's limits).
+    mailbox_ids: idList(50, { min: 0 }),
     overrides: Overrides,
     enrich: z.boolean(),
   })

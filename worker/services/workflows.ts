@@ -7,6 +7,7 @@ import type { Caller, Env } from "../env";
 import { now } from "../lib/clock";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
+import { idList } from "../lib/schemas";
 import { authorize, mailboxFor, sequenceFor, teamUser, visibleSequence, workflowAllows, workflowFor } from "./access";
 import { auditEntry } from "./audit";
 import { commitAddContacts } from "./add-contacts/jobs";
@@ -137,14 +138,15 @@ export const CHANGE_FIELDS = [
   "owner_id",
 ] as const;
 
-const idList = z.array(z.string().trim().min(1).max(64)).max(50).optional();
+/** A filter's ids: at most 50 different ones (a repeat counts once, as in every list of ids). */
+const filterIds = () => idList(50, { min: 0 }).optional();
 
 /** Which contacts a change workflow acts on: every array is OR within itself, AND across. */
 export const ContactFilters = z
   .object({
-    stage_ids: idList.openapi({ description: "The contact is (now) in one of these stages" }),
-    owner_ids: idList.openapi({ description: "The contact is owned by one of these users" }),
-    list_ids: idList.openapi({ description: "The contact is in one of these lists" }),
+    stage_ids: filterIds().openapi({ description: "The contact is (now) in one of these stages" }),
+    owner_ids: filterIds().openapi({ description: "The contact is owned by one of these users" }),
+    list_ids: filterIds().openapi({ description: "The contact is in one of these lists" }),
     titles: z
       .array(
         z

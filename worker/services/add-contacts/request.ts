@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { now } from "../../lib/clock";
-import { Id } from "../../lib/schemas";
+import { Id, idList } from "../../lib/schemas";
 import { PeopleFilters } from "../people-search";
 
 /** Most candidates one add-contacts job takes (lists have no limit of their own; a job does). */
@@ -109,13 +109,12 @@ export const OUTCOME_REASONS: Record<WarningCategory | SkipReason | "enriched", 
 
 export const Source = z
   .object({
-    people_ids: z
-      .array(z.string().min(1).max(64))
-      .max(10_000)
+    // idList: an id repeated counts once against the maximum (README's limits), as in every other list of ids.
+    people_ids: idList(10_000, { min: 0 })
       .optional()
-      .openapi({ description: "People picked in the Prospect Searcher; net-new ones become contacts" }),
-    contact_ids: z.array(z.string().min(1).max(64)).max(10_000).optional(),
-    list_ids: z.array(z.string().min(1).max(64)).max(100).optional().openapi({ description: "Saved lists: every member" }),
+      .openapi({ description: "People picked in the Prospect Searcher (at most 10,000 different ones); net-new ones become contacts" }),
+    contact_ids: idList(10_000, { min: 0 }).optional().openapi({ description: "Contacts (at most 10,000 different ones)" }),
+    list_ids: idList(100, { min: 0 }).optional().openapi({ description: "Saved lists (at most 100 different ones): every member" }),
     search: PeopleFilters.optional().openapi({ description: "All results of this people search" }),
     import_id: z
       .string()
@@ -155,11 +154,11 @@ export const Overrides = z
 export const AddContactsRequest = z
   .object({
     source: Source,
-    mailbox_ids: z
-      .array(z.string())
-      .max(50)
+    mailbox_ids: idList(50, { min: 0 })
       .optional()
-      .openapi({ description: "One mailbox, or several to rotate over; none = every connected mailbox of your own" }),
+      .openapi({
+        description: "One mailbox, or several (at most 50 different ones) to rotate over; none = every connected mailbox of your own",
+      }),
     rotation: z.enum(["capacity", "even"]).optional().openapi({
       description:
         "Over several mailboxes: each contact to the one with the most remaining daily capacity (capacity, the default), or the batch split evenly in turn (even)",
