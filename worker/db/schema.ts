@@ -975,6 +975,9 @@ export const workflowRuns = sqliteTable(
     uniqueIndex("workflow_runs_slot_uq").on(t.workflowId, t.slot),
     uniqueIndex("workflow_runs_change_uq").on(t.workflowId, t.changeId),
     index("workflow_runs_team_idx").on(t.teamId, t.startedAt),
+    // A contact's timeline names the workflow whose job added it (workflowOfJobs): by team and job id, each
+    // job is looked up, not every run the team's workflows ever had (runs are kept).
+    index("workflow_runs_job_idx").on(t.teamId, t.jobId),
     // Every tick looks for change runs due another try and for runs whose lease ran out: through these,
     // it reads those runs alone, not every run a workflow ever had (runs are kept).
     index("workflow_runs_retry_idx")

@@ -1,0 +1,1 @@
+CREATE INDEX `workflow_runs_job_idx` ON `workflow_runs` (`team_id`,`job_id`);
