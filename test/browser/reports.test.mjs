@@ -2,7 +2,7 @@
 // with a table behind it; the A/B test of the seeded workspace shows its winner.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { baseUrl, launch, number, signIn } from "./helpers.mjs";
+import { baseUrl, launch, number, pageApi, signIn } from "./helpers.mjs";
 
 const SEQ1 = "0a0000000000000000000001"; // Enterprise outbound — Q4 (seeded history, finished A/B test)
 
@@ -126,6 +126,30 @@ describe("reports", () => {
     } finally {
       await rep.browser.close();
     }
+  });
+
+  it("credits a meeting booked outside any sequence to the user who booked it, and says so", async () => {
+    const api = pageApi(page);
+    const mine = async () => (await api("GET", "/reports/team")).body.report.users.find((u) => u.email === "admin@demo.test");
+    const before = await mine();
+    // A contact no sequence ever emailed: the meeting is no sequence's, but it is the admin's, who booked it.
+    const created = await api("POST", "/contacts", { first_name: "Met", last_name: "Outside", email: `met-${Date.now()}@nowhere.test` });
+    assert.equal(created.status, 201);
+    const booked = await api("POST", `/contacts/${created.body.contact.id}/meeting-booked`, {});
+    assert.equal(booked.status, 200);
+    assert.equal(booked.body.duplicate, false);
+    assert.equal((await mine()).meetings, before.meetings + 1);
+    await page.goto(`${baseUrl}/reports`);
+    const row = page
+      .getByTestId("team-users")
+      .locator("tbody tr")
+      .filter({ has: page.locator("th", { hasText: before.name }) });
+    // Added, Sent, Replies, Reply rate, Positive replies, Meetings.
+    assert.equal(await number(row.locator("td").nth(5)), before.meetings + 1);
+    assert.match(
+      (await page.getByTestId("team-report-notes").textContent()) ?? "",
+      /A user's are the meetings they booked, in a sequence or outside any/,
+    );
   });
 
   it("the sequence's side column counts contacts as its report does: a restarted contact once", async () => {

@@ -1,8 +1,9 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { advanceClock, now } from "../../worker/lib/clock";
 import { handleInbound } from "../../worker/inbound";
-import { client, env, ok } from "../helpers";
-import { DAY, HOUR, runUntil, startSimulation } from "../fixtures";
+import { signMeetingWebhook } from "../../worker/services/meetings";
+import { call, client, env, ok } from "../helpers";
+import { DAY, HOUR, makeUser, runUntil, sessionFor, startSimulation } from "../fixtures";
 import { enrollmentRow, replyTo, sentFirst } from "../replies/mail";
 
 const teamReportOf = async (s: Awaited<ReturnType<typeof sentFirst>>) =>
@@ -57,5 +58,56 @@ describe("meetings in the reports", () => {
       .first<{ id: string }>();
     await book(s, stranger!.id);
     expect((await sequenceReportOf(s)).totals.meetings).toBe(2);
+  });
+
+  it("credits a meeting to the user who booked it, in a sequence or outside any; one the scheduling tool booked, to the sender", async () => {
+    const s = await sentFirst({ n: 2 });
+    const [byRep, byTool] = s.sent;
+    const rep = await makeUser(s.teamId, "member");
+    const repSession = await sessionFor(s.teamId, rep);
+    const repBooks = (contactId: string) =>
+      ok(client(repSession).api.contacts[":id"]["meeting-booked"].$post({ param: { id: contactId }, json: {} }));
+    // The rep books a meeting with a contact no sequence emailed: theirs, and no sequence's.
+    const stranger = await env.DB.prepare(
+      "INSERT INTO contacts (id, team_id, email, first_name, last_name, created_at, updated_at) VALUES (?, ?, 'new@x.test', 'N', 'N', ?, ?) RETURNING id",
+    )
+      .bind(crypto.randomUUID(), s.teamId, now(), now())
+      .first<{ id: string }>();
+    await repBooks(stranger!.id);
+    // And one with a contact of the admin's sequence: the rep can't end that run (left open), the meeting is the
+    // sequence's (its last email) and the rep's, who booked it, not the sender's.
+    expect(await repBooks(byRep!.contact_id)).toMatchObject({ duplicate: false, left_open: 1 });
+    // The scheduling tool books the other contact: no one booked it, so it is the sender's (the mailbox's owner).
+    const { secret } = await ok(client(s.session).api.webhooks.meetings.secret.$post(), 201);
+    const raw = JSON.stringify({ contact_id: byTool!.contact_id, event_id: "evt-tool" });
+    const ts = Math.floor(now() / 1000);
+    const res = await call("/api/webhooks/meetings", {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "seqflare-team": s.teamId,
+        "seqflare-signature": `t=${ts},v1=${await signMeetingWebhook(secret, ts, raw)}`,
+      },
+      body: raw,
+    });
+    expect(res.status).toBe(200);
+    const booked = await env.DB.prepare("SELECT created_by FROM meetings WHERE team_id = ? ORDER BY created_at, id")
+      .bind(s.teamId)
+      .all<{ created_by: string | null }>();
+    expect(booked.results.map((m) => m.created_by)).toEqual([rep, rep, null]);
+
+    const team = await teamReportOf(s);
+    const meetingsOf = (r: typeof team, userId: string) => r.users.find((u) => u.user_id === userId)!.meetings;
+    expect(meetingsOf(team, rep)).toBe(2);
+    expect(meetingsOf(team, s.userId)).toBe(1);
+    expect(team.sequences.find((x) => x.sequence_id === s.sequenceId)!.meetings).toBe(2);
+    expect((await sequenceReportOf(s)).totals.meetings).toBe(2);
+
+    // The rep's own report covers their sequences (none here) and meetings of no sequence: only the meeting
+    // outside any sequence counts, still for them; the admin's sequence's meetings are out of sight.
+    const mine = (await ok(client(repSession).api.reports.team.$get({ query: {} }))).report;
+    expect(mine.all_sequences).toBe(false);
+    expect(meetingsOf(mine, rep)).toBe(1);
+    expect(meetingsOf(mine, s.userId)).toBe(0);
   });
 });

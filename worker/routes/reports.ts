@@ -173,7 +173,18 @@ const TeamReportSchema = z
   .object({
     from: z.number(),
     to: z.number(),
-    users: z.array(z.object({ user_id: z.string(), name: z.string(), email: z.string(), ...TeamRowSchema })),
+    users: z.array(
+      z.object({
+        user_id: z.string(),
+        name: z.string(),
+        email: z.string(),
+        ...TeamRowSchema,
+        meetings: z.number().openapi({
+          description:
+            "Meetings booked in the range by this user (the button or the API), in a sequence or outside any; one the scheduling tool booked, for the owner of the mailbox that emailed the contact",
+        }),
+      }),
+    ),
     sequences: z.array(z.object({ sequence_id: z.string(), name: z.string(), ...TeamRowSchema })),
     all_sequences: z
       .boolean()

@@ -70,7 +70,8 @@ function TeamBody(props: { r: TeamReportData }) {
     <div class="report-body">
       <Show when={!props.r.all_sequences}>
         <p class="muted small" data-testid="team-scope-note">
-          Only the sequences you own or that are shared with you count here: an admin sees the whole team's.
+          Only the sequences you own or that are shared with you count here, and meetings booked outside any sequence: an admin sees the
+          whole team's.
         </p>
       </Show>
       <BarsChart
@@ -104,12 +105,13 @@ function TeamBody(props: { r: TeamReportData }) {
         rows={props.r.sequences}
         columns={columns(props.r.thresholds.bounce_rate_max)}
       />
-      <p class="muted small">
+      <p class="muted small" data-testid="team-report-notes">
         Emails count for the owner of the mailbox that sent them; added contacts for the user who added them. Replies and positive replies
         count on the day the email they answer was sent, whenever the reply came. Positive replies: contacts who replied to an email sent in
-        the range and are now in a succeeded stage (such as Interested). Meetings: meetings booked in the range, for the sequence run they
-        ended (or the last email sent to the contact before it) and the owner of its mailbox. Unsubscribed: emails the person opted out
-        from, by its link or a reply.
+        the range and are now in a succeeded stage (such as Interested). Meetings: meetings booked in the range. A user's are the meetings
+        they booked, in a sequence or outside any (one the scheduling tool booked counts for the owner of the mailbox that emailed the
+        contact); a sequence's are those its runs led to: the run the booking ended, or the last email sent to the contact before it.
+        Unsubscribed: emails the person opted out from, by its link or a reply.
       </p>
     </div>
   );

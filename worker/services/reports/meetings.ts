@@ -8,11 +8,16 @@ import { sql, type SQL } from "drizzle-orm";
  * next meeting was. A meeting that ended no run (the contact had finished every step already)
  * goes to the sequence and mailbox of the last email sent to the contact before it was recorded.
  * A meeting with neither (the contact was never emailed) is no sequence's and no sender's.
+ *
+ * A user is credited with the meetings they booked (the button or the API: `created_by`), in a sequence
+ * or outside any, as Outreach and Apollo credit the booker; a meeting no one booked (the scheduling
+ * tool's webhook) goes to the owner of the mailbox of the run it is credited to, as its emails do.
  */
 
 /**
  * `WITH ... att(meeting_id, sequence_id, mailbox_id, enrollment_id)`: one row per (meeting, run it
- * is credited to); count DISTINCT meeting_id per group. Booked in [from, to) when given.
+ * is credited to); count DISTINCT meeting_id per group. Booked in [from, to) when given. Also
+ * `inr(id, contact_id, created_by, ...)`: every meeting booked in the range, credited to a run or not.
  */
 export function meetingAttribution(teamId: string, from?: number, to?: number): SQL {
   const range = sql.join(
@@ -20,9 +25,9 @@ export function meetingAttribution(teamId: string, from?: number, to?: number): 
     sql` AND `,
   );
   return sql`WITH mt AS (
-      SELECT id, contact_id, booked_at, created_at, lead(created_at) OVER (PARTITION BY contact_id ORDER BY created_at, id) AS next_at
+      SELECT id, contact_id, booked_at, created_by, created_at, lead(created_at) OVER (PARTITION BY contact_id ORDER BY created_at, id) AS next_at
         FROM meetings WHERE team_id = ${teamId} AND contact_id IN (SELECT contact_id FROM meetings WHERE team_id = ${teamId} AND ${range})),
-    inr AS (SELECT id, contact_id, created_at, next_at FROM mt WHERE ${range}),
+    inr AS (SELECT id, contact_id, created_by, created_at, next_at FROM mt WHERE ${range}),
     byrun AS (
       SELECT inr.id AS meeting_id, e.sequence_id, e.mailbox_id, e.id AS enrollment_id FROM inr
         JOIN enrollments e ON e.contact_id = inr.contact_id AND e.team_id = ${teamId} AND e.reason = 'meeting_booked'

@@ -12,7 +12,7 @@ import { DAY_MS, rate, replyRate, THRESHOLDS } from "./thresholds";
  * The team report and the home dashboard: grouped SQL over covering indexes (messages_team_sent_idx,
  * enrollments_team_created_idx), limited to the sequences the caller may see (services/access.ts).
  * Emails count for the user who owns the sending mailbox; added contacts for the user who added them;
- * meetings by when they were booked, for the run they ended (services/reports/meetings.ts).
+ * meetings by when they were booked, for the run they ended and the user who booked them (services/reports/meetings.ts).
  */
 
 export interface TeamRow {
@@ -66,13 +66,21 @@ export async function teamReport(d: Db, caller: Caller, from: number, to: number
       sql`SELECT r.sequence_id, r.mailbox_id, sum(r.sent) AS sent, sum(r.bounced) AS bounced, sum(r.replied) AS replies, sum(r.unsubscribed) AS unsubscribed
          FROM report_rollup r WHERE r.team_id = ${caller.teamId} AND r.day >= ${Math.floor(from / DAY_MS)} AND r.day < ${Math.ceil(to / DAY_MS)} AND ${visible(caller, "r.sequence_id")} GROUP BY 1, 2`,
     ),
-    // Meetings booked in the range (services/reports/meetings.ts says whose): once per sequence and once
-    // per user (the owner of the mailbox that ran it), however many of the user's runs one meeting ended.
+    // Meetings booked in the range (services/reports/meetings.ts says whose): once per sequence, and once per
+    // user: the user who booked it, in a sequence or outside any; a meeting no one booked (the scheduling tool's)
+    // goes to the owner of the mailbox that ran it, however many of that user's runs it ended. A meeting credited
+    // to sequences counts where one of them is visible; one of no sequence, like its contact, for the whole team.
     d.all<{ sequence_id: string | null; user_id: string | null; n: number }>(
-      sql`${meetingAttribution(caller.teamId, from, to)}, seen AS (SELECT att.meeting_id, att.sequence_id, mb.user_id FROM att LEFT JOIN mailboxes mb ON mb.id = att.mailbox_id AND mb.team_id = ${caller.teamId} WHERE ${visible(caller, "att.sequence_id")})
+      sql`${meetingAttribution(caller.teamId, from, to)},
+          seen AS (SELECT att.meeting_id, att.sequence_id, mb.user_id FROM att LEFT JOIN mailboxes mb ON mb.id = att.mailbox_id AND mb.team_id = ${caller.teamId} WHERE ${visible(caller, "att.sequence_id")}),
+          credit AS (
+            SELECT inr.id AS meeting_id, inr.created_by AS user_id FROM inr
+             WHERE inr.created_by IS NOT NULL AND (inr.id IN (SELECT meeting_id FROM seen) OR inr.id NOT IN (SELECT meeting_id FROM att))
+            UNION ALL
+            SELECT seen.meeting_id, seen.user_id FROM seen JOIN inr ON inr.id = seen.meeting_id WHERE inr.created_by IS NULL)
           SELECT sequence_id, NULL AS user_id, count(DISTINCT meeting_id) AS n FROM seen GROUP BY 1
           UNION ALL
-          SELECT NULL, user_id, count(DISTINCT meeting_id) FROM seen WHERE user_id IS NOT NULL GROUP BY 2`,
+          SELECT NULL, user_id, count(DISTINCT meeting_id) FROM credit WHERE user_id IS NOT NULL GROUP BY 2`,
     ),
     // Positive replies: contacts who replied to an email sent in the range and now sit in a "succeeded" stage
     // (Interested, Meeting booked), each counted once per sequence and once per user (the owner of the mailbox
