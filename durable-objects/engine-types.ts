@@ -74,6 +74,8 @@ export const REASONS = {
   bounced: "Email bounced",
   do_not_contact: "Contact is in a Do Not Contact stage",
   suppressed: "Address is on the team's suppression list",
+  // Only the domain's entry (`@example.com`) matches: saying "address" named an entry that isn't on the list.
+  suppressed_domain: "Its domain is on the team's Do not email list (a blocked domain)",
   no_email: "Contact has no email address for an email step",
   contact_deleted: "Contact was deleted",
   sequence_inactive: "Sequence is inactive: held until it is turned on",

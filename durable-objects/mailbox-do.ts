@@ -809,8 +809,11 @@ export class MailboxDO extends DurableObject<Env> {
     ]);
     if (!mb || mb.status !== "connected") return { ok: false, code: "not_connected", state: mb?.status ?? "removed" };
     const contact = contactStates.get(mail.contactId);
-    const blocked = suppressed.has(mail.to.trim().toLowerCase())
-      ? "suppressed"
+    const match = suppressed.get(mail.to.trim().toLowerCase());
+    const blocked = match
+      ? match.domain
+        ? "suppressed_domain"
+        : "suppressed"
       : contact && !contact.deletedAt
         ? blockingReason(contact, false)
         : null;

@@ -38,11 +38,20 @@ const keysSql = (emailExpr: string) => `lower(${emailExpr}), substr(lower(${emai
 
 /**
  * Invariant 5's suppression check as SQL text: true when the address or its domain is suppressed for the
- * team. Two probes of suppressions_team_email_uq (test suppression-domains). The one spelling for the
- * send-time check (eligibility.ts) and the add-contacts facts (candidates.ts).
+ * team. Two probes of suppressions_team_email_uq (test suppression-domains). The add-contacts facts read it
+ * (candidates.ts); the send-time check reads suppressionKindSql below, the same keys told apart.
  */
 export const suppressedSql = (teamCol: string, emailExpr: string) =>
   `EXISTS (SELECT 1 FROM suppressions x WHERE x.team_id = ${teamCol} AND x.email IN (${keysSql(emailExpr)}))`;
+
+/**
+ * suppressedSql telling which key matched, for the send-time facts (eligibility.ts): 0 not suppressed, 1 the address's
+ * own entry, 2 only its domain's (a blocked domain: the reason then says so, suppressed_domain). The same two probes.
+ */
+export const suppressionKindSql = (teamCol: string, emailExpr: string) =>
+  `CASE WHEN EXISTS (SELECT 1 FROM suppressions x WHERE x.team_id = ${teamCol} AND x.email = lower(${emailExpr})) THEN 1
+    WHEN EXISTS (SELECT 1 FROM suppressions x WHERE x.team_id = ${teamCol} AND x.email = substr(lower(${emailExpr}), instr(${emailExpr}, '@'))) THEN 2
+    ELSE 0 END`;
 
 /** suppressedSql for a query over rows of no team (people): the team is a bound parameter. */
 export const suppressedForTeamSql = (teamId: string, emailExpr: string) =>

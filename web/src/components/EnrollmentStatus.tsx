@@ -52,6 +52,7 @@ const BAD = new Set([
   "unsubscribed",
   "do_not_contact",
   "suppressed",
+  "suppressed_domain",
   "contact_deleted",
 ]);
 const GOOD = new Set(["completed_all_steps", "replied", "marked_finished"]);

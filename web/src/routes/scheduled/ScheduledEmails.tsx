@@ -178,7 +178,15 @@ export function ScheduledEmails(props: { scope: ScheduledScope; hide?: "sequence
  * The reasons the engine emails a contact nothing at all (eligibility.ts blockingReason): the run ends when its
  * step comes due, so the email is neither held nor paused, whatever the run's status is until then.
  */
-const NEVER_EMAILED = new Set(["unsubscribed", "bounced", "do_not_contact", "suppressed", "contact_deleted", "no_email"]);
+const NEVER_EMAILED = new Set([
+  "unsubscribed",
+  "bounced",
+  "do_not_contact",
+  "suppressed",
+  "suppressed_domain",
+  "contact_deleted",
+  "no_email",
+]);
 
 function StateBadge(props: { row: ScheduledEmailRow }) {
   const r = () => props.row;
