@@ -1,8 +1,9 @@
+import { sql } from "drizzle-orm";
 import type { Db } from "../worker/db/client";
 import type { WindowSpec } from "../worker/services/schedule-time";
 import type { ReasonCode } from "./engine-types";
 import { scheduleFromTuple, scheduleTupleSql } from "./sequence-config";
-import { suppressedSql } from "../worker/services/suppressions";
+import { suppressedSql, suppressionKindSql } from "../worker/services/suppressions";
 
 /** What the engine needs to know about a contact at due time and at send time. */
 export interface ContactState {
@@ -15,6 +16,8 @@ export interface ContactState {
   deletedAt: number | null;
   stageCategory: string | null;
   suppressed: boolean;
+  /** Suppressed by its domain's entry (`@example.com`), not its own: the reason then names the domain (suppressed_domain). */
+  suppressedDomain?: boolean;
 }
 
 /** The contact fields emails are written with, next to the eligibility facts. */
@@ -65,15 +68,35 @@ export const STAGE_CATEGORY_SQL = stageCategorySql("s.category");
  */
 export const CONTACT_STATE_COLUMNS = `c.email AS cs_email, c.unsubscribed_at AS cs_unsubscribed_at, c.bounced_at AS cs_bounced_at,
     c.deleted_at AS cs_deleted_at, ${stageCategorySql("(SELECT cs.category FROM contact_stages cs WHERE cs.id = c.stage_id)")} AS cs_stage_category,
-    ${suppressedSql("c.team_id", "c.email")} AS cs_suppressed`;
+    ${suppressionKindSql("c.team_id", "c.email")} AS cs_suppressed`;
 export interface ContactStateColumns {
   cs_email: string | null;
   cs_unsubscribed_at: number | null;
   cs_bounced_at: number | null;
   cs_deleted_at: number | null;
   cs_stage_category: string | null;
+  /** suppressionKindSql: 0 not suppressed, 1 its own address, 2 its domain. */
   cs_suppressed: number;
 }
+
+/**
+ * blockingReason as a condition over contacts `c` of team `teamId`, for counting and filtering runs the engine won't
+ * email without reading them out: true when it gives a reason whatever the step (deleted, unsubscribed, bounced, Do
+ * Not Contact, a suppressed address or domain). The same rule as STAGE_CATEGORY_SQL and suppressedSql, spelled for a
+ * walk over many contacts: the team's Do Not Contact stages and addresses are two lists read once per statement
+ * (through contacts_team_stage_idx: the planner otherwise walked the team's whole address book for them), not probed
+ * per contact (three rows a contact). A sequence's chips walk its open runs with it (test enrollments-page-reads).
+ * `no_email`, the one reason that depends on the step, is CONTACT_NO_EMAIL_SQL, for the caller to join with its run's step.
+ */
+export const contactBlockedSql = (
+  teamId: string,
+) => sql`(c.deleted_at IS NOT NULL OR c.unsubscribed_at IS NOT NULL OR c.bounced_at IS NOT NULL
+    OR c.stage_id IN (SELECT id FROM contact_stages WHERE team_id = ${teamId} AND category = 'dnc')
+    OR lower(c.email) IN (SELECT lower(d.email) FROM contacts d INDEXED BY contacts_team_stage_idx WHERE d.team_id = ${teamId}
+      AND d.stage_id IN (SELECT id FROM contact_stages WHERE team_id = ${teamId} AND category = 'dnc') AND d.deleted_at IS NULL)
+    OR ${sql.raw(suppressedSql("c.team_id", "c.email"))})`;
+/** blockingReason's `no_email`, over contacts `c`: no address, for an email step. */
+export const CONTACT_NO_EMAIL_SQL = `(c.email IS NULL OR c.email = '')`;
 
 /** blockingReason of a row read with CONTACT_STATE_COLUMNS: why the engine will email this contact nothing (null: it will). */
 export const rowBlockingReason = (r: ContactStateColumns, needsEmail: boolean): ReasonCode | null =>
@@ -88,6 +111,7 @@ export const rowBlockingReason = (r: ContactStateColumns, needsEmail: boolean): 
       deletedAt: r.cs_deleted_at,
       stageCategory: r.cs_stage_category,
       suppressed: !!r.cs_suppressed,
+      suppressedDomain: r.cs_suppressed === 2,
     },
     needsEmail,
   );
@@ -102,7 +126,7 @@ export const rowBlockingReason = (r: ContactStateColumns, needsEmail: boolean): 
 const CONTACT_STATES_SQL = `SELECT c.id, c.email, c.time_zone AS timeZone, c.score, c.unsubscribed_at AS unsubscribedAt,
     c.bounced_at AS bouncedAt, c.deleted_at AS deletedAt, ${STAGE_CATEGORY_SQL} AS stageCategory, c.first_name AS firstName,
     c.last_name AS lastName, c.company, c.title, c.city, c.country, c.custom_fields AS customFields,
-    ${suppressedSql("c.team_id", "c.email")} AS suppressed
+    ${suppressionKindSql("c.team_id", "c.email")} AS suppressed
   FROM contacts c LEFT JOIN contact_stages s ON s.id = c.stage_id
   WHERE +c.team_id = ? AND c.id IN (SELECT value FROM json_each(?))`;
 const contactStatesStatement = (d1: D1Database, teamId: string, contactIds: readonly string[]) =>
@@ -117,6 +141,7 @@ function toContactRows(result: D1Result): Map<string, ContactRow> {
       ...r,
       customFields: r.customFields ? (JSON.parse(r.customFields) as Record<string, string>) : {},
       suppressed: !!r.suppressed,
+      suppressedDomain: r.suppressed === 2,
     });
   return contacts;
 }
@@ -206,7 +231,7 @@ export function blockingReason(c: ContactState | undefined, needsEmail: boolean)
   if (c.unsubscribedAt) return "unsubscribed";
   if (c.bouncedAt) return "bounced";
   if (c.stageCategory === "dnc") return "do_not_contact";
-  if (c.suppressed) return "suppressed";
+  if (c.suppressed) return c.suppressedDomain ? "suppressed_domain" : "suppressed";
   if (needsEmail && !c.email) return "no_email";
   return null;
 }

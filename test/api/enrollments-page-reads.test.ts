@@ -3,7 +3,8 @@
 // `e.team_id = ?` through enrollments_team_created_idx as the way in and walked every enrollment of
 // the team for each page of one sequence: the page grew with the team's other sequences. And the chip
 // counts walked every enrollment of the sequence on every page: they add up the sequence's
-// enrollment_groups now (migrations/0027_enrollment_groups.sql), a few rows kept by triggers.
+// enrollment_groups now (migrations/0027_enrollment_groups.sql), a few rows kept by triggers; only the open runs
+// are read one by one, with their contacts, for the "Won't be sent" chip (the groups know no contact).
 import { beforeEach, describe, expect, it } from "vitest";
 import { bulkInsert } from "../../worker/db/bulk";
 import { now } from "../../worker/lib/clock";
@@ -95,7 +96,9 @@ describe("a sequence's enrollments page", () => {
         expect(kept.body.counts.not_sent).toBeGreaterThan(0);
         // The page walks down the index to its 25 rows and the chips read the groups (~170 here: 8 statuses
         // × 7 reasons × 3 mailboxes at most). Before, both walked the 3,000 enrollments: 11,879 rows.
-        expect(kept.count.rowsRead, kept.count.statements.join("\n")).toBeLessThan(600);
+        // The groups know no contact: the open runs whose contact the engine won't email ("Won't be sent", left out
+        // of "Active") are counted by reading each open run and its contact, ~4 rows a run (1,500 open here: 6,187).
+        expect(kept.count.rowsRead, kept.count.statements.join("\n")).toBeLessThan(600 + 4 * 1_500);
       }
     }
   });

@@ -314,7 +314,8 @@ describe("actions on contacts in a sequence", () => {
     const before = await enrollmentsOf(sequenceId);
     const idOf = (c: string) => before.find((e) => e.contact_id === c)!.id;
 
-    const res = await ok(act(api, sequenceId, "move", { filter: { status: "active" }, to_sequence_id: target, mailbox_ids: mailboxIds }));
+    // "all": the suppressed contact's run is counted and listed under "Won't be sent", not "Active".
+    const res = await ok(act(api, sequenceId, "move", { filter: { status: "all" }, to_sequence_id: target, mailbox_ids: mailboxIds }));
     expect(res.outcomes).toEqual({ moved: 1, not_moved: 2 });
     const byId = new Map(res.results.map((r) => [r.id, r]));
     expect(byId.get(idOf(fine!))).toMatchObject({ changed: true, outcome: "moved" });
@@ -384,9 +385,10 @@ describe("actions on contacts in a sequence", () => {
     await env.DB.prepare("UPDATE contacts SET email_status = 'verified' WHERE id = ?").bind(repliedThere).run();
     expect((await enrollmentsOf(sequenceId)).every((e) => e.status === "active")).toBe(true);
 
+    // "all": the suppressed contact's run is under "Won't be sent", not "Active".
     const res = await ok(
       act(api, sequenceId, "move", {
-        filter: { status: "active" },
+        filter: { status: "all" },
         to_sequence_id: target,
         mailbox_ids: mailboxIds,
         overrides: { replied_in_sequence: true, unverified_email: true },

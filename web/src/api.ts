@@ -416,7 +416,8 @@ export type EnrollmentFilter =
   | "failed"
   | "removed"
   | "held"
-  | "waiting_sequence_off";
+  | "waiting_sequence_off"
+  | "wont_send";
 export function fetchEnrollments(
   id: string,
   q: {

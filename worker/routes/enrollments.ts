@@ -50,7 +50,7 @@ const FilterSchema = z
   .object({
     status: z.enum(ENROLLMENT_FILTERS).default("all").openapi({
       description:
-        "active, scheduled, paused, finished, bounced, not_sent, blocked (by a sequence rule: unsubscribed, Do Not Contact, suppressed), failed, removed, held, waiting_sequence_off (active runs of a sequence that is off), all",
+        "active (runs that may still send: not those of wont_send), scheduled, paused, finished, bounced, not_sent, blocked (by a sequence rule: unsubscribed, Do Not Contact, suppressed, suppressed_domain), failed, removed, held, waiting_sequence_off (active runs of a sequence that is off), wont_send (open runs whose contact the engine won't email: unsubscribed, bounced, Do Not Contact, a suppressed address or domain, no address for an email step; their rows say \"Won't be sent\"), all",
     }),
     q: z.string().trim().min(1).max(200).optional().openapi({ description: "Search: name, email or company contains this" }),
     reason: z.string().min(1).max(64).optional().openapi({ description: "Only this reason code (e.g. replied, bounced, marked_finished)" }),
@@ -122,7 +122,7 @@ const OutcomeSchema = z.object({
   reason: z.string().nullable(),
   reason_code: z.string().nullable().optional().openapi({
     description:
-      "restart, outcome blocked: why, as a code (replied, meeting_booked, not_interested, colleague_replied, moved, active_elsewhere: restart_anyway restarts them; mailbox_not_connected: restart with mailbox_id; unsubscribed, bounced, do_not_contact, suppressed, no_email, contact_deleted, sequence_archived, duplicate_email: never)",
+      "restart, outcome blocked: why, as a code (replied, meeting_booked, not_interested, colleague_replied, moved, active_elsewhere: restart_anyway restarts them; mailbox_not_connected: restart with mailbox_id; unsubscribed, bounced, do_not_contact, suppressed, suppressed_domain, no_email, contact_deleted, sequence_archived, duplicate_email: never)",
   }),
   new_id: z.string().nullable().optional(),
   held_back_by: z.array(z.enum(WARNING_CATEGORIES)).optional().openapi({

@@ -15,10 +15,23 @@ import { checkPreconditions, refuse } from "./add-contacts/plan";
 import { AddContactsRequest, OUTCOME_REASONS, type WarningCategory } from "./add-contacts/request";
 import { auditEntry } from "./audit";
 import { nextWindowStart } from "./schedule-time";
-import { isEmailStep, scheduleFromTuple, scheduleTupleSql, sendingZone, stepOrderBy } from "../../durable-objects/sequence-config";
+import {
+  EMAIL_STEP_TYPES,
+  isEmailStep,
+  scheduleFromTuple,
+  scheduleTupleSql,
+  sendingZone,
+  stepOrderBy,
+} from "../../durable-objects/sequence-config";
 import { mailboxHeldSql } from "../transports/mailbox-settings";
 import { waitText, type PlannedSend } from "../../durable-objects/scheduled-email";
-import { CONTACT_STATE_COLUMNS, rowBlockingReason, type ContactStateColumns } from "../../durable-objects/eligibility";
+import {
+  contactBlockedSql,
+  CONTACT_NO_EMAIL_SQL,
+  CONTACT_STATE_COLUMNS,
+  rowBlockingReason,
+  type ContactStateColumns,
+} from "../../durable-objects/eligibility";
 
 /**
  * Contacts in a sequence (enrollments) as users look for them and act on them: the status filters,
@@ -32,6 +45,8 @@ type Sequence = typeof sequences.$inferSelect;
  * The statuses users look for (Apollo's Sequence Status filters). They overlap as a user reads them:
  * "bounced" and "blocked" are finished contacts with that reason; "not sent" is anything that will not
  * go out as things are (held, no email, a step that failed, its mailbox disconnected or paused).
+ * "wont_send" are the open runs whose contact the engine won't email (explain's contactBlock: their rows say
+ * "Won't be sent"); "active" and "waiting_sequence_off" leave them out, so those chips count what may still go.
  */
 export const ENROLLMENT_FILTERS = [
   "all",
@@ -46,6 +61,7 @@ export const ENROLLMENT_FILTERS = [
   "removed",
   "held",
   "waiting_sequence_off",
+  "wont_send",
 ] as const;
 export type EnrollmentFilterStatus = (typeof ENROLLMENT_FILTERS)[number];
 
@@ -61,22 +77,30 @@ const sequenceOff = (seqId: string, teamId: string) => sql`(${offReason(seqId, t
 /** The row's mailbox (alias mb) is held for its reply check after a reconnect (mailboxHeldSql): explain says so. */
 const MB_HELD = sql.raw(mailboxHeldSql("mb"));
 
-function filterSql(seqId: string, teamId: string): Record<EnrollmentFilterStatus, SQL> {
+/** The statuses of an open run (the enrollments_sequence_contact_open_uq index's). */
+const OPEN = sql.raw(`e.status IN ('scheduled', 'active', 'paused', 'held')`);
+
+/**
+ * `blocked`: the runs whose contact won't be emailed (CONTACT_BLOCKED); the chip counts over enrollment_groups, which
+ * know no contact, pass false and correct the chips it changes by a count of their own (listEnrollments).
+ */
+function filterSql(seqId: string, teamId: string, blocked: SQL = CONTACT_BLOCKED(teamId)): Record<EnrollmentFilterStatus, SQL> {
   const off = sequenceOff(seqId, teamId);
   return {
     all: sql`1`,
-    active: sql`(e.status = 'active' AND NOT ${off})`,
+    active: sql`(e.status = 'active' AND NOT ${off} AND NOT ${blocked})`,
     scheduled: sql`e.status = 'scheduled'`,
     paused: sql`e.status = 'paused'`,
     finished: sql`e.status = 'finished'`,
     bounced: sql`e.status = 'finished' AND e.reason = 'bounced'`,
     not_sent: sql`(e.status IN ('held', 'failed') OR (e.status = 'finished' AND e.reason = 'no_email') OR (e.status = 'active' AND (${off} OR (e.reason IS NOT 'task_open' AND mb.status IS NOT NULL AND (mb.status <> 'connected' OR ${MB_HELD})))))`,
-    blocked: sql`(e.status IN ('finished', 'held') AND e.reason IN ('unsubscribed', 'do_not_contact', 'suppressed'))`,
+    blocked: sql`(e.status IN ('finished', 'held') AND e.reason IN ('unsubscribed', 'do_not_contact', 'suppressed', 'suppressed_domain'))`,
     failed: sql`e.status = 'failed'`,
     removed: sql`e.status = 'removed'`,
     held: sql`e.status = 'held'`,
     // Active in D1, but its sequence is off: what shownStatus calls them, the report counts them under and the rows badge.
-    waiting_sequence_off: sql`(e.status = 'active' AND ${off})`,
+    waiting_sequence_off: sql`(e.status = 'active' AND ${off} AND NOT ${blocked})`,
+    wont_send: sql`(${OPEN} AND ${blocked})`,
   };
 }
 
@@ -215,7 +239,8 @@ export function explain(
   seq: { active: boolean; archivedAt: number | null },
 ): { reason: string | null; text: string | null; blocked: boolean } {
   const { reason, status, mailboxStatus, mailboxReason, mailboxHeld, emailStep, contactBlock } = row;
-  if (contactBlock && (status === "active" || status === "paused" || status === "held"))
+  // A run added with a later start (scheduled) meets the same check when its first step falls due.
+  if (contactBlock && (status === "scheduled" || status === "active" || status === "paused" || status === "held"))
     return { reason: contactBlock, text: blockedRunText(contactBlock), blocked: true };
   const off = sequenceOffReason(seq);
   if (status === "active" && off) return { reason: off, text: reasonText(off), blocked: true };
@@ -241,6 +266,26 @@ export const runStepSql = (undone: SQL) => sql`(
 
 /** The run `e` sent the email of step `o` (invariant 4: never sent again; the messages_enrollment_step_uq index). */
 export const SENT_STEP_SQL = sql`EXISTS (SELECT 1 FROM messages m WHERE m.enrollment_id = e.id AND m.step_id = o.id AND m.status IN ('sent', 'unknown', 'bounced'))`;
+
+/**
+ * The run's step, as a sequence's Contacts tab reads it: the first of tied steps whose email it has not sent, or the
+ * last of them once it sent them all (a finished run, or a mailbox's report not mirrored yet), so a position with
+ * one step is always its step.
+ */
+const RUN_STEP = () =>
+  runStepSql(
+    sql`(NOT ${SENT_STEP_SQL} OR NOT EXISTS (SELECT 1 FROM steps n WHERE n.sequence_id = o.sequence_id AND n.position = o.position AND n.id > o.id))`,
+  );
+
+/**
+ * The run `e`'s contact is one the engine won't email at its step (rowBlockingReason as a condition, eligibility.ts):
+ * what explain reads as contactBlock, on the same facts, so the "wont_send" chip counts the rows that say so.
+ * Its own subquery: the enrollments-only reads (the page's pick, the counts) have no contact joined.
+ */
+const CONTACT_BLOCKED = (teamId: string) => sql`EXISTS (SELECT 1 FROM contacts c WHERE c.id = e.contact_id AND (${contactBlockedSql(teamId)}
+  OR (${sql.raw(CONTACT_NO_EMAIL_SQL)} AND coalesce((SELECT st.type FROM steps st WHERE st.id = ${RUN_STEP()}), 'auto_email') IN ${sql.raw(
+    `(${[...EMAIL_STEP_TYPES].map((t) => `'${t}'`).join(", ")})`,
+  )})))`;
 
 /**
  * The mailbox columns a forecast needs (status and limits), for a query that joins `mailboxes mb` (see forecasts).
@@ -339,11 +384,7 @@ export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceI
            c.id AS contact_id, trim(c.first_name || ' ' || c.last_name) AS name, c.email, c.company, c.time_zone AS contact_zone,
            mb.email AS mb_email, mb.status_reason AS mb_reason, ${MAILBOX_LIMIT_COLUMNS}, st.type AS step_type,
            ${sql.raw(CONTACT_STATE_COLUMNS)}`;
-  // The run's step: the first of tied steps whose email it has not sent, or the last of them once it sent them all
-  // (a finished run, or a mailbox's report not mirrored yet), so a position with one step is always its step.
-  const steps = sql`LEFT JOIN steps st ON st.id = ${runStepSql(
-    sql`(NOT ${SENT_STEP_SQL} OR NOT EXISTS (SELECT 1 FROM steps n WHERE n.sequence_id = o.sequence_id AND n.position = o.position AND n.id > o.id))`,
-  )}`;
+  const steps = sql`LEFT JOIN steps st ON st.id = ${RUN_STEP()}`;
   const limit = sql`LIMIT ${q.per_page} OFFSET ${(q.page - 1) * q.per_page}`;
   // The page picked from the enrollments alone when neither the search nor the sort reads the contact:
   // the contacts, mailboxes and steps are then joined to the page's rows only, not to every row sorted.
@@ -359,20 +400,37 @@ export async function listEnrollments(env: Env, d: Db, caller: Caller, sequenceI
   // triggers) instead of walking every enrollment of the sequence; a search names the contact, so it counts.
   // The sequence's sending window rides along (a few rows read): a page with a row waiting for an email
   // step shows when the window opens, which took a round trip of its own.
-  const [seqRes, pageRes, countsRes, scheduleRes] = await batchSql(d, [
+  // The groups know no contact: their chips count every active run, and the open runs whose contact won't be
+  // emailed (the wont_send filter's own rows) are counted apart and taken out of the chips that leave them out.
+  const chips = q.q ? filters : filterSql(sequenceId, caller.teamId, sql`0`);
+  const off = sequenceOff(sequenceId, caller.teamId);
+  const [seqRes, pageRes, countsRes, scheduleRes, blockedRes] = await batchSql(d, [
     seqQuery,
     page,
     sql`SELECT ${sql.join(
       ENROLLMENT_FILTERS.map(
-        (f) => sql`coalesce(sum(CASE WHEN ${filters[f]} THEN ${q.q ? sql`1` : sql`e.n`} ELSE 0 END), 0) AS ${sql.identifier(f)}`,
+        (f) => sql`coalesce(sum(CASE WHEN ${chips[f]} THEN ${q.q ? sql`1` : sql`e.n`} ELSE 0 END), 0) AS ${sql.identifier(f)}`,
       ),
       sql`, `,
     )} ${q.q ? FROM : FROM_GROUPS} ${where(sequenceId, caller.teamId, { ...q, status: "all" }, q.status)}`,
     sql`SELECT ${sql.raw(scheduleTupleSql("s"))} AS schedule FROM sequences s WHERE s.id = ${sequenceId} AND s.team_id = ${caller.teamId}`,
+    ...(q.q
+      ? []
+      : [
+          sql`SELECT count(*) AS wont_send, coalesce(sum(e.status = 'active' AND NOT ${off}), 0) AS active,
+                coalesce(sum(e.status = 'active' AND ${off}), 0) AS waiting_sequence_off
+              ${FROM_ENROLLMENTS} ${where(sequenceId, caller.teamId, { status: "wont_send", reason: q.reason }, q.status)}`,
+        ]),
   ]);
   const { seq } = sequenceFromBatch(caller, seqQuery, seqRes);
   const rows = pageRes!.results as ListRow[];
   const counts = countsRes!.results[0] as Record<string, number> | undefined;
+  const blocked = blockedRes?.results[0] as { wont_send: number; active: number; waiting_sequence_off: number } | undefined;
+  if (counts && blocked) {
+    counts.wont_send = blocked.wont_send;
+    counts.active = (counts.active ?? 0) - blocked.active;
+    counts.waiting_sequence_off = (counts.waiting_sequence_off ?? 0) - blocked.waiting_sequence_off;
+  }
   const total = counts ? { n: counts[q.status] ?? 0 } : undefined;
   // By enrollment: a row shows its queued email's time (none while the sequence is off).
   const queued = seq.active && !seq.archivedAt ? rows.filter((r) => r.status === "active" && r.reason === "queued_for_mailbox") : [];

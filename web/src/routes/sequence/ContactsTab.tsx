@@ -34,6 +34,9 @@ import "./ContactsTab.css";
 const FILTERS: { id: EnrollmentFilter; label: string; always?: boolean }[] = [
   { id: "all", label: "All", always: true },
   { id: "active", label: "Active", always: true },
+  // Open runs whose contact the engine won't email (unsubscribed, bounced, Do Not Contact, a suppressed address or
+  // domain, no address for an email step): their rows say "Won't be sent", so "Active" doesn't count them.
+  { id: "wont_send", label: "Won't be sent" },
   { id: "scheduled", label: "Scheduled" },
   { id: "paused", label: "Paused", always: true },
   // Runs the engine holds (their sequence turned off when their step fell due, no step on, no mailbox): open, sending
@@ -135,6 +138,7 @@ const REASON_FILTERS: Partial<Record<EnrollmentFilter, { label: string; reasons:
       { id: "unsubscribed", label: "Unsubscribed" },
       { id: "do_not_contact", label: "Do Not Contact stage" },
       { id: "suppressed", label: "Suppression list" },
+      { id: "suppressed_domain", label: "Blocked domain" },
     ],
   },
 };
@@ -708,6 +712,10 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
     if (shown.has("bounced"))
       parts.push(`the ${formatNumber(countOf("bounced"))} bounced are among the ${formatNumber(countOf("finished"))} finished`);
     if (shown.has("blocked")) parts.push(`the ${formatNumber(countOf("blocked"))} blocked by a rule are finished or held`);
+    if (shown.has("wont_send"))
+      parts.push(
+        `the ${formatNumber(countOf("wont_send"))} that won't be sent aren't counted as active; a paused, held or scheduled one counts under its own status too`,
+      );
     if (shown.has("not_sent")) parts.push(`the ${formatNumber(countOf("not_sent"))} not sent also count under their own status`);
     return parts.length ? `Tabs that overlap: ${parts.join("; ")}.` : "";
   };
@@ -893,7 +901,9 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
                   ? `No contacts match “${search()}”`
                   : status() === "all"
                     ? "No contacts in this sequence yet"
-                    : `No ${FILTERS.find((f) => f.id === status())?.label.toLowerCase() ?? status()} contacts`
+                    : status() === "wont_send"
+                      ? "No contacts whose emails won't be sent"
+                      : `No ${FILTERS.find((f) => f.id === status())?.label.toLowerCase() ?? status()} contacts`
               }
               actions={
                 status() === "all" && !props.readOnly ? (
