@@ -1,6 +1,6 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { dateHolidaysBundle } from "./test/fixtures/date-holidays-bundle.mjs";
+import { dependenciesWithoutMaps } from "./test/fixtures/dependencies-without-maps.mjs";
 import { startOAuthProviders } from "./test/fixtures/oauth-providers.mjs";
 
 // Tests run inside workerd with the Worker's real bindings (D1, Durable Objects, queues) from
@@ -12,8 +12,8 @@ export default defineConfig(async () => {
   const providers = await startOAuthProviders();
   return {
     plugins: [
-      // The library prebuilt without a source map: test/fixtures/date-holidays-bundle.mjs says why.
-      await dateHolidaysBundle(),
+      // Libraries without source maps (the app keeps its own): test/fixtures/dependencies-without-maps.mjs says why.
+      await dependenciesWithoutMaps(),
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {

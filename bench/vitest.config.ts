@@ -1,14 +1,14 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { dateHolidaysBundle } from "../test/fixtures/date-holidays-bundle.mjs";
+import { dependenciesWithoutMaps } from "../test/fixtures/dependencies-without-maps.mjs";
 
 // Benchmarks run in workerd like the tests, with the same bindings; each prints `bench <name>: <value> <unit>`.
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   return {
     plugins: [
-      // The library prebuilt without a source map: test/fixtures/date-holidays-bundle.mjs says why.
-      await dateHolidaysBundle(),
+      // Libraries without source maps (the app keeps its own): test/fixtures/dependencies-without-maps.mjs says why.
+      await dependenciesWithoutMaps(),
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
