@@ -612,16 +612,6 @@ export async function mustBeAbleToSend(d: Db, teamId: string, mailboxId: string 
 }
 
 /**
- * "Send now" and "reschedule" promise a time: the engine must be willing to email the contact at all. One it
- * won't (blockingReason: unsubscribed, bounced, Do Not Contact, a suppressed address or domain) gets nothing
- * whatever the time, so the answer's send_at would be a time it is never sent at.
- */
-async function mustBeEmailable(d: Db, teamId: string, contactId: string) {
-  const blocked = blockingReason((await loadContactStates(d, teamId, [contactId])).get(contactId), true);
-  if (blocked) throw new ApiError("conflict", blockedRunText(blocked));
-}
-
-/**
  * One action on one scheduled email, by a caller who may edit the sequence. Input that can't work is
  * refused before the engine is asked (422); the engine's answer is the truth about the email (409 when
  * it went out, is going out, or the contact is not on that step any more). Recorded in the audit log.
@@ -652,7 +642,6 @@ export async function actOnScheduledEmail(env: Env, d: Db, caller: Caller, enrol
       break;
     }
     case "send-now":
-      await mustBeEmailable(d, caller.teamId, e.contactId);
       await mustBeAbleToSend(d, caller.teamId, e.mailboxId);
       res = await verbs.sendNow(key);
       break;
@@ -660,7 +649,6 @@ export async function actOnScheduledEmail(env: Env, d: Db, caller: Caller, enrol
       res = await verbs.skipEmail(key);
       break;
     case "reschedule": {
-      await mustBeEmailable(d, caller.teamId, e.contactId);
       await mustBeAbleToSend(d, caller.teamId, e.mailboxId);
       const t = now();
       if (action.at <= t) throw refuse("at", "Choose a moment in the future");
