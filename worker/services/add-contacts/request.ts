@@ -154,11 +154,9 @@ export const Overrides = z
 export const AddContactsRequest = z
   .object({
     source: Source,
-    mailbox_ids: idList(50, { min: 0 })
-      .optional()
-      .openapi({
-        description: "One mailbox, or several (at most 50 different ones) to rotate over; none = every connected mailbox of your own",
-      }),
+    mailbox_ids: idList(50, { min: 0 }).optional().openapi({
+      description: "One mailbox, or several (at most 50 different ones) to rotate over; none = every connected mailbox of your own",
+    }),
     rotation: z.enum(["capacity", "even"]).optional().openapi({
       description:
         "Over several mailboxes: each contact to the one with the most remaining daily capacity (capacity, the default), or the batch split evenly in turn (even)",
