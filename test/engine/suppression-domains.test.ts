@@ -183,7 +183,7 @@ describe("blocking a whole domain", () => {
       expect(sent.filter((m) => m.contact_id === sub).map((m) => m.position)).toEqual([1, 2]);
       expect(sent.filter((m) => m.contact_id === other).map((m) => m.position)).toEqual([1, 2]);
       const runs = new Map((await enrollmentsOf(sequenceId)).map((e) => [e.contact_id, e]));
-      expect(runs.get(blocked)).toMatchObject({ status: "finished", reason: "suppressed" });
+      expect(runs.get(blocked)).toMatchObject({ status: "finished", reason: "suppressed_domain" });
     } finally {
       setTransportOverride(mb, null);
     }

@@ -46,12 +46,12 @@ export const suppressedSql = (teamCol: string, emailExpr: string) =>
 
 /**
  * suppressedSql telling which key matched, for the send-time facts (eligibility.ts): 0 not suppressed, 1 the address's
- * own entry, 2 only its domain's (a blocked domain: the reason then says so, suppressed_domain). The same two probes.
+ * own entry, 2 only its domain's (a blocked domain: the reason then says so, suppressed_domain). The same one probe of
+ * both keys (the smaller kind wins: an address listed itself is reported as listed, whatever its domain).
  */
 export const suppressionKindSql = (teamCol: string, emailExpr: string) =>
-  `CASE WHEN EXISTS (SELECT 1 FROM suppressions x WHERE x.team_id = ${teamCol} AND x.email = lower(${emailExpr})) THEN 1
-    WHEN EXISTS (SELECT 1 FROM suppressions x WHERE x.team_id = ${teamCol} AND x.email = substr(lower(${emailExpr}), instr(${emailExpr}, '@'))) THEN 2
-    ELSE 0 END`;
+  `coalesce((SELECT min(CASE WHEN x.email = lower(${emailExpr}) THEN 1 ELSE 2 END) FROM suppressions x
+    WHERE x.team_id = ${teamCol} AND x.email IN (${keysSql(emailExpr)})), 0)`;
 
 /** suppressedSql for a query over rows of no team (people): the team is a bound parameter. */
 export const suppressedForTeamSql = (teamId: string, emailExpr: string) =>
