@@ -2,7 +2,8 @@
 // finished (or held) contacts, and Not sent counts contacts under their own status too, so "Finished 2,110"
 // beside "Bounced 21" is not 2,131 contacts. The sequence list's bounced figure counts emails (not runs, as
 // the strip's other figures and its "Counted per run" hint do), and says so. An open run whose contact the engine
-// won't email is counted under "Won't be sent", not "Active": each chip's count is the rows it lists.
+// won't email is counted under "Won't be sent", not "Active": each chip's count is the rows it lists, and the
+// report's statuses count it so too.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { baseUrl, launch, pageApi, signIn } from "./helpers.mjs";
@@ -82,6 +83,14 @@ describe("status counts that overlap", () => {
     await page.waitForURL(/status=active/);
     await table.getByText(`Goes${stamp}`).waitFor();
     assert.equal(await rows.count(), 1);
+    // The report's statuses count it the same way, in the same words.
+    await page.goto(`${baseUrl}/sequences/${seq.id}?tab=report`);
+    const chart = page.getByTestId("chart-status");
+    const summary = (await chart.getByRole("img").getAttribute("aria-label")) ?? "";
+    assert.match(summary, /Active: 1,/);
+    assert.match(summary, /Won't be sent: 1\. The 1 that won't be sent aren't counted as active/);
+    const row = chart.locator("tbody tr", { hasText: "Won't be sent" });
+    assert.deepEqual(await row.locator("th, td").allTextContents(), ["Won't be sent", "1"]);
   });
 
   it("the sequence list calls its bounced figure emails, with its own hint", async () => {

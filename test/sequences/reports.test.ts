@@ -188,6 +188,59 @@ describe("GET /api/sequences/{id}/report", () => {
     expect(r.tracking).toMatchObject({ opens: false, clicks: false });
   });
 
+  it("counts an open run whose contact the engine won't email under wont_send, as the Contacts tab's chips do", async () => {
+    const { teamId, userId } = await makeTeam("Report won't send");
+    const s = await sessionFor(teamId, userId);
+    const api = client(s).api;
+    const { sequenceId } = await makeSequence(teamId, userId, [{ wait: 0 }], null);
+    const mb = await makeMailbox(teamId, userId);
+    const [plain, suppressed, unsubscribed, noEmail, done] = (await makeContacts(teamId, 5)) as [string, string, string, string, string];
+    const t = Date.UTC(2026, 5, 1);
+    // Runs of one step (an email): the suppressed contact was restarted (an earlier run, removed: it counts once).
+    const runs: [string, string, number][] = [
+      [plain, "active", t],
+      [suppressed, "removed", t],
+      [suppressed, "active", t + 1],
+      [unsubscribed, "paused", t],
+      [noEmail, "active", t],
+      [done, "finished", t],
+    ];
+    await env.DB.batch(
+      runs.map(([c, status, at]) =>
+        env.DB.prepare(
+          "INSERT INTO enrollments (id, team_id, sequence_id, contact_id, mailbox_id, status, current_step, added_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+        ).bind(newId(), teamId, sequenceId, c, mb, status, userId, at, at),
+      ),
+    );
+    const email = await one<string>("SELECT email AS n FROM contacts WHERE id = ?", suppressed);
+    await ok(api.suppressions.$post({ json: { emails: [email] } }));
+    await env.DB.batch([
+      env.DB.prepare("UPDATE contacts SET unsubscribed_at = ? WHERE id IN (?, ?)").bind(t, unsubscribed, done),
+      env.DB.prepare("UPDATE contacts SET email = NULL WHERE id = ?").bind(noEmail),
+    ]);
+
+    const OPEN = ["active", "scheduled", "paused", "held", "waiting_sequence_off", "wont_send"] as const;
+    const both = async () => {
+      const r = await reportOf(s, sequenceId);
+      const tab = await ok(api.sequences[":id"].enrollments.$get({ param: { id: sequenceId }, query: { status: "all" } }));
+      const reported = Object.fromEntries(OPEN.map((k) => [k, r.statuses.find((x) => x.status === k)?.contacts]));
+      return { reported, chips: Object.fromEntries(OPEN.map((k) => [k, tab.counts[k]])), r };
+    };
+    let { reported, chips, r } = await both();
+    // The suppressed, the unsubscribed (paused: also under its own status, as its chip) and the one without an address.
+    expect(reported).toEqual({ active: 1, scheduled: 0, paused: 1, held: 0, waiting_sequence_off: 0, wont_send: 3 });
+    expect(chips).toEqual(reported);
+    expect(r.totals.contacts).toBe(5);
+    expect(r.statuses.find((x) => x.status === "removed")!.contacts).toBe(0);
+    expect(r.statuses.find((x) => x.status === "finished")!.contacts).toBe(1);
+
+    // The sequence off: the plain run waits for it, the blocked ones still won't be sent.
+    expect((await as(s, "PATCH", `/api/sequences/${sequenceId}`, { active: false })).status).toBe(200);
+    ({ reported, chips } = await both());
+    expect(reported).toEqual({ active: 0, scheduled: 0, paused: 1, held: 0, waiting_sequence_off: 1, wont_send: 3 });
+    expect(chips).toEqual(reported);
+  });
+
   it("filters by day range, the user who added the contacts and the mailbox", async () => {
     const w = await world();
     const idx = [...Array(40).keys()];

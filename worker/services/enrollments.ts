@@ -78,7 +78,7 @@ const sequenceOff = (seqId: string, teamId: string) => sql`(${offReason(seqId, t
 const MB_HELD = sql.raw(mailboxHeldSql("mb"));
 
 /** The statuses of an open run (the enrollments_sequence_contact_open_uq index's). */
-const OPEN = sql.raw(`e.status IN ('scheduled', 'active', 'paused', 'held')`);
+export const OPEN = sql.raw(`e.status IN ('scheduled', 'active', 'paused', 'held')`);
 
 /**
  * `blocked`: the runs whose contact won't be emailed (CONTACT_BLOCKED); the chip counts over enrollment_groups, which
@@ -280,9 +280,12 @@ const RUN_STEP = () =>
 /**
  * The run `e`'s contact is one the engine won't email at its step (rowBlockingReason as a condition, eligibility.ts):
  * what explain reads as contactBlock, on the same facts, so the "wont_send" chip counts the rows that say so.
- * Its own subquery: the enrollments-only reads (the page's pick, the counts) have no contact joined.
+ * Its own subquery: the enrollments-only reads (the page's pick, the counts) have no contact joined. The sequence
+ * report's statuses count the open runs it holds as wont_send with it (reports/sequence.ts).
  */
-const CONTACT_BLOCKED = (teamId: string) => sql`EXISTS (SELECT 1 FROM contacts c WHERE c.id = e.contact_id AND (${contactBlockedSql(teamId)}
+export const CONTACT_BLOCKED = (
+  teamId: string,
+) => sql`EXISTS (SELECT 1 FROM contacts c WHERE c.id = e.contact_id AND (${contactBlockedSql(teamId)}
   OR (${sql.raw(CONTACT_NO_EMAIL_SQL)} AND coalesce((SELECT st.type FROM steps st WHERE st.id = ${RUN_STEP()}), 'auto_email') IN ${sql.raw(
     `(${[...EMAIL_STEP_TYPES].map((t) => `'${t}'`).join(", ")})`,
   )})))`;

@@ -5,7 +5,7 @@ import type { Caller } from "../../env";
 import { now } from "../../lib/clock";
 import { sequenceFor } from "../access";
 import { meetingAttribution } from "./meetings";
-import { runStepSql, SHOWN_STATUSES, shownStatus } from "../enrollments";
+import { CONTACT_BLOCKED, OPEN, runStepSql, SHOWN_STATUSES, shownStatus } from "../enrollments";
 import { abStepTests } from "./ab";
 import type { AbVerdict } from "./stats";
 import { DAY_MS, rate, replyRate, THRESHOLDS, TRACKING_NOTE } from "./thresholds";
@@ -151,6 +151,15 @@ export interface SequenceReport {
   tracking: { opens: boolean; clicks: boolean; note: string };
 }
 
+/** A run's status, and whether it is an open run whose contact the engine won't email (blocked: 1, wontSendColumn). */
+type RunState = { status: string; blocked: number };
+
+/**
+ * The open run `e` is one the engine won't email (the Contacts tab's wont_send filter: OPEN and CONTACT_BLOCKED), as
+ * a 0/1 column; the contact is read for open runs only.
+ */
+const wontSendColumn = (teamId: string) => sql`CASE WHEN ${OPEN} THEN ${CONTACT_BLOCKED(teamId)} ELSE 0 END`;
+
 /**
  * Contacts, not runs: a restarted or re-added contact has several runs and counts once, with the status
  * of its latest run. `runs` counts every run by status (a covered, grouped read); `reruns` are the runs of the
@@ -158,21 +167,26 @@ export interface SequenceReport {
  * window over every run cost 10× the report.)
  */
 function contactRows(
-  runs: { status: string; n: number }[],
-  reruns: { contact_id: string; status: string; created_at: number; id: string }[],
-): Map<string, number> {
-  const count = new Map<string, number>();
-  const add = (status: string, n: number) => count.set(status, (count.get(status) ?? 0) + n);
-  for (const r of runs) add(r.status, r.n);
+  runs: (RunState & { n: number })[],
+  reruns: (RunState & { contact_id: string; created_at: number; id: string })[],
+): (RunState & { n: number })[] {
+  const count = new Map<string, RunState & { n: number }>();
+  const add = (r: RunState, n: number) => {
+    const k = `${r.blocked ? 1 : 0}${r.status}`;
+    const c = count.get(k) ?? { status: r.status, blocked: r.blocked ? 1 : 0, n: 0 };
+    c.n += n;
+    count.set(k, c);
+  };
+  for (const r of runs) add(r, r.n);
   const byContact = new Map<string, typeof reruns>();
   for (const r of reruns) byContact.set(r.contact_id, [...(byContact.get(r.contact_id) ?? []), r]);
   for (const rs of byContact.values()) {
     if (rs.length < 2) continue;
-    for (const r of rs) add(r.status, -1);
+    for (const r of rs) add(r, -1);
     const latest = rs.reduce((a, b) => (b.created_at > a.created_at || (b.created_at === a.created_at && b.id > a.id) ? b : a));
-    add(latest.status, 1);
+    add(latest, 1);
   }
-  return count;
+  return [...count.values()];
 }
 
 /**
@@ -203,14 +217,14 @@ function tasksIn(f: ReportFilter, sequenceId: string, t: "t" | "tk") {
  * run's status: what happened in the range, like Sent and Reached. Counting the runs added in the range
  * said "Contacts 0" beside the emails of a week when everyone had been added before it.
  */
-function rangedContactsSql(sequenceId: string, f: ReportFilter) {
-  return sql`SELECT e.status, count(*) AS n FROM (
+function rangedContactsSql(sequenceId: string, teamId: string, f: ReportFilter) {
+  return sql`SELECT e.status, ${wontSendColumn(teamId)} AS blocked, count(*) AS n FROM (
       SELECT m.contact_id FROM messages m WHERE m.sequence_id = ${sequenceId} AND ${EMAILS_IN}${messageFilter(f, sequenceId)}
       UNION SELECT t.contact_id FROM tasks t WHERE t.sequence_id = ${sequenceId} AND t.contact_id IS NOT NULL${tasksIn(f, sequenceId, "t")}
     ) a CROSS JOIN enrollments e WHERE e.sequence_id = ${sequenceId} AND e.contact_id = a.contact_id
       AND NOT EXISTS (SELECT 1 FROM enrollments p WHERE p.sequence_id = e.sequence_id AND p.contact_id = e.contact_id
         AND (p.created_at > e.created_at OR (p.created_at = e.created_at AND p.id > e.id)))
-    GROUP BY 1`;
+    GROUP BY 1, 2`;
 }
 
 /**
@@ -301,71 +315,101 @@ export async function sequenceReport(
   const ranged = f.from !== undefined || f.to !== undefined;
   const mf = messageFilter(f, seq.id);
   const rf = rollupFilter(f);
-  const [steps, variantRows, mailboxRows, runRows, byStepVariantMailbox, byDay, taskRows, positive, rerunRows, meetings, reachedRows] =
-    await Promise.all([
-      d.all<{ id: string; position: number; type: string; enabled: number }>(
-        sql`SELECT id, position, type, enabled FROM steps s WHERE sequence_id = ${seq.id} AND team_id = ${seq.teamId} ORDER BY ${sql.raw(stepOrderBy("s"))}`,
-      ),
-      d.all<{ id: string; step_id: string; label: string; enabled: number }>(
-        sql`SELECT v.id, v.step_id, v.label, v.enabled FROM step_variants v JOIN steps s ON s.id = v.step_id WHERE s.sequence_id = ${seq.id} AND v.team_id = ${seq.teamId} ORDER BY v.label, v.id`,
-      ),
-      d.all<{ id: string; email: string }>(sql`SELECT id, email FROM mailboxes WHERE team_id = ${seq.teamId}`),
-      // Contacts, not runs (see contactRows): the runs by status, then the runs of contacts with more than one.
-      d.all<{ status: string; n: number }>(
-        ranged
-          ? rangedContactsSql(seq.id, f)
-          : sql`SELECT e.status, count(*) AS n FROM enrollments e WHERE e.sequence_id = ${seq.id}${ef} GROUP BY 1`,
-      ),
-      // Without the added-by filter the rollup answers (a few rows per day); with it, the emails of those enrollments are grouped.
-      f.addedBy
-        ? d.all<GroupRow>(
-            sql`SELECT m.step_id, m.variant_id, m.mailbox_id, count(*) AS sent, sum(m.status = 'bounced') AS bounced, sum(m.reply_kind = 'reply') AS replied, sum(m.reply_kind = 'out_of_office') AS ooo, sum(m.unsubscribed_at IS NOT NULL) AS unsub
+  const [
+    steps,
+    variantRows,
+    mailboxRows,
+    runRows,
+    byStepVariantMailbox,
+    byDay,
+    taskRows,
+    positive,
+    rerunRows,
+    meetings,
+    reachedRows,
+    blockedRows,
+  ] = await Promise.all([
+    d.all<{ id: string; position: number; type: string; enabled: number }>(
+      sql`SELECT id, position, type, enabled FROM steps s WHERE sequence_id = ${seq.id} AND team_id = ${seq.teamId} ORDER BY ${sql.raw(stepOrderBy("s"))}`,
+    ),
+    d.all<{ id: string; step_id: string; label: string; enabled: number }>(
+      sql`SELECT v.id, v.step_id, v.label, v.enabled FROM step_variants v JOIN steps s ON s.id = v.step_id WHERE s.sequence_id = ${seq.id} AND v.team_id = ${seq.teamId} ORDER BY v.label, v.id`,
+    ),
+    d.all<{ id: string; email: string }>(sql`SELECT id, email FROM mailboxes WHERE team_id = ${seq.teamId}`),
+    // Contacts, not runs (see contactRows): the runs by status, then the runs of contacts with more than one.
+    d.all<RunState & { n: number }>(
+      ranged
+        ? rangedContactsSql(seq.id, seq.teamId, f)
+        : sql`SELECT e.status, 0 AS blocked, count(*) AS n FROM enrollments e WHERE e.sequence_id = ${seq.id}${ef} GROUP BY 1`,
+    ),
+    // Without the added-by filter the rollup answers (a few rows per day); with it, the emails of those enrollments are grouped.
+    f.addedBy
+      ? d.all<GroupRow>(
+          sql`SELECT m.step_id, m.variant_id, m.mailbox_id, count(*) AS sent, sum(m.status = 'bounced') AS bounced, sum(m.reply_kind = 'reply') AS replied, sum(m.reply_kind = 'out_of_office') AS ooo, sum(m.unsubscribed_at IS NOT NULL) AS unsub
            FROM messages m WHERE m.sequence_id = ${seq.id} AND ${EMAILS_IN}${mf} GROUP BY 1, 2, 3`,
-          )
-        : d.all<GroupRow>(
-            sql`SELECT step_id, nullif(variant_id, '') AS variant_id, mailbox_id, sum(sent) AS sent, sum(bounced) AS bounced, sum(replied) AS replied, sum(out_of_office) AS ooo, sum(unsubscribed) AS unsub FROM report_rollup WHERE sequence_id = ${seq.id}${rf} GROUP BY 1, 2, 3`,
-          ),
-      f.addedBy
-        ? d.all<DayRow>(
-            sql`SELECT m.sent_at / ${sql.raw(String(DAY_MS))} AS day, count(*) AS sent, sum(m.status = 'bounced') AS bounced, sum(m.reply_kind = 'reply') AS replied, sum(m.reply_kind = 'out_of_office') AS ooo
+        )
+      : d.all<GroupRow>(
+          sql`SELECT step_id, nullif(variant_id, '') AS variant_id, mailbox_id, sum(sent) AS sent, sum(bounced) AS bounced, sum(replied) AS replied, sum(out_of_office) AS ooo, sum(unsubscribed) AS unsub FROM report_rollup WHERE sequence_id = ${seq.id}${rf} GROUP BY 1, 2, 3`,
+        ),
+    f.addedBy
+      ? d.all<DayRow>(
+          sql`SELECT m.sent_at / ${sql.raw(String(DAY_MS))} AS day, count(*) AS sent, sum(m.status = 'bounced') AS bounced, sum(m.reply_kind = 'reply') AS replied, sum(m.reply_kind = 'out_of_office') AS ooo
            FROM messages m WHERE m.sequence_id = ${seq.id} AND ${EMAILS_IN}${mf} GROUP BY 1 ORDER BY 1`,
-          )
-        : d.all<DayRow>(
-            sql`SELECT day, sum(sent) AS sent, sum(bounced) AS bounced, sum(replied) AS replied, sum(out_of_office) AS ooo FROM report_rollup WHERE sequence_id = ${seq.id}${rf} GROUP BY 1 ORDER BY 1`,
-          ),
-      d.all<{ step_id: string; n: number }>(
-        sql`SELECT t.step_id, count(*) AS n FROM tasks t WHERE t.sequence_id = ${seq.id} AND t.status = 'completed'${taskFilter(f, seq.id)} GROUP BY 1`,
-      ),
-      // Positive replies: contacts who replied and now sit in a "succeeded" stage (Interested, Meeting booked).
-      d.get<{ n: number }>(
-        sql`SELECT count(DISTINCT m.contact_id) AS n FROM messages m JOIN contacts c ON c.id = m.contact_id AND c.team_id = m.team_id JOIN contact_stages s ON s.id = c.stage_id
+        )
+      : d.all<DayRow>(
+          sql`SELECT day, sum(sent) AS sent, sum(bounced) AS bounced, sum(replied) AS replied, sum(out_of_office) AS ooo FROM report_rollup WHERE sequence_id = ${seq.id}${rf} GROUP BY 1 ORDER BY 1`,
+        ),
+    d.all<{ step_id: string; n: number }>(
+      sql`SELECT t.step_id, count(*) AS n FROM tasks t WHERE t.sequence_id = ${seq.id} AND t.status = 'completed'${taskFilter(f, seq.id)} GROUP BY 1`,
+    ),
+    // Positive replies: contacts who replied and now sit in a "succeeded" stage (Interested, Meeting booked).
+    d.get<{ n: number }>(
+      sql`SELECT count(DISTINCT m.contact_id) AS n FROM messages m JOIN contacts c ON c.id = m.contact_id AND c.team_id = m.team_id JOIN contact_stages s ON s.id = c.stage_id
         WHERE m.team_id = ${seq.teamId} AND m.replied_at IS NOT NULL AND m.reply_kind = 'reply' AND m.sequence_id = ${seq.id} AND ${EMAILS_IN} AND s.category = 'succeeded'${mf}`,
-      ),
-      // The contacts with several runs (restarted or re-added): a walk of enrollments_sequence_contact_idx alone.
-      d.all<{ contact_id: string; status: string; created_at: number; id: string }>(
-        // CROSS JOIN keeps that order: from the few such contacts to their runs, never every run to its contact.
-        ranged
-          ? sql`SELECT NULL AS contact_id WHERE 0`
-          : sql`SELECT e.contact_id, e.status, e.created_at, e.id
+    ),
+    // The contacts with several runs (restarted or re-added): a walk of enrollments_sequence_contact_idx alone.
+    d.all<RunState & { contact_id: string; created_at: number; id: string }>(
+      // CROSS JOIN keeps that order: from the few such contacts to their runs, never every run to its contact.
+      ranged
+        ? sql`SELECT NULL AS contact_id WHERE 0`
+        : sql`SELECT e.contact_id, e.status, ${wontSendColumn(seq.teamId)} AS blocked, e.created_at, e.id
            FROM (SELECT contact_id FROM enrollments WHERE sequence_id = ${seq.id} GROUP BY contact_id HAVING count(*) > 1) dup
            CROSS JOIN enrollments e WHERE e.sequence_id = ${seq.id} AND e.contact_id = dup.contact_id${ef}`,
-      ),
-      // Meetings booked in the range that this sequence's runs led to (services/reports/meetings.ts).
-      d.get<{ n: number }>(
-        sql`${meetingAttribution(seq.teamId, f.from, f.to)} SELECT count(DISTINCT att.meeting_id) AS n FROM att WHERE att.sequence_id = ${seq.id}${meetingFilter(f, seq.id)}`,
-      ),
-      d.all<{ step_id: string; n: number }>(reachedSql(seq.id, f)),
-    ]);
+    ),
+    // Meetings booked in the range that this sequence's runs led to (services/reports/meetings.ts).
+    d.get<{ n: number }>(
+      sql`${meetingAttribution(seq.teamId, f.from, f.to)} SELECT count(DISTINCT att.meeting_id) AS n FROM att WHERE att.sequence_id = ${seq.id}${meetingFilter(f, seq.id)}`,
+    ),
+    d.all<{ step_id: string; n: number }>(reachedSql(seq.id, f)),
+    // Without a range, the open runs the engine won't email, by status: what the Contacts tab's wont_send chip
+    // counts, a walk of the open runs alone (the covered count above reads no contact). A range reads it per contact.
+    d.all<{ status: string; n: number }>(
+      ranged
+        ? sql`SELECT NULL AS status WHERE 0`
+        : sql`SELECT e.status, count(*) AS n FROM enrollments e WHERE e.sequence_id = ${seq.id} AND ${OPEN} AND ${CONTACT_BLOCKED(seq.teamId)}${ef} GROUP BY 1`,
+    ),
+  ]);
 
-  // Every status a screen shows, waiting_sequence_off among them: the Contacts tab's filter of that name counts the same runs.
-  const statusCount = new Map<string, number>(SHOWN_STATUSES.map((s) => [s, 0]));
+  // Every status a screen shows, waiting_sequence_off and wont_send among them: the Contacts tab's filter of that name
+  // counts the same runs.
+  const statusCount = new Map<string, number>([...SHOWN_STATUSES, "wont_send"].map((s) => [s, 0]));
+  const addStatus = (status: string, n: number) => statusCount.set(status, (statusCount.get(status) ?? 0) + n);
+  // The open runs the engine won't email move from the status count to a count of their own (the runs above are unread).
+  const blockedBy = new Map(blockedRows.map((r) => [r.status, r.n]));
+  const runs = [
+    ...runRows.map((r) => ({ ...r, n: r.n - (r.blocked ? 0 : (blockedBy.get(r.status) ?? 0)) })),
+    ...blockedRows.map((r) => ({ status: r.status, blocked: 1, n: r.n })),
+  ];
   let contacts = 0;
-  for (const [status, n] of contactRows(runRows, rerunRows)) {
+  for (const { status, blocked, n } of contactRows(runs, rerunRows)) {
     if (n <= 0) continue;
-    // Runs of a sequence that is off wait for it, neither active nor held, as the Contacts tab shows them (shownStatus).
-    const shown = shownStatus(status, seq);
-    statusCount.set(shown, (statusCount.get(shown) ?? 0) + n);
     contacts += n;
+    // An open run whose contact the engine won't email is "Won't be sent" (its row says so), never active nor waiting
+    // for the sequence; a scheduled, paused or held one also counts under its own status, as on the Contacts tab.
+    if (blocked) addStatus("wont_send", n);
+    if (blocked && status === "active") continue;
+    // Runs of a sequence that is off wait for it, neither active nor held, as the Contacts tab shows them (shownStatus).
+    addStatus(shownStatus(status, seq), n);
   }
   // Unsubscribes are counted on the email the person opted out from (messages.unsubscribed_at), not
   // from run reasons: a click after the run finished counts, and one click counts in one sequence.

@@ -18,7 +18,9 @@ import { ENROLLMENT_STATUS } from "../../components/EnrollmentStatus";
 import "./ReportTab.css";
 import { Options } from "../../components/Options";
 
-const statusLabel = (status: string) => ENROLLMENT_STATUS[status as keyof typeof ENROLLMENT_STATUS]?.label ?? status;
+// wont_send is no run's status but the Contacts tab's chip of that name (open runs whose contact the engine won't email), in its words.
+const statusLabel = (status: string) =>
+  status === "wont_send" ? "Won't be sent" : (ENROLLMENT_STATUS[status as keyof typeof ENROLLMENT_STATUS]?.label ?? status);
 const daySec = (d: string) => Date.parse(`${d}T00:00:00Z`) / 1000;
 
 function Filters(props: { q: ReportQuery; onChange: (q: ReportQuery) => void }) {
@@ -354,6 +356,8 @@ function ReportBody(props: { r: SequenceReport; sequenceId: string; canEdit: boo
   );
   const th = () => r().thresholds;
   const statuses = () => r().statuses.filter((s) => s.contacts > 0 || ["active", "finished", "paused"].includes(s.status));
+  // "Won't be sent" overlaps the statuses, as the Contacts tab's chips do: its bars don't add up to the contacts.
+  const wontSend = () => r().statuses.find((s) => s.status === "wont_send")?.contacts ?? 0;
   const stepNames = () => r().steps.map((s) => (s.deleted ? "Deleted steps" : `${s.position}. ${stepMeta(s.type ?? "").label}`));
   // The funnel is of the steps there are: deleted ones have no place in it (their row is in the table).
   const funnel = () => r().steps.filter((s) => !s.deleted);
@@ -443,9 +447,14 @@ function ReportBody(props: { r: SequenceReport; sequenceId: string; canEdit: boo
         <BarsChart
           testId="chart-status"
           title="Contacts by status"
-          summary={statuses()
-            .map((s) => `${statusLabel(s.status)}: ${s.contacts}`)
-            .join(", ")}
+          summary={
+            statuses()
+              .map((s) => `${statusLabel(s.status)}: ${s.contacts}`)
+              .join(", ") +
+            (wontSend()
+              ? `. The ${formatNumber(wontSend())} that won't be sent aren't counted as active; a paused, held or scheduled one counts under its own status too.`
+              : "")
+          }
           rows={statuses()}
           category={(s) => statusLabel(s.status)}
           tableLabel="Status"
