@@ -16,7 +16,9 @@ import { sql, type SQL } from "drizzle-orm";
 
 /**
  * `WITH ... att(meeting_id, sequence_id, mailbox_id, enrollment_id)`: one row per (meeting, run it
- * is credited to); count DISTINCT meeting_id per group. Booked in [from, to) when given. Also
+ * is credited to); count DISTINCT meeting_id per group. Booked in [from, to) when given. MATERIALIZED:
+ * a caller that reads it twice (the team report's credit per user) would otherwise have it planned again
+ * as a list subquery that walks the team's enrollments (test round-trips). Also
  * `inr(id, contact_id, created_by, ...)`: every meeting booked in the range, credited to a run or not.
  */
 export function meetingAttribution(teamId: string, from?: number, to?: number): SQL {
@@ -32,7 +34,7 @@ export function meetingAttribution(teamId: string, from?: number, to?: number): 
       SELECT inr.id AS meeting_id, e.sequence_id, e.mailbox_id, e.id AS enrollment_id FROM inr
         JOIN enrollments e ON e.contact_id = inr.contact_id AND e.team_id = ${teamId} AND e.reason = 'meeting_booked'
          AND e.finished_at >= inr.created_at AND (inr.next_at IS NULL OR e.finished_at < inr.next_at)),
-    att AS (
+    att AS MATERIALIZED (
       SELECT meeting_id, sequence_id, mailbox_id, enrollment_id FROM byrun
       UNION ALL
       SELECT inr.id, m.sequence_id, m.mailbox_id, m.enrollment_id FROM inr
