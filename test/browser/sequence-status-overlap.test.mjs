@@ -91,6 +91,15 @@ describe("status counts that overlap", () => {
     assert.match(summary, /Won't be sent: 1\. The 1 that won't be sent aren't counted as active/);
     const row = chart.locator("tbody tr", { hasText: "Won't be sent" });
     assert.deepEqual(await row.locator("th, td").allTextContents(), ["Won't be sent", "1"]);
+    // The steps tab's overview card lists it in the same words, with the same overlap note (it dropped it before).
+    await page.goto(`${baseUrl}/sequences/${seq.id}?tab=steps`);
+    const card = page.getByRole("complementary", { name: "Sequence overview" });
+    await card.getByTestId("overview-wont-send-note").waitFor();
+    assert.match((await card.locator(".side-counts").textContent()) ?? "", /Active1.*Won't be sent1/);
+    assert.match(
+      (await card.getByTestId("overview-wont-send-note").textContent()) ?? "",
+      /the 1 that won't be sent aren't counted as active/,
+    );
   });
 
   it("the sequence list calls its bounced figure emails, with its own hint", async () => {

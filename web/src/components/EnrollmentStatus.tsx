@@ -15,6 +15,20 @@ export const ENROLLMENT_STATUS: Record<Enrollment["shown_status"], { label: stri
   removed: { label: "Removed", tone: "neutral", hint: "Taken out of the sequence" },
 };
 
+/**
+ * A report status's words: a run's status, or wont_send, which is no run's status but the Contacts tab's chip of
+ * that name (open runs whose contact the engine won't email), in its words and tone.
+ */
+export const REPORT_STATUS_WONT_SEND = { label: "Won't be sent", tone: "danger" as Tone };
+export const reportStatus = (status: string): { label: string; tone: Tone } =>
+  status === "wont_send"
+    ? REPORT_STATUS_WONT_SEND
+    : (ENROLLMENT_STATUS[status as keyof typeof ENROLLMENT_STATUS] ?? { label: status, tone: "neutral" });
+
+/** How "Won't be sent" overlaps the other statuses, in the same words on the Contacts tab, the report and the overview. */
+export const wontSendOverlap = (n: string) =>
+  `the ${n} that won't be sent aren't counted as active; a paused, held or scheduled one counts under its own status too`;
+
 /** What resumes a paused contact depends on why it was paused: only a user's pause waits for a user. */
 function pausedHint(reason: string | null | undefined, until: number | null | undefined) {
   const on = until ? ` on ${formatDay(until)}` : "";

@@ -27,7 +27,7 @@ import { isFinished } from "../../jobs";
 import { SequencePicker } from "../people/SequencePicker";
 import { AddingNow } from "./AddingNow";
 import { OVERRIDES } from "../workflows/present";
-import { EnrollmentBadge, reasonTone } from "../../components/EnrollmentStatus";
+import { EnrollmentBadge, reasonTone, wontSendOverlap } from "../../components/EnrollmentStatus";
 import { Options } from "../../components/Options";
 import "./ContactsTab.css";
 
@@ -712,10 +712,7 @@ export function ContactsTab(props: { sequenceId: string; readOnly: boolean; step
     if (shown.has("bounced"))
       parts.push(`the ${formatNumber(countOf("bounced"))} bounced are among the ${formatNumber(countOf("finished"))} finished`);
     if (shown.has("blocked")) parts.push(`the ${formatNumber(countOf("blocked"))} blocked by a rule are finished or held`);
-    if (shown.has("wont_send"))
-      parts.push(
-        `the ${formatNumber(countOf("wont_send"))} that won't be sent aren't counted as active; a paused, held or scheduled one counts under its own status too`,
-      );
+    if (shown.has("wont_send")) parts.push(wontSendOverlap(formatNumber(countOf("wont_send"))));
     if (shown.has("not_sent")) parts.push(`the ${formatNumber(countOf("not_sent"))} not sent also count under their own status`);
     return parts.length ? `Tabs that overlap: ${parts.join("; ")}.` : "";
   };

@@ -9,7 +9,7 @@ import { summarizeWindows } from "../../schedule";
 import { getSequenceReport } from "../../queries/reports";
 import { setSequenceSettingAction, updateSequenceAction } from "../../queries/sequences";
 import { useWrite } from "../../actions";
-import { ENROLLMENT_STATUS } from "../../components/EnrollmentStatus";
+import { reportStatus, wontSendOverlap } from "../../components/EnrollmentStatus";
 
 /** The side column of the Steps tab: who's in it, when it sends, and how it behaves. */
 /** A time shown in the viewer's zone (formatDay), said as such: the schedule's windows above are in its own zone. */
@@ -25,9 +25,10 @@ export function Overview(props: { seq: Sequence; readOnly: boolean; onApply: (s:
   // No schedule of its own: the team's default times it (sequence-config.ts), or nothing does.
   const schedule = () => schedules()?.schedules.find((s) => (props.seq.schedule_id ? s.id === props.seq.schedule_id : s.is_default));
   // The statuses that have contacts.
-  const counts = () =>
-    (report()?.statuses ?? []).map((s) => [s.status, s.contacts] as const).filter(([k, n]) => n > 0 && k in ENROLLMENT_STATUS);
+  const counts = () => (report()?.statuses ?? []).map((s) => [s.status, s.contacts] as const).filter(([, n]) => n > 0);
   const total = () => report()?.totals.contacts ?? 0;
+  // "Won't be sent" overlaps the statuses (as on the Contacts tab): the counts then add up to more than the total.
+  const wontSend = () => report()?.statuses.find((s) => s.status === "wont_send")?.contacts ?? 0;
 
   const setting = (key: "finish_on_reply" | "allow_other_owners") => (props.seq.settings[key] as boolean | undefined) ?? true;
   const settingWrite = useWrite(setSequenceSettingAction, { failed: () => "Couldn't save the setting" });
@@ -66,16 +67,18 @@ export function Overview(props: { seq: Sequence; readOnly: boolean; onApply: (s:
               <For each={counts()}>
                 {([status, n]) => (
                   <li>
-                    <span
-                      class={`dot dot-${ENROLLMENT_STATUS[status as keyof typeof ENROLLMENT_STATUS]?.tone ?? "neutral"}`}
-                      aria-hidden="true"
-                    />
-                    {ENROLLMENT_STATUS[status as keyof typeof ENROLLMENT_STATUS]?.label ?? status}
+                    <span class={`dot dot-${reportStatus(status).tone}`} aria-hidden="true" />
+                    {reportStatus(status).label}
                     <strong>{formatNumber(n)}</strong>
                   </li>
                 )}
               </For>
             </ul>
+          </Show>
+          <Show when={wontSend() > 0}>
+            <p class="muted small" data-testid="overview-wont-send-note">
+              Statuses that overlap: {wontSendOverlap(formatNumber(wontSend()))}.
+            </p>
           </Show>
           <A class="small" href={`/sequences/${props.seq.id}?tab=contacts`}>
             See contacts and what's next for each

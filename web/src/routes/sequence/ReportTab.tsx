@@ -14,13 +14,12 @@ import { getUsersWithDisabled, userLabel } from "../../queries/users";
 import { useWrite } from "../../actions";
 import { chooseWinnerAction, getSequenceReport, setAutoWinnerAction } from "../../queries/reports";
 import { contactsExportUrl, pct, rateText, reportExportUrl, type ReportQuery, type SequenceReport } from "../../reports";
-import { ENROLLMENT_STATUS } from "../../components/EnrollmentStatus";
+import { reportStatus, wontSendOverlap } from "../../components/EnrollmentStatus";
 import "./ReportTab.css";
 import { Options } from "../../components/Options";
 
-// wont_send is no run's status but the Contacts tab's chip of that name (open runs whose contact the engine won't email), in its words.
-const statusLabel = (status: string) =>
-  status === "wont_send" ? "Won't be sent" : (ENROLLMENT_STATUS[status as keyof typeof ENROLLMENT_STATUS]?.label ?? status);
+const statusLabel = (status: string) => reportStatus(status).label;
+const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 const daySec = (d: string) => Date.parse(`${d}T00:00:00Z`) / 1000;
 
 function Filters(props: { q: ReportQuery; onChange: (q: ReportQuery) => void }) {
@@ -450,10 +449,7 @@ function ReportBody(props: { r: SequenceReport; sequenceId: string; canEdit: boo
           summary={
             statuses()
               .map((s) => `${statusLabel(s.status)}: ${s.contacts}`)
-              .join(", ") +
-            (wontSend()
-              ? `. The ${formatNumber(wontSend())} that won't be sent aren't counted as active; a paused, held or scheduled one counts under its own status too.`
-              : "")
+              .join(", ") + (wontSend() ? `. ${capitalize(wontSendOverlap(formatNumber(wontSend())))}.` : "")
           }
           rows={statuses()}
           category={(s) => statusLabel(s.status)}
