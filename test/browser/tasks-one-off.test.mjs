@@ -28,6 +28,8 @@ describe("tasks: a one-off task", () => {
     const row = rowOf("Lin Johnson");
     await row.getByTestId("task-reassign").click();
     const select = row.getByTestId("task-assignee");
+    // The teammates arrive after the picker opens (CI read it empty once): wait for them, then read them all.
+    await select.locator("option", { hasText: "Sam Patel" }).waitFor({ state: "attached" });
     assert.deepEqual(await select.locator("option").allTextContents(), ["Alex Morgan", "Sam Patel"]);
     await select.selectOption({ label: "Sam Patel" });
     await row.getByRole("button", { name: "Reassign", exact: true }).click();
